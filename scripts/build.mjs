@@ -1,0 +1,39 @@
+// Build everything `npm ci` must produce, in order:
+//   1. native/libocirun.so  (the C step that runs between clone and exec)
+//   2. src/spec/generated/  (ajv standalone validators from schemas/, so no
+//      schema is compiled at run time)
+//   3. dist/cli.js and dist/init.js (one bundled file per entry: startup is
+//      the hot path, and the init must not pull in yargs or ajv)
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const top = join(dirname(fileURLToPath(import.meta.url)), '..');
+const step = (what) => process.stderr.write(`build: ${what}\n`);
+
+step('native/libocirun.so');
+execFileSync('make', ['-s', '-C', join(top, 'native')], { stdio: 'inherit' });
+
+if (existsSync(join(top, 'scripts/gen-validators.mjs'))) {
+  step('validators');
+  execFileSync(process.execPath, [join(top, 'scripts/gen-validators.mjs')], { stdio: 'inherit' });
+}
+
+step('dist/');
+const esbuild = await import('esbuild');
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node22',
+  minifySyntax: true,
+  legalComments: 'none',
+  // koffi finds its prebuilt .node file relative to its own package.
+  external: ['koffi'],
+  // yargs looks up its locale files through import.meta.url.
+  banner: { js: "import { createRequire as __ocirunCreateRequire } from 'node:module'; const require = __ocirunCreateRequire(import.meta.url);" },
+  logLevel: 'warning',
+};
+await esbuild.build({ ...common, entryPoints: { cli: join(top, 'src/cli/main.ts') }, outdir: join(top, 'dist') });
+await esbuild.build({ ...common, entryPoints: { init: join(top, 'src/init/main.ts') }, outdir: join(top, 'dist') });
