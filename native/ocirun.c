@@ -1,0 +1,278 @@
+/*
+ * ocirun's native steps: the few things that cannot run in JavaScript.
+ *
+ * Node marks its heap MADV_DONTFORK and is multithreaded from its first
+ * instruction, so no JavaScript can run in a forked child, and a
+ * multithreaded process cannot enter a user namespace.  Everything between
+ * fork() and execve() therefore lives here, and it only carries out plain
+ * data that the TypeScript side has already decided:
+ *
+ *   ocirun_spawn()     stage 1: join namespaces by fd, create a user namespace
+ *                      (the parent writes the id maps), unshare the others,
+ *                      then fork stage 2 as a sibling (CLONE_PARENT), which
+ *                      starts a new session and execs the init.
+ *   ocirun_finalize()  the init's (or exec's) last act: bounding set, ids,
+ *                      capabilities, no_new_privs, seccomp, fd hygiene,
+ *                      signal dispositions, execve.
+ *
+ * Progress and failures of stage 1 and 2 go to the parent as single JSON
+ * lines on the sync socket, the same framing the init uses later.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/close_range.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_JOIN 8
+
+struct ocirun_spawn {
+	const char *const *argv;	/* stage 2 execs argv[0] with these */
+	const char *const *envp;
+	int sync_fd;			/* child end of the sync socket */
+	int preserve_fds;		/* fds 3..3+n-1 survive the exec */
+	int join_count;			/* namespaces to setns(), in order */
+	int join_fds[MAX_JOIN];
+	int join_types[MAX_JOIN];
+	int new_userns;			/* unshare a user ns; parent writes maps */
+	int become_root;		/* setresuid/gid(0) inside the user ns */
+	int unshare_flags;		/* other CLONE_NEW* to create */
+	const char *timens_offsets;	/* for /proc/self/timens_offsets, or NULL */
+};
+
+/* Write one JSON line to the sync socket; best effort, we are failing anyway. */
+static void say(int fd, const char *json)
+{
+	size_t len = strlen(json);
+	while (len > 0) {
+		ssize_t n = write(fd, json, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		json += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Report "what: strerror" to the parent and exit: stage 1 and 2 never return. */
+static void __attribute__((noreturn)) bail(int fd, const char *what, int err)
+{
+	char line[512];
+	snprintf(line, sizeof(line), "{\"type\":\"error\",\"stage\":\"native\",\"message\":\"%s\",\"errno\":%d}\n",
+		 what, err);
+	say(fd, line);
+	_exit(1);
+}
+
+/* Read one line (up to '\n') from the sync socket into buf. */
+static int read_line(int fd, char *buf, size_t size)
+{
+	size_t used = 0;
+	while (used + 1 < size) {
+		ssize_t n = read(fd, buf + used, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		if (buf[used] == '\n')
+			break;
+		used++;
+	}
+	buf[used] = '\0';
+	return 0;
+}
+
+/*
+ * Everything above fd 2 is marked close-on-exec except the preserved range
+ * and `keep`; fds 0-2 lose the close-on-exec flag that Node put on them.
+ */
+static int tidy_fds(int preserve_fds, int keep)
+{
+	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		return -1;
+	for (int fd = 0; fd < 3 + preserve_fds; fd++)
+		fcntl(fd, F_SETFD, 0);	/* an fd that is not open is fine */
+	if (keep >= 0 && fcntl(keep, F_SETFD, 0) < 0)
+		return -1;
+	return 0;
+}
+
+static void __attribute__((noreturn)) stage2(const struct ocirun_spawn *s)
+{
+	/* A container is its own session, so no terminal signal reaches it by accident. */
+	if (setsid() < 0)
+		bail(s->sync_fd, "setsid", errno);
+	if (tidy_fds(s->preserve_fds, s->sync_fd) < 0)
+		bail(s->sync_fd, "close_range", errno);
+	execve(s->argv[0], (char *const *)s->argv, (char *const *)s->envp);
+	bail(s->sync_fd, "execve init", errno);
+}
+
+static void __attribute__((noreturn)) stage1(const struct ocirun_spawn *s)
+{
+	char line[256];
+	int fd = s->sync_fd;
+
+	/* Joining first, with host privileges; a given user namespace comes first in the list. */
+	for (int i = 0; i < s->join_count; i++) {
+		if (setns(s->join_fds[i], s->join_types[i]) < 0) {
+			snprintf(line, sizeof(line), "setns %d", i);
+			bail(fd, line, errno);
+		}
+		close(s->join_fds[i]);
+	}
+	if (s->new_userns) {
+		if (unshare(CLONE_NEWUSER) < 0)
+			bail(fd, "unshare user namespace", errno);
+		/* Only the parent, outside, may write our maps: ask, then wait for its word. */
+		snprintf(line, sizeof(line), "{\"type\":\"idmap-request\",\"pid\":%d}\n", getpid());
+		say(fd, line);
+		if (read_line(fd, line, sizeof(line)) < 0 || strstr(line, "\"idmap-done\"") == NULL)
+			bail(fd, "waiting for id maps", EPIPE);
+	}
+	/* Host root is unmapped inside; without this, execve of the init would drop every capability. */
+	if (s->become_root) {
+		if (setresgid(0, 0, 0) < 0)
+			bail(fd, "setresgid 0 in user namespace", errno);
+		if (setresuid(0, 0, 0) < 0)
+			bail(fd, "setresuid 0 in user namespace", errno);
+	}
+	if (s->unshare_flags && unshare(s->unshare_flags) < 0)
+		bail(fd, "unshare namespaces", errno);
+	/* Offsets must be set before any process lives in the new time namespace. */
+	if (s->timens_offsets) {
+		int tfd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+		if (tfd < 0)
+			bail(fd, "open /proc/self/timens_offsets", errno);
+		if (write(tfd, s->timens_offsets, strlen(s->timens_offsets)) < 0)
+			bail(fd, "write /proc/self/timens_offsets", errno);
+		close(tfd);
+	}
+	/*
+	 * Stage 2 is created as our sibling, a child of the runtime, so the
+	 * runtime (and after it, whoever reaps it) owns the container process.
+	 * A new pid namespace only applies to children, hence this second fork.
+	 */
+	pid_t child = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+	if (child < 0)
+		bail(fd, "clone init", errno);
+	if (child == 0)
+		stage2(s);
+	snprintf(line, sizeof(line), "{\"type\":\"init-pid\",\"pid\":%d}\n", child);
+	say(fd, line);
+	_exit(0);
+}
+
+/* Returns stage 1's pid (the caller reaps it), or -errno. */
+int ocirun_spawn(const struct ocirun_spawn *s)
+{
+	if (s->join_count < 0 || s->join_count > MAX_JOIN)
+		return -EINVAL;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		stage1(s);
+	return pid;
+}
+
+struct ocirun_finalize {
+	const char *path;		/* absolute path of the program, already resolved */
+	const char *const *argv;
+	const char *const *envp;
+	const char *cwd;		/* chdir again as the final user */
+	int set_groups;			/* setgroups() is allowed here */
+	int ngroups;
+	const uint32_t *groups;
+	uint32_t uid, gid;
+	uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
+	int last_cap;			/* from /proc/sys/kernel/cap_last_cap */
+	int no_new_privs;
+	const struct sock_fprog *seccomp;	/* NULL when there is no filter */
+	int preserve_fds;
+};
+
+static int install_seccomp(const struct sock_fprog *prog)
+{
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog);
+}
+
+/*
+ * Returns only on failure: a negative errno and, in *step, which step failed.
+ * Order follows what the kernel demands: the bounding set needs
+ * CAP_SETPCAP (so before the uid change), KEEPCAPS carries the permitted set
+ * across setuid, and a filter without no_new_privs needs CAP_SYS_ADMIN (so
+ * before the capabilities go); with no_new_privs it comes last, to filter as
+ * little of our own work as possible.
+ */
+int ocirun_finalize(const struct ocirun_finalize *f, const char **step)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+
+#define FAIL(what) do { *step = what; return -errno; } while (0)
+
+	for (int cap = 0; cap <= f->last_cap; cap++)
+		if (!(f->cap_bounding & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+			FAIL("drop bounding capability");
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		FAIL("prctl keepcaps");
+	/* Raw syscalls: only this thread matters, it is the one that calls execve. */
+	if (f->set_groups && syscall(SYS_setgroups, (size_t)f->ngroups, f->groups) < 0)
+		FAIL("setgroups");
+	if (syscall(SYS_setresgid, f->gid, f->gid, f->gid) < 0)
+		FAIL("setresgid");
+	if (syscall(SYS_setresuid, f->uid, f->uid, f->uid) < 0)
+		FAIL("setresuid");
+	if (f->cwd && chdir(f->cwd) < 0)
+		FAIL("chdir");
+	if (f->seccomp && !f->no_new_privs && install_seccomp(f->seccomp) < 0)
+		FAIL("seccomp");
+	memset(data, 0, sizeof(data));
+	data[0].effective = (uint32_t)f->cap_effective;
+	data[1].effective = (uint32_t)(f->cap_effective >> 32);
+	data[0].permitted = (uint32_t)f->cap_permitted;
+	data[1].permitted = (uint32_t)(f->cap_permitted >> 32);
+	data[0].inheritable = (uint32_t)f->cap_inheritable;
+	data[1].inheritable = (uint32_t)(f->cap_inheritable >> 32);
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		FAIL("capset");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		FAIL("clear ambient capabilities");
+	for (int cap = 0; cap <= f->last_cap; cap++)
+		if ((f->cap_ambient & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+			FAIL("raise ambient capability");
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+		FAIL("prctl keepcaps");
+	if (f->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		FAIL("prctl no_new_privs");
+	/* Node ignores SIGPIPE and blocks signals; ignored dispositions and the mask survive execve. */
+	sigset_t none;
+	sigemptyset(&none);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+		FAIL("sigprocmask");
+	if (tidy_fds(f->preserve_fds, -1) < 0)
+		FAIL("close_range");
+	if (f->seccomp && f->no_new_privs && install_seccomp(f->seccomp) < 0)
+		FAIL("seccomp");
+	execve(f->path, (char *const *)f->argv, (char *const *)f->envp);
+	FAIL("execve");
+#undef FAIL
+}

@@ -1,0 +1,8 @@
+import { containerState } from '../../container/lifecycle.js';
+import { type Context, out } from '../context.js';
+import type { ParsedArgs } from '../defs.js';
+
+export function state(args: ParsedArgs, ctx: Context): number {
+  out(`${JSON.stringify(containerState(ctx.store, args.positionals['container-id'] as string), null, 2)}\n`);
+  return 0;
+}

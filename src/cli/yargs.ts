@@ -1,0 +1,58 @@
+// The full command line, built with yargs from the table in defs.ts: help,
+// usage and argument errors. Loaded only when the fast parser declines.
+import yargs, { type Argv, type Options } from 'yargs';
+import { COMMANDS, GLOBAL_OPTIONS, type ArgValue, type OptionDef, type ParsedArgs } from './defs.js';
+import { VERSION_TEXT } from './version.js';
+
+function asYargs(o: OptionDef): Options {
+  const opt: Options = { type: o.type, describe: o.describe, hidden: o.hidden ?? false };
+  if (o.alias) opt.alias = o.alias;
+  if (o.default !== undefined) opt.default = o.default;
+  return opt;
+}
+
+function pick(argv: Record<string, unknown>, defs: OptionDef[]): Record<string, ArgValue> {
+  const out: Record<string, ArgValue> = {};
+  for (const d of defs) out[d.name] = argv[d.name] as ArgValue;
+  return out;
+}
+
+/** Parse with yargs; resolves to null when yargs already answered (help, version, or a usage error it printed). */
+export async function slowParse(argv: string[]): Promise<ParsedArgs | { exitCode: number }> {
+  let parsed: ParsedArgs | null = null;
+  let failure: string | null = null;
+  let y: Argv = yargs(argv)
+    .scriptName('ocirun')
+    .usage('$0 [global options] <command> [command options] [arguments...]')
+    .strict()
+    .demandCommand(1, 'ocirun: a command is required')
+    .version(VERSION_TEXT)
+    .alias('version', 'v')
+    .help()
+    .alias('help', 'h')
+    .wrap(100)
+    .exitProcess(false)
+    .fail((msg, err) => { failure = msg ?? err?.message ?? 'invalid arguments'; });
+  for (const g of GLOBAL_OPTIONS) y = y.option(g.name, asYargs(g));
+  for (const cmd of COMMANDS) {
+    const usage = [cmd.name, ...cmd.positionals.map((p) => (p.required ? `<${p.name}>` : `[${p.name}]`))].join(' ');
+    y = y.command(usage, cmd.describe, (sub) => {
+      for (const o of cmd.options) sub.option(o.name, asYargs(o));
+      for (const p of cmd.positionals) sub.positional(p.name, { type: 'string', describe: p.describe });
+      return sub.strict();
+    }, (a) => {
+      const positionals: Record<string, string | undefined> = {};
+      for (const p of cmd.positionals) {
+        const v = a[p.name];
+        positionals[p.name] = v === undefined ? undefined : String(v);
+      }
+      parsed = { command: cmd.name, globals: pick(a, GLOBAL_OPTIONS), options: pick(a, cmd.options), positionals };
+    });
+  }
+  await y.parseAsync();
+  if (failure !== null) {
+    process.stderr.write(`ocirun: ${failure}\nRun 'ocirun --help' for usage.\n`);
+    return { exitCode: 1 };
+  }
+  return parsed ?? { exitCode: 0 };
+}

@@ -1,0 +1,80 @@
+// start, kill, delete and state: small operations on an existing container,
+// each under the container's lock.
+import { rmSync } from 'node:fs';
+import { O_CLOEXEC, O_NONBLOCK, O_RDONLY, POLLIN } from '../sys/constants.js';
+import { close, open, pollOne, readSome } from '../sys/calls.js';
+import { isProcessAlive } from '../linux/procfs.js';
+import { signalAll, signalInit, waitForInitExit } from './signal.js';
+import { currentStatus, stateDocument, type Status, type StoredState } from './state.js';
+import { NotFoundError, type Store } from './store.js';
+
+const SIGKILL = 9;
+
+/** Release the init blocked on exec.fifo: it then execs the user's program. */
+export function startContainer(store: Store, id: string): void {
+  store.withLock(id, () => {
+    const s = store.read(id);
+    const status = currentStatus(store, s);
+    if (status === 'stopped') throw new Error('cannot start a container that has stopped');
+    if (status === 'running') throw new Error('cannot start an already running container');
+    if (status !== 'created') throw new Error(`cannot start a container in the ${status} state`);
+    const fifo = store.fifoPath(id);
+    // Non-blocking, so a dead init (no writer ever) cannot hang us: we poll and check it.
+    const fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    try {
+      for (;;) {
+        if (pollOne(fd, POLLIN, 100) !== 0) {
+          const got = readSome(fd, 1);
+          if (got.length === 1) break;
+        }
+        if (!isProcessAlive(s.pid, s.pidStartTime)) throw new Error('container init exited before it could start');
+      }
+    } finally {
+      close(fd);
+    }
+    rmSync(fifo, { force: true });
+  });
+}
+
+export function killContainer(store: Store, id: string, signal: number, all: boolean): void {
+  store.withLock(id, () => {
+    const s = store.read(id);
+    const status = currentStatus(store, s);
+    if (status === 'stopped' || status === 'creating') {
+      // The shim sends `kill --all` after the init exits and expects success.
+      if (all) return;
+      throw new Error('container not running');
+    }
+    if (all) signalAll(s, signal);
+    else if (!signalInit(s, signal)) throw new Error('container not running');
+  });
+}
+
+function killAndWait(s: StoredState): void {
+  signalAll(s, SIGKILL);
+  if (!waitForInitExit(s, 10_000)) throw new Error(`container init ${s.pid} did not exit after SIGKILL`);
+}
+
+export function deleteContainer(store: Store, id: string, force: boolean): void {
+  try {
+    store.withLock(id, () => {
+      const s = store.read(id);
+      const status: Status = currentStatus(store, s);
+      if (status === 'running' || status === 'paused' || status === 'creating') {
+        if (!force) throw new Error(`cannot delete container ${id} that is not stopped: ${status}`);
+        killAndWait(s);
+      } else if (status === 'created') {
+        // runc deletes a created container: its init never ran the user's program.
+        killAndWait(s);
+      }
+      store.remove(id);
+    });
+  } catch (err) {
+    if (err instanceof NotFoundError && force) return;
+    throw err;
+  }
+}
+
+export function containerState(store: Store, id: string): Record<string, unknown> {
+  return stateDocument(store, store.read(id));
+}

@@ -1,0 +1,83 @@
+// Turning a validated config into the plans the native step and the init
+// carry out. Pure apart from reading the host's capability bounding set.
+import type { Spec } from '../spec/types.js';
+import { CAPABILITY_NAMES } from '../spec/names.js';
+import { capabilityNames, missingFromHost, planCapabilities } from '../linux/capabilities.js';
+import type { InitPlan } from '../linux/initplan.js';
+import { planNamespaces, type NamespacePlan } from '../linux/namespaces.js';
+import { readBoundingSet } from '../linux/procfs.js';
+import { planRlimits } from '../linux/rlimits.js';
+import { planRootfs } from '../linux/rootfs.js';
+
+export interface CreateOptions {
+  id: string;
+  bundle: string;
+  rootfs: string;
+  fifoPath: string;
+  noPivot: boolean;
+  preserveFds: number;
+}
+
+export interface ContainerPlan {
+  namespaces: NamespacePlan;
+  init: InitPlan;
+}
+
+export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
+  const proc = spec.process;
+  if (!proc) throw new Error('process: a container needs a process to run');
+  if (proc.terminal) throw new Error('process.terminal: terminals are not supported yet (set "terminal": false)');
+  const linux = spec.linux;
+  const namespaces = planNamespaces(linux);
+  if (!namespaces.create.includes('mount') && !namespaces.join.some((j) => j.kind === 'mount')) {
+    throw new Error('linux.namespaces: a mount namespace is required (the root filesystem is set up inside it)');
+  }
+  const caps = planCapabilities(proc.capabilities);
+  const missing = missingFromHost(caps, readBoundingSet());
+  if (missing) {
+    throw new Error(`process.capabilities: not in this host's bounding set, so they cannot be granted: ${capabilityNames(missing, CAPABILITY_NAMES).join(', ')}`);
+  }
+  const user = proc.user ?? { uid: 0, gid: 0 };
+  const init: InitPlan = {
+    id: opts.id,
+    rootfs: planRootfs({
+      rootfs: opts.rootfs,
+      bundle: opts.bundle,
+      readonly: spec.root?.readonly ?? false,
+      rootfsPropagation: linux?.rootfsPropagation,
+      mounts: spec.mounts ?? [],
+      devices: linux?.devices,
+      maskedPaths: linux?.maskedPaths,
+      readonlyPaths: linux?.readonlyPaths,
+      noPivot: opts.noPivot,
+      inUserns: namespaces.inUserns,
+      cgroupns: namespaces.newCgroupns,
+    }),
+    hostname: spec.hostname ?? null,
+    domainname: spec.domainname ?? null,
+    newCgroupns: namespaces.newCgroupns,
+    fifoPath: opts.fifoPath,
+    process: {
+      args: proc.args ?? [],
+      env: proc.env ?? [],
+      cwd: proc.cwd,
+      uid: user.uid,
+      gid: user.gid,
+      additionalGids: user.additionalGids ?? [],
+      umask: user.umask ?? null,
+      rlimits: planRlimits(proc.rlimits),
+      oomScoreAdj: proc.oomScoreAdj ?? null,
+      capabilities: {
+        bounding: caps.bounding.toString(),
+        effective: caps.effective.toString(),
+        permitted: caps.permitted.toString(),
+        inheritable: caps.inheritable.toString(),
+        ambient: caps.ambient.toString(),
+      },
+      noNewPrivileges: proc.noNewPrivileges ?? false,
+      preserveFds: opts.preserveFds,
+      setGroups: true,
+    },
+  };
+  return { namespaces, init };
+}

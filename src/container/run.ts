@@ -1,0 +1,62 @@
+// `run`: create and start, then (unless detached) stay as the container's
+// parent: forward signals to it, reap it, delete it, and exit with its status.
+import { PR_SET_CHILD_SUBREAPER, WNOHANG } from '../sys/constants.js';
+import { prctl, waitpid } from '../sys/calls.js';
+import { libc } from '../sys/libc.js';
+import { createContainer, type CreateRequest } from './create.js';
+import { deleteContainer, startContainer } from './lifecycle.js';
+import { signalInit } from './signal.js';
+import type { Store } from './store.js';
+
+const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT'] as const;
+
+/** The shell's convention: the exit code, or 128 + the signal that killed it. */
+export function exitCodeOf(status: number): number {
+  const signal = status & 0x7f;
+  return signal === 0 ? (status >> 8) & 0xff : 128 + signal;
+}
+
+export async function runContainer(store: Store, req: CreateRequest, detach: boolean, keep: boolean): Promise<number> {
+  if (!detach) {
+    // Orphans of a container without its own pid namespace come to us, not to init.
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 'PR_SET_CHILD_SUBREAPER');
+  }
+  const { state } = createContainer(store, req);
+  try {
+    startContainer(store, req.id);
+  } catch (err) {
+    deleteContainer(store, req.id, true);
+    throw err;
+  }
+  if (detach) return 0;
+
+  for (const name of FORWARDED) {
+    process.on(name, () => { signalInit(state, libcSignal(name)); });
+  }
+  const status = await waitForExit(state.pid);
+  for (const name of FORWARDED) process.removeAllListeners(name);
+  // Reap whatever else was left to us.
+  try { while (waitpid(-1, WNOHANG).pid > 0) { /* reaped */ } } catch { /* ECHILD */ }
+  if (!keep) deleteContainer(store, req.id, true);
+  return exitCodeOf(status);
+}
+
+function libcSignal(name: (typeof FORWARDED)[number]): number {
+  return { SIGINT: 2, SIGTERM: 15, SIGHUP: 1, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGWINCH: 28, SIGCONT: 18 }[name];
+}
+
+/** waitpid in koffi's worker thread, so the main thread keeps handling signals. */
+function waitForExit(pid: number): Promise<number> {
+  const fn = libc().waitpid as unknown as { async: (pid: number, status: number[], options: number, cb: (err: unknown, r: number) => void) => void };
+  return new Promise((resolve, reject) => {
+    const attempt = (): void => {
+      const status = [0];
+      fn.async(pid, status, 0, (err, r) => {
+        if (err) { reject(err); return; }
+        if (r === pid) { resolve(status[0] as number); return; }
+        attempt(); // EINTR
+      });
+    };
+    attempt();
+  });
+}

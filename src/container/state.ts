@@ -1,0 +1,69 @@
+// A container's stored record and its live status, derived from the kernel
+// each time: a stored status would go stale the moment the process exits.
+import { existsSync, statSync } from 'node:fs';
+import { isProcessAlive } from '../linux/procfs.js';
+import type { Store } from './store.js';
+
+export const OCI_VERSION = '1.3.0';
+
+export type Status = 'creating' | 'created' | 'running' | 'stopped' | 'paused';
+
+export interface StoredState {
+  ociVersion: string;
+  id: string;
+  /** host pid of the init, 0 before it exists */
+  pid: number;
+  /** /proc/<pid>/stat start time: a recycled pid never passes for the container */
+  pidStartTime: number;
+  bundle: string;
+  rootfs: string;
+  /** RFC 3339 with nanoseconds, UTC */
+  created: string;
+  owner: string;
+  annotations: Record<string, string>;
+  /** set until the init reports ready */
+  creating: boolean;
+  /** the container has its own pid namespace (killing the init kills all) */
+  ownPidNamespace: boolean;
+}
+
+export function currentStatus(store: Store, s: StoredState): Status {
+  const alive = isProcessAlive(s.pid, s.pidStartTime);
+  if (s.creating) return alive || s.pid === 0 ? 'creating' : 'stopped';
+  if (!alive) return 'stopped';
+  return existsSync(store.fifoPath(s.id)) ? 'created' : 'running';
+}
+
+/** The owner runc reports: the user that owns the state directory, by name when root. */
+export function ownerOf(store: Store, id: string): string {
+  try {
+    const uid = statSync(store.dir(id)).uid;
+    return uid === 0 ? 'root' : `#${uid}`;
+  } catch {
+    return '';
+  }
+}
+
+/** The runtime-spec state document, plus runc's extra fields. */
+export function stateDocument(store: Store, s: StoredState): Record<string, unknown> {
+  const status = currentStatus(store, s);
+  const doc: Record<string, unknown> = {
+    ociVersion: s.ociVersion,
+    id: s.id,
+    pid: status === 'stopped' ? 0 : s.pid,
+    status,
+    bundle: s.bundle,
+    rootfs: s.rootfs,
+    created: s.created,
+    owner: ownerOf(store, s.id),
+  };
+  if (Object.keys(s.annotations).length) doc.annotations = s.annotations;
+  return doc;
+}
+
+/** RFC 3339 with nanosecond precision, as Go prints time.Time. */
+export function nowRfc3339Nano(): string {
+  const ns = process.hrtime.bigint() % 1_000_000n;
+  const iso = new Date().toISOString(); // …T12:34:56.789Z
+  return `${iso.slice(0, -1)}${ns.toString().padStart(6, '0')}Z`;
+}

@@ -1,0 +1,46 @@
+// The init entry: started by native stage 2 as the container's first
+// process, still on the host's filesystem. It takes its plan over the sync
+// socket, sets up the container, waits for `start`, and execs the program.
+// It must not touch process.stdout/stderr/stdin or console: those would
+// make fds 0-2 non-blocking, and the container shares them.
+import { closeSync, writeSync } from 'node:fs';
+import { SyncChannel } from '../linux/sync.js';
+import { becomeContainerProcess, exitNow, setUp, waitForStart } from './steps.js';
+
+function parseNofile(text: string | undefined): { soft: bigint; hard: bigint } | null {
+  const m = /^(\d+|unlimited):(\d+|unlimited)$/.exec(text ?? '');
+  if (!m) return null;
+  const value = (s: string): bigint => (s === 'unlimited' ? 0xffffffffffffffffn : BigInt(s));
+  return { soft: value(m[1] as string), hard: value(m[2] as string) };
+}
+
+async function main(): Promise<void> {
+  const channel = new SyncChannel(Number(process.env._OCIRUN_SYNC_FD));
+  const nofile = parseNofile(process.env._OCIRUN_NOFILE);
+  // PID 1 of a pid namespace only receives signals it handles: take the
+  // common ones so `kill` works on a created container, and die at once.
+  for (const [sig, n] of [['SIGTERM', 15], ['SIGINT', 2], ['SIGHUP', 1], ['SIGQUIT', 3], ['SIGUSR1', 10], ['SIGUSR2', 12]] as const) {
+    process.on(sig, () => exitNow(128 + n));
+  }
+  let ready = false;
+  try {
+    const { plan } = channel.expect('config');
+    const { fifoFd, path } = setUp(plan, nofile);
+    channel.send({ type: 'ready' });
+    ready = true;
+    closeSync(channel.fd);
+    await waitForStart(fifoFd);
+    becomeContainerProcess(plan, path);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (!ready) {
+      try { channel.send({ type: 'error', message }); } catch { /* the runtime is gone */ }
+    } else {
+      // After `create` returned, the only channel left is the container's stderr.
+      try { writeSync(2, `ocirun init: ${message}\n`); } catch { /* nothing else to do */ }
+    }
+    exitNow(ready ? 127 : 1);
+  }
+}
+
+void main();

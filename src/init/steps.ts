@@ -1,0 +1,100 @@
+// The init's setup, in order. Each step says why it sits where it does.
+import { closeSync, mkdirSync, writeFileSync, writeSync } from 'node:fs';
+import { open as openAsync } from 'node:fs/promises';
+import { CLONE_NEWCGROUP, O_CLOEXEC, O_PATH } from '../sys/constants.js';
+import { open, setdomainname, sethostname, setrlimit, unshare } from '../sys/calls.js';
+import { libc } from '../sys/libc.js';
+import { loadNative, nativeFinalize } from '../sys/native.js';
+import { lastCapability } from '../linux/procfs.js';
+import { lookPath } from '../linux/lookpath.js';
+import { enterRootfs, finishRootfs, prepareRootfs } from '../linux/rootfs.js';
+import type { InitPlan } from '../linux/initplan.js';
+
+const RLIMIT_NOFILE = 7;
+
+function step<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new Error(`${what}: ${msg}`, { cause: err });
+  }
+}
+
+/** Everything up to "ready": returns the exec.fifo O_PATH fd and the resolved program path. */
+export function setUp(plan: InitPlan, originalNofile: { soft: bigint; hard: bigint } | null): { fifoFd: number; path: string } {
+  // Load every native piece now: after pivot_root nothing outside the container is reachable.
+  step('load native library', () => loadNative());
+
+  // The runtime has placed us in our cgroups by now, so the new cgroup namespace is rooted there.
+  if (plan.newCgroupns) step('unshare cgroup namespace', () => unshare(CLONE_NEWCGROUP));
+
+  step('prepare rootfs', () => prepareRootfs(plan.rootfs));
+
+  // The fifo lives on the host: hold it by an O_PATH fd across pivot_root.
+  const fifoFd = step('open exec fifo', () => open(plan.fifoPath, O_PATH | O_CLOEXEC));
+
+  step('pivot root', () => enterRootfs(plan.rootfs));
+  step('finish rootfs', () => finishRootfs(plan.rootfs));
+
+  if (plan.hostname !== null) step('sethostname', () => sethostname(plan.hostname as string));
+  if (plan.domainname !== null) step('setdomainname', () => setdomainname(plan.domainname as string));
+
+  const proc = plan.process;
+  // Node raised its own RLIMIT_NOFILE soft limit at startup; the container gets the one we were started with.
+  if (originalNofile) step('restore RLIMIT_NOFILE', () => setrlimit(RLIMIT_NOFILE, originalNofile, 'RLIMIT_NOFILE'));
+  for (const r of proc.rlimits) {
+    step(`setrlimit ${r.name}`, () => setrlimit(r.resource, { soft: BigInt(r.soft), hard: BigInt(r.hard) }, r.name));
+  }
+  if (proc.oomScoreAdj !== null) {
+    step('set oom_score_adj', () => writeFileSync('/proc/self/oom_score_adj', String(proc.oomScoreAdj)));
+  }
+  // cwd is created as root (runc does too), then entered again as the user in finalize.
+  step(`chdir ${proc.cwd}`, () => {
+    mkdirSync(proc.cwd, { recursive: true, mode: 0o755 });
+    process.chdir(proc.cwd);
+  });
+  const path = lookPath(proc.args[0] as string, proc.env, proc.cwd);
+  return { fifoFd, path };
+}
+
+/** Block until `start` opens exec.fifo for reading, then tell it we are going. */
+export async function waitForStart(fifoFd: number): Promise<void> {
+  // Async open runs in the thread pool, so the main thread can still take signals meanwhile.
+  const handle = await openAsync(`/proc/self/fd/${fifoFd}`, 'w');
+  writeSync(handle.fd, '0');
+  closeSync(handle.fd);
+  closeSync(fifoFd);
+}
+
+/** The last step: ids, capabilities, no_new_privs, fds, execve. */
+export function becomeContainerProcess(plan: InitPlan, path: string): never {
+  const proc = plan.process;
+  if (proc.umask !== null) process.umask(proc.umask);
+  return nativeFinalize({
+    path,
+    argv: proc.args,
+    env: proc.env,
+    cwd: proc.cwd,
+    setGroups: proc.setGroups,
+    groups: proc.additionalGids,
+    uid: proc.uid,
+    gid: proc.gid,
+    capBounding: BigInt(proc.capabilities.bounding),
+    capEffective: BigInt(proc.capabilities.effective),
+    capPermitted: BigInt(proc.capabilities.permitted),
+    capInheritable: BigInt(proc.capabilities.inheritable),
+    capAmbient: BigInt(proc.capabilities.ambient),
+    lastCap: lastCapability(),
+    noNewPrivs: proc.noNewPrivileges,
+    seccomp: null,
+    preserveFds: proc.preserveFds,
+  });
+}
+
+/** Leave at once, whatever threads are blocked: exit_group, not Node's orderly shutdown. */
+export function exitNow(code: number): never {
+  libc()._exit(code);
+  throw new Error('unreachable');
+}
+

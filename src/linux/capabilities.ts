@@ -1,0 +1,48 @@
+// Capability sets: names from the config → the bit masks the native
+// finalize step applies, checked against what this host can grant.
+import { capabilityNumber } from '../spec/names.js';
+import type { Process } from '../spec/types.js';
+
+export interface CapabilityMasks {
+  bounding: bigint;
+  effective: bigint;
+  permitted: bigint;
+  inheritable: bigint;
+  ambient: bigint;
+}
+
+type CapSets = NonNullable<Process['capabilities']>;
+
+function maskOf(names: readonly string[] | undefined, field: string): bigint {
+  let mask = 0n;
+  for (const name of names ?? []) {
+    const n = capabilityNumber(name);
+    if (n === undefined) throw new Error(`process.capabilities.${field}: unknown capability "${name}"`);
+    mask |= 1n << BigInt(n);
+  }
+  return mask;
+}
+
+export function planCapabilities(caps: CapSets | undefined): CapabilityMasks {
+  return {
+    bounding: maskOf(caps?.bounding, 'bounding'),
+    effective: maskOf(caps?.effective, 'effective'),
+    permitted: maskOf(caps?.permitted, 'permitted'),
+    inheritable: maskOf(caps?.inheritable, 'inheritable'),
+    ambient: maskOf(caps?.ambient, 'ambient'),
+  };
+}
+
+/** Names of the capabilities in `mask`, for messages. */
+export function capabilityNames(mask: bigint, names: readonly string[]): string[] {
+  return names.filter((_, i) => (mask >> BigInt(i)) & 1n);
+}
+
+/**
+ * Capabilities this host cannot grant (absent from our own bounding set):
+ * asking for one must fail at create, naming it, not silently run without it.
+ */
+export function missingFromHost(masks: CapabilityMasks, hostBounding: bigint): bigint {
+  const wanted = masks.bounding | masks.effective | masks.permitted | masks.inheritable | masks.ambient;
+  return wanted & ~hostBounding;
+}

@@ -1,0 +1,33 @@
+// What the runtime tells the init to do: plain, serialisable, decided in
+// advance so that the init carries it out without reading config.json.
+import type { RlimitStep } from './rlimits.js';
+import type { RootfsPlan } from './rootfs.js';
+
+export interface ProcessPlan {
+  args: string[];
+  env: string[];
+  cwd: string;
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+  umask: number | null;
+  rlimits: RlimitStep[];
+  oomScoreAdj: number | null;
+  /** capability masks as decimal strings (bigints do not survive JSON) */
+  capabilities: { bounding: string; effective: string; permitted: string; inheritable: string; ambient: string };
+  noNewPrivileges: boolean;
+  preserveFds: number;
+  /** setgroups(2) is allowed (not in a user namespace whose setgroups is "deny") */
+  setGroups: boolean;
+}
+
+export interface InitPlan {
+  id: string;
+  rootfs: RootfsPlan;
+  hostname: string | null;
+  domainname: string | null;
+  newCgroupns: boolean;
+  /** host path of exec.fifo; the init opens it before pivot_root */
+  fifoPath: string;
+  process: ProcessPlan;
+}

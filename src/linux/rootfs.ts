@@ -1,0 +1,309 @@
+// The container's root filesystem: plan (pure, in the runtime) and apply
+// (in the init, inside the new mount namespace, before and after pivot_root).
+import { chmodSync, chownSync, readFileSync, rmSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import * as C from '../sys/constants.js';
+import { chroot, close, makedev, mknod, mount, mountSetattr, open, pivotRoot, symlinkat, umount } from '../sys/calls.js';
+import { SysError } from '../sys/errors.js';
+import { statfsFlags } from '../sys/statfs.js';
+import { deviceTypeBits, devSymlinks, planDevices, type DeviceNode, type DeviceSpec } from './devices.js';
+import { isBindMount, parseMountOptions, ROOTFS_PROPAGATION } from './mountopts.js';
+import { fdPath, isDirectory, resolveInRoot } from './pathsafe.js';
+
+export interface MountStep {
+  destination: string;
+  source: string;
+  type: string;
+  bind: boolean;
+  recursive: boolean;
+  /** mount(2) flags other than MS_BIND/MS_REC */
+  flags: number;
+  data: string;
+  propagation: number[];
+  recAttrSet: number;
+  recAttrClr: number;
+}
+
+export interface RootfsPlan {
+  rootfs: string;
+  readonly: boolean;
+  /** applied to "/" recursively first, so nothing we mount reaches the host */
+  rootPropagation: number;
+  noPivot: boolean;
+  mounts: MountStep[];
+  /** null when /dev is bind mounted from the host: then the host's nodes are used */
+  devices: DeviceNode[] | null;
+  /** inside a user namespace mknod is refused: bind the host's nodes instead */
+  bindDevices: boolean;
+  maskedPaths: string[];
+  readonlyPaths: string[];
+  /** new cgroup namespace: cgroup mounts show the container's own tree */
+  cgroupns: boolean;
+}
+
+export interface MountSpec { destination: string; source?: string; type?: string; options?: string[] }
+
+export interface RootfsInput {
+  rootfs: string;
+  bundle: string;
+  readonly: boolean;
+  rootfsPropagation: string | undefined;
+  mounts: readonly MountSpec[];
+  devices: readonly DeviceSpec[] | undefined;
+  maskedPaths: readonly string[] | undefined;
+  readonlyPaths: readonly string[] | undefined;
+  noPivot: boolean;
+  inUserns: boolean;
+  cgroupns: boolean;
+}
+
+export function planMount(m: MountSpec, bundle: string): MountStep {
+  const opts = parseMountOptions(m.options);
+  const bind = isBindMount(m.type, opts);
+  let source = m.source ?? '';
+  // runc resolves a relative bind source against the bundle.
+  if (bind && source !== '' && !isAbsolute(source)) source = join(bundle, source);
+  return {
+    destination: m.destination,
+    source,
+    type: bind ? '' : (m.type ?? ''),
+    bind,
+    recursive: (opts.flags & C.MS_REC) !== 0,
+    flags: opts.flags & ~(C.MS_BIND | C.MS_REC),
+    data: opts.data,
+    propagation: opts.propagation,
+    recAttrSet: opts.recAttrSet,
+    recAttrClr: opts.recAttrClr,
+  };
+}
+
+export function planRootfs(input: RootfsInput): RootfsPlan {
+  const mounts = input.mounts.map((m) => planMount(m, input.bundle));
+  const devFromHost = mounts.some((m) => m.bind && m.destination.replace(/\/+$/, '') === '/dev');
+  const prop = input.rootfsPropagation ? ROOTFS_PROPAGATION[input.rootfsPropagation] : undefined;
+  return {
+    rootfs: input.rootfs,
+    readonly: input.readonly,
+    rootPropagation: prop ?? (C.MS_SLAVE | C.MS_REC),
+    noPivot: input.noPivot,
+    mounts,
+    devices: devFromHost ? null : planDevices(input.devices),
+    bindDevices: input.inUserns,
+    maskedPaths: [...(input.maskedPaths ?? [])],
+    readonlyPaths: [...(input.readonlyPaths ?? [])],
+    cgroupns: input.cgroupns,
+  };
+}
+
+// ---------------------------------------------------------------- apply
+
+function wrap(err: unknown, what: string): Error {
+  const msg = err instanceof Error ? err.message : String(err);
+  return new Error(`${what}: ${msg}`, { cause: err });
+}
+
+/** pivot_root refuses a new root whose parent mount is shared: make the mount holding rootfs private. */
+function makeParentMountPrivate(rootfs: string): void {
+  const info = readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
+  let best = '';
+  for (const line of info) {
+    const mp = line.split(' ')[4];
+    if (mp === undefined) continue;
+    const point = mp.replace(/\\040/g, ' ');
+    if ((rootfs === point || rootfs.startsWith(point === '/' ? '/' : `${point}/`)) && point.length > best.length) best = point;
+  }
+  if (best) mount(null, best, null, C.MS_PRIVATE, null);
+}
+
+/** A bind remount keeps the flags the kernel locked on the source (e.g. in a user namespace). */
+function remountBind(target: string, flags: number): void {
+  const wanted = C.MS_BIND | C.MS_REMOUNT | flags;
+  try {
+    mount(null, target, null, wanted, null);
+  } catch (err) {
+    if (!(err instanceof SysError) || err.code !== 'EPERM') throw err;
+    mount(null, target, null, wanted | statfsFlags(target), null);
+  }
+}
+
+function mountCgroupV1(step: MountStep, rootFd: number, cgroupns: boolean): void {
+  // A tmpfs with one cgroup mount per v1 hierarchy this process is in, as runc lays it out.
+  const targetFd = resolveInRoot(rootFd, step.destination, 'dir');
+  try {
+    mount('tmpfs', fdPath(targetFd), 'tmpfs', step.flags & ~C.MS_RDONLY, 'mode=755');
+  } finally {
+    close(targetFd);
+  }
+  for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+    const [, controllers, path] = line.split(':');
+    if (!controllers || path === undefined) continue; // "0::/…" is the v2 entry
+    const dir = controllers.startsWith('name=') ? controllers.slice(5) : controllers;
+    const subFd = resolveInRoot(rootFd, `${step.destination}/${dir}`, 'dir');
+    try {
+      if (cgroupns) {
+        mount('cgroup', fdPath(subFd), 'cgroup', step.flags, controllers);
+      } else {
+        const host = findCgroupMount(controllers);
+        if (!host) continue;
+        mount(join(host, path), fdPath(subFd), null, C.MS_BIND | C.MS_REC, null);
+        if (step.flags) remountBind(fdPath(subFd), step.flags);
+      }
+    } finally {
+      close(subFd);
+    }
+  }
+  if (step.flags & C.MS_RDONLY) {
+    const again = resolveInRoot(rootFd, step.destination, 'none');
+    try { remountBind(fdPath(again), step.flags); } catch { mount(null, fdPath(again), null, C.MS_REMOUNT | step.flags, 'mode=755'); } finally { close(again); }
+  }
+}
+
+function findCgroupMount(controllers: string): string | null {
+  const wanted = controllers.split(',');
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const [fstype, , superOpts] = line.slice(sep + 3).split(' ');
+    if (fstype !== 'cgroup' || !superOpts) continue;
+    const opts = superOpts.split(',');
+    if (wanted.every((c) => opts.includes(c))) return (line.split(' ')[4] ?? '').replace(/\\040/g, ' ');
+  }
+  return null;
+}
+
+function hostHasCgroupV1(): boolean {
+  return readFileSync('/proc/self/cgroup', 'utf8').split('\n').some((l) => /^\d+:[^:]+:/.test(l));
+}
+
+function applyMount(step: MountStep, rootFd: number, plan: RootfsPlan): void {
+  if (step.type === 'cgroup' && hostHasCgroupV1()) {
+    mountCgroupV1(step, rootFd, plan.cgroupns);
+    return;
+  }
+  const create = step.bind && !isDirectory(step.source) ? 'file' : 'dir';
+  const targetFd = resolveInRoot(rootFd, step.destination, create);
+  const target = fdPath(targetFd);
+  try {
+    if (step.bind) {
+      mount(step.source, target, null, C.MS_BIND | (step.recursive ? C.MS_REC : 0), null);
+      // Bind mounts ignore every other flag on the first call: a remount sets them.
+      if (step.flags & ~C.MS_REMOUNT) remountBind(target, step.flags & ~C.MS_REMOUNT);
+    } else {
+      const type = step.type === 'cgroup' ? 'cgroup2' : step.type;
+      mount(step.source || type, target, type || null, step.flags, step.data || null);
+    }
+    for (const p of step.propagation) mount(null, target, null, p, null);
+    if (step.recAttrSet || step.recAttrClr) mountSetattr(C.AT_FDCWD, target, C.AT_RECURSIVE, step.recAttrSet, step.recAttrClr, 0);
+  } finally {
+    close(targetFd);
+  }
+}
+
+function createDevice(dev: DeviceNode, rootFd: number, bind: boolean): void {
+  const slash = dev.path.lastIndexOf('/');
+  const dirFd = resolveInRoot(rootFd, dev.path.slice(0, slash) || '/', 'dir');
+  const name = dev.path.slice(slash + 1);
+  const at = `${fdPath(dirFd)}/${name}`;
+  try {
+    if (bind) {
+      const fileFd = resolveInRoot(rootFd, dev.path, 'file');
+      try { mount(dev.path, fdPath(fileFd), null, C.MS_BIND, null); } finally { close(fileFd); }
+      return;
+    }
+    rmSync(at, { force: true });
+    mknod(at, deviceTypeBits(dev.type) | dev.fileMode, makedev(dev.major, dev.minor));
+    chownSync(at, dev.uid, dev.gid);
+    chmodSync(at, dev.fileMode); // mknod's mode passed through our umask
+  } finally {
+    close(dirFd);
+  }
+}
+
+function createDevSymlinks(rootFd: number): void {
+  const devFd = resolveInRoot(rootFd, '/dev', 'dir');
+  try {
+    for (const [name, target] of devSymlinks()) {
+      try { symlinkat(target, devFd, name); } catch (err) { if (!(err instanceof SysError) || err.code !== 'EEXIST') throw err; }
+    }
+    // /dev/ptmx must be the container's own devpts instance.
+    rmSync(`${fdPath(devFd)}/ptmx`, { force: true });
+    symlinkat('pts/ptmx', devFd, 'ptmx');
+  } finally {
+    close(devFd);
+  }
+}
+
+/**
+ * Everything before pivot_root: propagation, the rootfs bind, the config's
+ * mounts in order, and /dev. Runs in the init, in its new mount namespace.
+ */
+export function prepareRootfs(plan: RootfsPlan): void {
+  try {
+    mount(null, '/', null, plan.rootPropagation, null);
+  } catch (err) { throw wrap(err, 'set propagation of /'); }
+  makeParentMountPrivate(plan.rootfs);
+  // A bind of the rootfs onto itself makes it a mount point, which pivot_root needs.
+  mount(plan.rootfs, plan.rootfs, null, C.MS_BIND | C.MS_REC, null);
+  const rootFd = open(plan.rootfs, C.O_PATH | C.O_DIRECTORY | C.O_CLOEXEC);
+  try {
+    for (const step of plan.mounts) {
+      try {
+        applyMount(step, rootFd, plan);
+      } catch (err) {
+        throw wrap(err, `mount ${step.source || step.type} on ${step.destination}`);
+      }
+    }
+    if (plan.devices) {
+      for (const dev of plan.devices) {
+        try { createDevice(dev, rootFd, plan.bindDevices); } catch (err) { throw wrap(err, `create device ${dev.path}`); }
+      }
+      createDevSymlinks(rootFd);
+    }
+  } finally {
+    close(rootFd);
+  }
+}
+
+/** Make rootfs "/", leaving no way back to the host's tree. */
+export function enterRootfs(plan: RootfsPlan): void {
+  process.chdir(plan.rootfs);
+  if (plan.noPivot) {
+    mount(plan.rootfs, '/', null, C.MS_MOVE, null);
+    chroot('.');
+  } else {
+    // pivot_root(".", ".") stacks the old root under the new one; detach it at once.
+    pivotRoot('.', '.');
+    mount(null, '.', null, C.MS_SLAVE | C.MS_REC, null);
+    umount('.', C.MNT_DETACH);
+  }
+  process.chdir('/');
+}
+
+/** After pivot_root: masked and read-only paths, then a read-only root. */
+export function finishRootfs(plan: RootfsPlan): void {
+  const rootFd = open('/', C.O_PATH | C.O_DIRECTORY | C.O_CLOEXEC);
+  try {
+    for (const path of plan.readonlyPaths) {
+      let fd: number;
+      try { fd = resolveInRoot(rootFd, path, 'none'); } catch (err) { if (err instanceof SysError && err.code === 'ENOENT') continue; throw wrap(err, `readonly path ${path}`); }
+      try {
+        mount(fdPath(fd), fdPath(fd), null, C.MS_BIND | C.MS_REC, null);
+        remountBind(fdPath(fd), C.MS_RDONLY | C.MS_NOSUID | C.MS_NODEV | C.MS_NOEXEC);
+      } catch (err) { throw wrap(err, `readonly path ${path}`); } finally { close(fd); }
+    }
+    for (const path of plan.maskedPaths) {
+      let fd: number;
+      try { fd = resolveInRoot(rootFd, path, 'none'); } catch (err) { if (err instanceof SysError && err.code === 'ENOENT') continue; throw wrap(err, `masked path ${path}`); }
+      try {
+        if (isDirectory(fdPath(fd))) mount('tmpfs', fdPath(fd), 'tmpfs', C.MS_RDONLY, null);
+        else mount('/dev/null', fdPath(fd), null, C.MS_BIND, null);
+      } catch (err) { throw wrap(err, `masked path ${path}`); } finally { close(fd); }
+    }
+  } finally {
+    close(rootFd);
+  }
+  if (plan.readonly) {
+    try { remountBind('/', C.MS_RDONLY); } catch (err) { throw wrap(err, 'remount / read-only'); }
+  }
+}
+

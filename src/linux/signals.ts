@@ -1,0 +1,33 @@
+// Signal names and numbers as `kill` accepts them: "TERM", "SIGTERM", "15".
+import { constants } from 'node:os';
+
+const byName = constants.signals as Record<string, number>;
+
+/** Parse a signal given by name (with or without SIG) or number; throws naming the bad value. */
+export function parseSignal(text: string): number {
+  const trimmed = text.trim();
+  if (/^\d+$/.test(trimmed)) {
+    const n = Number(trimmed);
+    if (n >= 1 && n <= 64) return n;
+  } else {
+    const upper = trimmed.toUpperCase();
+    const name = upper.startsWith('SIG') ? upper : `SIG${upper}`;
+    const n = byName[name];
+    if (n !== undefined) return n;
+    // Real-time signals: SIGRTMIN+n / SIGRTMAX-n, as glibc numbers them (34..64).
+    const rt = /^SIGRT(MIN|MAX)(?:([+-])(\d+))?$/.exec(name);
+    if (rt) {
+      const base = rt[1] === 'MIN' ? 34 : 64;
+      const offset = rt[3] ? Number(rt[3]) * (rt[2] === '-' ? -1 : 1) : 0;
+      const n2 = base + offset;
+      if (n2 >= 34 && n2 <= 64) return n2;
+    }
+  }
+  throw new Error(`unknown signal "${text}"`);
+}
+
+/** The name of a signal number, e.g. 15 → "SIGTERM". */
+export function signalName(sig: number): string {
+  for (const [name, n] of Object.entries(byName)) if (n === sig) return name;
+  return `signal ${sig}`;
+}

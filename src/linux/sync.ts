@@ -1,0 +1,61 @@
+// The runtime ↔ init sync socket: newline-delimited JSON, one message type
+// per lifecycle point. Blocking reads: both sides are sequential programs.
+//
+//   native stage 1 → runtime   idmap-request {pid}   (new user namespace only)
+//   runtime → native stage 1   idmap-done
+//   native stage 1 → runtime   init-pid {pid}
+//   runtime → init             config {plan}
+//   init → runtime             ready                  (rootfs done, waiting on exec.fifo)
+//   either way                 error {message}        (the other side reports it and cleans up)
+import { readSome, writeAll } from '../sys/calls.js';
+import { errnoName } from '../sys/errors.js';
+import type { InitPlan } from './initplan.js';
+
+export type SyncMessage =
+  | { type: 'idmap-request'; pid: number }
+  | { type: 'idmap-done' }
+  | { type: 'init-pid'; pid: number }
+  | { type: 'config'; plan: InitPlan }
+  | { type: 'ready' }
+  | { type: 'error'; message: string; stage?: string; errno?: number };
+
+/** The error the other side sent, carrying its own words. */
+export class PeerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PeerError';
+  }
+}
+
+export class SyncChannel {
+  private buffered = '';
+
+  constructor(readonly fd: number) {}
+
+  send(msg: SyncMessage): void {
+    writeAll(this.fd, Buffer.from(`${JSON.stringify(msg)}\n`));
+  }
+
+  /** The next message; throws when the peer closed the socket first. */
+  receive(): SyncMessage {
+    for (;;) {
+      const nl = this.buffered.indexOf('\n');
+      if (nl >= 0) {
+        const line = this.buffered.slice(0, nl);
+        this.buffered = this.buffered.slice(nl + 1);
+        return JSON.parse(line) as SyncMessage;
+      }
+      const chunk = readSome(this.fd, 65536);
+      if (chunk.length === 0) throw new PeerError('the container init exited before it was ready');
+      this.buffered += chunk.toString('utf8');
+    }
+  }
+
+  /** Wait for one message type; an `error` message from the peer becomes a thrown PeerError. */
+  expect<T extends SyncMessage['type']>(type: T): Extract<SyncMessage, { type: T }> {
+    const msg = this.receive();
+    if (msg.type === type) return msg as Extract<SyncMessage, { type: T }>;
+    if (msg.type === 'error') throw new PeerError(msg.errno ? `${msg.message}: ${errnoName(msg.errno)}` : msg.message);
+    throw new PeerError(`sync: expected ${type}, got ${msg.type}`);
+  }
+}

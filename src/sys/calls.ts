@@ -1,0 +1,196 @@
+// Typed wrappers over libc: each returns plainly or throws SysError naming
+// the call, the errno and the path. Raw numbers stay inside sys/.
+import { AT_FDCWD, F_SETFD, FD_CLOEXEC, F_GETFD, SYS, SOCK_CLOEXEC, AF_UNIX, SOCK_STREAM } from './constants.js';
+import { SysError } from './errors.js';
+import { check, lastErrno, libc } from './libc.js';
+
+export function mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void {
+  check(libc().mount(source, target, fstype, flags, data), 'mount', target);
+}
+
+export function umount(target: string, flags: number): void {
+  check(libc().umount2(target, flags), 'umount2', target);
+}
+
+export function unshare(flags: number): void {
+  check(libc().unshare(flags), 'unshare');
+}
+
+export function setns(fd: number, nstype: number, path?: string): void {
+  check(libc().setns(fd, nstype), 'setns', path);
+}
+
+export function sethostname(name: string): void {
+  check(libc().sethostname(name, Buffer.byteLength(name)), 'sethostname', name);
+}
+
+export function setdomainname(name: string): void {
+  check(libc().setdomainname(name, Buffer.byteLength(name)), 'setdomainname', name);
+}
+
+/** The kernel's dev_t encoding of a major/minor pair. */
+export function makedev(major: number, minor: number): bigint {
+  const ma = BigInt(major);
+  const mi = BigInt(minor);
+  return ((ma & 0xfffff000n) << 32n) | ((ma & 0xfffn) << 8n) | ((mi & 0xffffff00n) << 12n) | (mi & 0xffn);
+}
+
+export function mknod(path: string, mode: number, dev: bigint): void {
+  check(libc().mknod(path, mode, dev), 'mknod', path);
+}
+
+export function mkfifo(path: string, mode: number): void {
+  check(libc().mkfifo(path, mode), 'mkfifo', path);
+}
+
+export function chroot(path: string): void {
+  check(libc().chroot(path), 'chroot', path);
+}
+
+export function pivotRoot(newRoot: string, putOld: string): void {
+  check(libc().syscallPaths(SYS.pivot_root, newRoot, putOld), 'pivot_root', newRoot);
+}
+
+/** A connected pair of close-on-exec unix stream sockets. */
+export function socketpair(): [number, number] {
+  const fds = [0, 0];
+  check(libc().socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 'socketpair');
+  return [fds[0] as number, fds[1] as number];
+}
+
+export function fcntl(fd: number, cmd: number, arg: number): number {
+  return check(libc().fcntl(fd, cmd, arg), 'fcntl');
+}
+
+export function setCloexec(fd: number, on: boolean): void {
+  const flags = fcntl(fd, F_GETFD, 0);
+  fcntl(fd, F_SETFD, on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC);
+}
+
+/** One read(2): at most `max` bytes; an empty buffer means end of file. */
+export function readSome(fd: number, max: number): Buffer {
+  const buf = Buffer.alloc(max);
+  for (;;) {
+    const n = Number(libc().read(fd, buf, max));
+    if (n >= 0) return buf.subarray(0, n);
+    const errno = lastErrno();
+    if (errno !== 4 /* EINTR */) throw new SysError('read', errno);
+  }
+}
+
+export function writeAll(fd: number, data: Buffer): void {
+  let off = 0;
+  while (off < data.length) {
+    const chunk = data.subarray(off);
+    const n = Number(libc().write(fd, chunk, chunk.length));
+    if (n < 0) {
+      const errno = lastErrno();
+      if (errno === 4) continue;
+      throw new SysError('write', errno);
+    }
+    off += n;
+  }
+}
+
+export function close(fd: number): void {
+  check(libc().close(fd), 'close');
+}
+
+export function open(path: string, flags: number, mode = 0): number {
+  return check(libc().open(path, flags, mode), 'open', path);
+}
+
+export function openat(dirfd: number, path: string, flags: number, mode = 0): number {
+  return check(libc().openat(dirfd, path, flags, mode), 'openat', path);
+}
+
+/** openat2(2) with a resolve mask, e.g. RESOLVE_IN_ROOT to keep `path` inside `dirfd`. */
+export function openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number {
+  const how = Buffer.alloc(24);
+  how.writeBigUInt64LE(BigInt(flags), 0);
+  how.writeBigUInt64LE(BigInt(mode), 8);
+  how.writeBigUInt64LE(BigInt(resolve), 16);
+  return check(libc().syscall4(SYS.openat2, dirfd, path, how, how.length), 'openat2', path);
+}
+
+export function mkdirat(dirfd: number, path: string, mode: number): void {
+  check(libc().mkdirat(dirfd, path, mode), 'mkdirat', path);
+}
+
+export function symlinkat(target: string, dirfd: number, path: string): void {
+  check(libc().symlinkat(target, dirfd, path), 'symlinkat', path);
+}
+
+export function fchown(fd: number, uid: number, gid: number, path?: string): void {
+  check(libc().fchown(fd, uid, gid), 'fchown', path);
+}
+
+export function fchmod(fd: number, mode: number, path?: string): void {
+  check(libc().fchmod(fd, mode), 'fchmod', path);
+}
+
+export function flock(fd: number, op: number, path?: string): void {
+  check(libc().flock(fd, op), 'flock', path);
+}
+
+/** waitpid(2); returns the pid (0 with WNOHANG and nothing ready) and the raw status. */
+export function waitpid(pid: number, options: number): { pid: number; status: number } {
+  const status = [0];
+  for (;;) {
+    const r = Number(libc().waitpid(pid, status, options));
+    if (r >= 0) return { pid: r, status: status[0] as number };
+    const errno = lastErrno();
+    if (errno !== 4) throw new SysError('waitpid', errno, String(pid));
+  }
+}
+
+export function prctl(option: number, arg2: number, name: string): void {
+  check(libc().prctl(option, arg2, 0, 0, 0), `prctl ${name}`);
+}
+
+export function pidfdOpen(pid: number): number {
+  return check(libc().syscall3(SYS.pidfd_open, pid, 0, 0), 'pidfd_open', String(pid));
+}
+
+export function pidfdSendSignal(pidfd: number, signal: number): void {
+  check(libc().syscallSignal(SYS.pidfd_send_signal, pidfd, signal, null, 0), 'pidfd_send_signal');
+}
+
+/** poll(2) on one fd; true when `events` are ready within `timeoutMs` (-1 waits forever). */
+export function pollOne(fd: number, events: number, timeoutMs: number): number {
+  const pfd = { fd, events, revents: 0 };
+  for (;;) {
+    const r = Number(libc().poll(pfd, 1, timeoutMs));
+    if (r >= 0) return r === 0 ? 0 : pfd.revents;
+    const errno = lastErrno();
+    if (errno !== 4) throw new SysError('poll', errno);
+  }
+}
+
+export interface Rlimit { soft: bigint; hard: bigint }
+
+export function setrlimit(resource: number, limit: Rlimit, name: string): void {
+  check(libc().setrlimit(resource, { cur: limit.soft, max: limit.hard }), 'setrlimit', name);
+}
+
+export function getrlimit(resource: number): Rlimit {
+  const out = { cur: 0n, max: 0n };
+  check(libc().getrlimit(resource, out), 'getrlimit');
+  return { soft: BigInt(out.cur), hard: BigInt(out.max) };
+}
+
+/** mount_setattr(2) on `path` (relative to dirfd), e.g. recursive read-only. */
+export function mountSetattr(dirfd: number, path: string, flags: number, attrSet: number, attrClr: number, propagation: number): void {
+  const attr = Buffer.alloc(32);
+  attr.writeBigUInt64LE(BigInt(attrSet), 0);
+  attr.writeBigUInt64LE(BigInt(attrClr), 8);
+  attr.writeBigUInt64LE(BigInt(propagation), 16);
+  attr.writeBigUInt64LE(0n, 24);
+  check(libc().syscall5(SYS.mount_setattr, dirfd, path, flags, attr, attr.length), 'mount_setattr', path);
+}
+
+export { AT_FDCWD };
+
+export function kill(pid: number, signal: number): void {
+  check(libc().kill(pid, signal), 'kill', String(pid));
+}

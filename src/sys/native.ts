@@ -1,0 +1,151 @@
+// Bindings to native/libocirun.so: the steps between fork and execve that
+// JavaScript cannot run (see native/ocirun.c). Plain data in, no decisions.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { SysError } from './errors.js';
+import { libc } from './libc.js';
+
+export const MAX_JOIN = 8;
+
+export interface SpawnRequest {
+  argv: string[];
+  env: string[];
+  syncFd: number;
+  preserveFds: number;
+  /** namespace fds to setns(), in order, with their CLONE_NEW* type */
+  join: { fd: number; type: number }[];
+  newUserns: boolean;
+  becomeRoot: boolean;
+  unshareFlags: number;
+  timensOffsets: string | null;
+}
+
+export interface FinalizeRequest {
+  path: string;
+  argv: string[];
+  env: string[];
+  cwd: string;
+  setGroups: boolean;
+  groups: number[];
+  uid: number;
+  gid: number;
+  capBounding: bigint;
+  capEffective: bigint;
+  capPermitted: bigint;
+  capInheritable: bigint;
+  capAmbient: bigint;
+  lastCap: number;
+  noNewPrivs: boolean;
+  /** a struct sock_fprog, or null for no filter */
+  seccomp: Buffer | null;
+  preserveFds: number;
+}
+
+interface NativeLib {
+  spawn: (req: object) => number;
+  finalize: (req: object, step: string[]) => number;
+}
+
+let lib: NativeLib | undefined;
+
+function libraryPath(): string {
+  // dist/cli.js and dist/init.js sit one level below the top; src/sys/ two.
+  const candidates = ['../native/libocirun.so', '../../native/libocirun.so'].map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new Error(`native library not built: run "npm run build" (looked in ${candidates.join(', ')})`);
+  return found;
+}
+
+/** Load the native library (the init calls this before pivot_root). */
+export function loadNative(): NativeLib {
+  if (lib) return lib;
+  const { koffi } = libc();
+  const so = koffi.load(libraryPath());
+  koffi.struct('ocirun_spawn', {
+    argv: 'const char **',
+    envp: 'const char **',
+    sync_fd: 'int',
+    preserve_fds: 'int',
+    join_count: 'int',
+    join_fds: koffi.array('int', MAX_JOIN),
+    join_types: koffi.array('int', MAX_JOIN),
+    new_userns: 'int',
+    become_root: 'int',
+    unshare_flags: 'int',
+    timens_offsets: 'const char *',
+  });
+  koffi.struct('ocirun_finalize', {
+    path: 'const char *',
+    argv: 'const char **',
+    envp: 'const char **',
+    cwd: 'const char *',
+    set_groups: 'int',
+    ngroups: 'int',
+    groups: 'const uint32_t *',
+    uid: 'uint32_t',
+    gid: 'uint32_t',
+    cap_bounding: 'uint64_t',
+    cap_effective: 'uint64_t',
+    cap_permitted: 'uint64_t',
+    cap_inheritable: 'uint64_t',
+    cap_ambient: 'uint64_t',
+    last_cap: 'int',
+    no_new_privs: 'int',
+    seccomp: 'const void *',
+    preserve_fds: 'int',
+  });
+  lib = {
+    spawn: so.func('int ocirun_spawn(const ocirun_spawn *s)') as unknown as NativeLib['spawn'],
+    finalize: so.func('int ocirun_finalize(const ocirun_finalize *f, _Out_ const char **step)') as unknown as NativeLib['finalize'],
+  };
+  return lib;
+}
+
+/** Fork stage 1 (see ocirun.c); returns its pid, which the caller must reap. */
+export function nativeSpawn(req: SpawnRequest): number {
+  if (req.join.length > MAX_JOIN) throw new Error(`cannot join more than ${MAX_JOIN} namespaces`);
+  const fds = req.join.map((j) => j.fd);
+  const types = req.join.map((j) => j.type);
+  while (fds.length < MAX_JOIN) { fds.push(-1); types.push(0); }
+  const pid = loadNative().spawn({
+    argv: [...req.argv, null],
+    envp: [...req.env, null],
+    sync_fd: req.syncFd,
+    preserve_fds: req.preserveFds,
+    join_count: req.join.length,
+    join_fds: fds,
+    join_types: types,
+    new_userns: req.newUserns ? 1 : 0,
+    become_root: req.becomeRoot ? 1 : 0,
+    unshare_flags: req.unshareFlags,
+    timens_offsets: req.timensOffsets,
+  });
+  if (pid < 0) throw new SysError('fork', -pid);
+  return pid;
+}
+
+/** Become the container process. Returns only by throwing. */
+export function nativeFinalize(req: FinalizeRequest): never {
+  const step: string[] = [''];
+  const rc = loadNative().finalize({
+    path: req.path,
+    argv: [...req.argv, null],
+    envp: [...req.env, null],
+    cwd: req.cwd,
+    set_groups: req.setGroups ? 1 : 0,
+    ngroups: req.groups.length,
+    groups: req.groups.length ? req.groups : null,
+    uid: req.uid,
+    gid: req.gid,
+    cap_bounding: req.capBounding,
+    cap_effective: req.capEffective,
+    cap_permitted: req.capPermitted,
+    cap_inheritable: req.capInheritable,
+    cap_ambient: req.capAmbient,
+    last_cap: req.lastCap,
+    no_new_privs: req.noNewPrivs ? 1 : 0,
+    seccomp: req.seccomp,
+    preserve_fds: req.preserveFds,
+  }, step);
+  throw new SysError(step[0] || 'finalize', -rc, req.path);
+}
