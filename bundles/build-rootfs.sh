@@ -5,7 +5,8 @@
 set -euo pipefail
 dest=${1:?usage: build-rootfs.sh DEST}
 busybox=${BUSYBOX:-/bin/busybox}
-if ! file -L "$busybox" 2>/dev/null | grep -q 'statically linked'; then
+linkage=$(LC_ALL=C ldd "$busybox" 2>&1 || true)
+if ! [ -x "$busybox" ] || [[ $linkage != *"not a dynamic executable"* ]]; then
   echo "build-rootfs: $busybox is not a static busybox (apt-get install busybox-static)" >&2
   exit 1
 fi

@@ -35,5 +35,7 @@ const common = {
   banner: { js: "import { createRequire as __ocirunCreateRequire } from 'node:module'; const require = __ocirunCreateRequire(import.meta.url);" },
   logLevel: 'warning',
 };
-await esbuild.build({ ...common, entryPoints: { cli: join(top, 'src/cli/main.ts') }, outdir: join(top, 'dist') });
+// The CLI splits yargs (and anything else behind a dynamic import) into its own
+// chunk, loaded only when the fast parser hands over to it.
+await esbuild.build({ ...common, entryPoints: { cli: join(top, 'src/cli/main.ts') }, outdir: join(top, 'dist'), splitting: true, chunkNames: 'chunks/[name]-[hash]' });
 await esbuild.build({ ...common, entryPoints: { init: join(top, 'src/init/main.ts') }, outdir: join(top, 'dist') });

@@ -1,0 +1,160 @@
+// Shared pieces for the integration tests: run the built CLI with a private
+// --root, make bundles around a shared busybox rootfs, and check that a test
+// left nothing behind (state, processes, mounts).
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const TOP = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const OCIRUN = join(TOP, 'bin/ocirun');
+
+export const isRoot = process.getuid?.() === 0;
+export const SKIP_NOT_ROOT = isRoot ? false : 'needs root: runs real containers';
+
+/** A busybox rootfs built once per machine and shared read-only by the tests. */
+export function sharedRootfs(): string {
+  const dir = join(tmpdir(), 'ocirun-test-rootfs');
+  if (!existsSync(join(dir, 'bin/busybox'))) {
+    const r = spawnSync('bash', [join(TOP, 'bundles/build-rootfs.sh'), `${dir}.new`], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`building the test rootfs failed: ${r.stderr}`);
+    rmSync(dir, { recursive: true, force: true });
+    spawnSync('mv', [`${dir}.new`, dir]);
+  }
+  return dir;
+}
+
+export interface Result { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+
+export function run(cmd: string, args: string[], opts: SpawnSyncOptions = {}): Result {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000, ...opts });
+  return { code: r.status, signal: r.signal, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+}
+
+let counter = 0;
+export function uniqueId(prefix = 't'): string {
+  counter += 1;
+  return `${prefix}-${process.pid}-${counter}-${Math.random().toString(36).slice(2, 7)}`;
+}
+
+export type Config = Record<string, any>;
+
+/** A config like `ocirun spec` makes, without a terminal, running args. */
+export function baseConfig(args: string[], rootfs: string): Config {
+  return {
+    ociVersion: '1.3.0',
+    process: {
+      terminal: false,
+      user: { uid: 0, gid: 0 },
+      args,
+      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root'],
+      cwd: '/',
+      capabilities: {
+        bounding: ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'],
+        effective: ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'],
+        permitted: ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'],
+        ambient: ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'],
+      },
+      noNewPrivileges: true,
+    },
+    root: { path: rootfs, readonly: true },
+    hostname: 'testbox',
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc' },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] },
+    ],
+    linux: {
+      namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
+      maskedPaths: ['/proc/kcore', '/proc/keys', '/proc/timer_list', '/sys/firmware'],
+      readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+    },
+  };
+}
+
+interface Tap {
+  teardown(fn: () => void): void;
+  fail(msg: string): void;
+}
+
+/**
+ * A sandbox for one test: a private --root, a bundle dir, and a teardown
+ * that force-deletes every id it made and fails the test on any leftover.
+ */
+export class Sandbox {
+  readonly dir: string;
+  readonly root: string;
+  readonly bundle: string;
+  private readonly ids = new Set<string>();
+  private readonly pids = new Set<number>();
+
+  constructor(private readonly t: Tap, config?: Config) {
+    this.dir = mkdtempSync(join(tmpdir(), 'ocirun-test-'));
+    this.root = join(this.dir, 'state');
+    this.bundle = join(this.dir, 'bundle');
+    mkdirSync(this.bundle);
+    if (config) this.writeConfig(config);
+    t.teardown(() => this.cleanup());
+  }
+
+  writeConfig(config: Config): void {
+    writeFileSync(join(this.bundle, 'config.json'), JSON.stringify(config, null, 2));
+  }
+
+  id(prefix = 't'): string {
+    const id = uniqueId(prefix);
+    this.ids.add(id);
+    return id;
+  }
+
+  ocirun(args: string[], opts: SpawnSyncOptions = {}): Result {
+    return run(OCIRUN, ['--root', this.root, ...args], opts);
+  }
+
+  /** create → the init's host pid (recorded, to check it is gone at the end). */
+  create(id: string, extra: string[] = []): Result & { pid: number } {
+    this.ids.add(id);
+    const pidFile = join(this.dir, `${id}.pid`);
+    const r = this.ocirun(['create', '--bundle', this.bundle, '--pid-file', pidFile, ...extra, id], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
+    if (pid) this.pids.add(pid);
+    return { ...r, pid };
+  }
+
+  state(id: string): Record<string, any> | null {
+    const r = this.ocirun(['state', id]);
+    return r.code === 0 ? JSON.parse(r.stdout) : null;
+  }
+
+  private cleanup(): void {
+    for (const id of this.ids) this.ocirun(['delete', '--force', id]);
+    const leftovers: string[] = [];
+    if (existsSync(this.root) && readdirSync(this.root).length) leftovers.push(`state left in ${this.root}: ${readdirSync(this.root).join(' ')}`);
+    for (const pid of this.pids) {
+      const stat = (() => { try { return readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { return null; } })();
+      if (stat && !/\) Z /.test(stat)) leftovers.push(`process ${pid} still running`);
+    }
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(this.dir));
+    if (mounts.length) leftovers.push(`mounts left: ${mounts.join('; ')}`);
+    if (leftovers.length) this.t.fail(`test leaked: ${leftovers.join(', ')}`);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Wait (polling) until fn is true; false after timeoutMs. */
+export async function until(fn: () => boolean, timeoutMs = 5000): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (fn()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return fn();
+}
+
+export function readProcFile(pid: number, name: string): string {
+  return readFileSync(`/proc/${pid}/${name}`, 'utf8');
+}
