@@ -24,12 +24,17 @@ function maskOf(names: readonly string[] | undefined, field: string): bigint {
 }
 
 export function planCapabilities(caps: CapSets | undefined): CapabilityMasks {
+  const permitted = maskOf(caps?.permitted, 'permitted');
+  const inheritable = maskOf(caps?.inheritable, 'inheritable');
   return {
     bounding: maskOf(caps?.bounding, 'bounding'),
     effective: maskOf(caps?.effective, 'effective'),
-    permitted: maskOf(caps?.permitted, 'permitted'),
-    inheritable: maskOf(caps?.inheritable, 'inheritable'),
-    ambient: maskOf(caps?.ambient, 'ambient'),
+    permitted,
+    inheritable,
+    // The kernel only raises an ambient capability that is permitted and
+    // inheritable; runc skips the others (its default spec lists ambient
+    // capabilities without inheritable ones), and so do we.
+    ambient: maskOf(caps?.ambient, 'ambient') & permitted & inheritable,
   };
 }
 

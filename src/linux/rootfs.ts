@@ -146,15 +146,14 @@ function mountCgroupV1(step: MountStep, rootFd: number, cgroupns: boolean): void
         const host = findCgroupMount(controllers);
         if (!host) continue;
         mount(join(host, path), fdPath(subFd), null, C.MS_BIND | C.MS_REC, null);
-        if (step.flags) remountBind(fdPath(subFd), step.flags);
+        if (step.flags) withNewMount(rootFd, `${step.destination}/${dir}`, (target) => remountBind(target, step.flags));
       }
     } finally {
       close(subFd);
     }
   }
   if (step.flags & C.MS_RDONLY) {
-    const again = resolveInRoot(rootFd, step.destination, 'none');
-    try { remountBind(fdPath(again), step.flags); } catch { mount(null, fdPath(again), null, C.MS_REMOUNT | step.flags, 'mode=755'); } finally { close(again); }
+    withNewMount(rootFd, step.destination, (target) => mount(null, target, null, C.MS_REMOUNT | step.flags, 'mode=755'));
   }
 }
 
@@ -182,20 +181,34 @@ function applyMount(step: MountStep, rootFd: number, plan: RootfsPlan): void {
   }
   const create = step.bind && !isDirectory(step.source) ? 'file' : 'dir';
   const targetFd = resolveInRoot(rootFd, step.destination, create);
-  const target = fdPath(targetFd);
   try {
     if (step.bind) {
-      mount(step.source, target, null, C.MS_BIND | (step.recursive ? C.MS_REC : 0), null);
-      // Bind mounts ignore every other flag on the first call: a remount sets them.
-      if (step.flags & ~C.MS_REMOUNT) remountBind(target, step.flags & ~C.MS_REMOUNT);
+      mount(step.source, fdPath(targetFd), null, C.MS_BIND | (step.recursive ? C.MS_REC : 0), null);
     } else {
       const type = step.type === 'cgroup' ? 'cgroup2' : step.type;
-      mount(step.source || type, target, type || null, step.flags, step.data || null);
+      mount(step.source || type, fdPath(targetFd), type || null, step.flags, step.data || null);
     }
-    for (const p of step.propagation) mount(null, target, null, p, null);
-    if (step.recAttrSet || step.recAttrClr) mountSetattr(C.AT_FDCWD, target, C.AT_RECURSIVE, step.recAttrSet, step.recAttrClr, 0);
   } finally {
     close(targetFd);
+  }
+  const remountFlags = step.flags & ~C.MS_REMOUNT;
+  if (!(step.bind && remountFlags) && !step.propagation.length && !step.recAttrSet && !step.recAttrClr) return;
+  // Our fd names the dentry under the new mount: look the path up again to reach the mount itself.
+  withNewMount(rootFd, step.destination, (target) => {
+    // Bind mounts ignore every other flag on the first call: a remount sets them.
+    if (step.bind && remountFlags) remountBind(target, remountFlags);
+    for (const p of step.propagation) mount(null, target, null, p, null);
+    if (step.recAttrSet || step.recAttrClr) mountSetattr(C.AT_FDCWD, target, C.AT_RECURSIVE, step.recAttrSet, step.recAttrClr, 0);
+  });
+}
+
+/** Run fn on the top mount at path (inside the root), by a freshly resolved fd. */
+function withNewMount(rootFd: number, path: string, fn: (target: string) => void): void {
+  const fd = resolveInRoot(rootFd, path, 'none');
+  try {
+    fn(fdPath(fd));
+  } finally {
+    close(fd);
   }
 }
 
@@ -288,7 +301,7 @@ export function finishRootfs(plan: RootfsPlan): void {
       try { fd = resolveInRoot(rootFd, path, 'none'); } catch (err) { if (err instanceof SysError && err.code === 'ENOENT') continue; throw wrap(err, `readonly path ${path}`); }
       try {
         mount(fdPath(fd), fdPath(fd), null, C.MS_BIND | C.MS_REC, null);
-        remountBind(fdPath(fd), C.MS_RDONLY | C.MS_NOSUID | C.MS_NODEV | C.MS_NOEXEC);
+        withNewMount(rootFd, path, (target) => remountBind(target, C.MS_RDONLY | C.MS_NOSUID | C.MS_NODEV | C.MS_NOEXEC));
       } catch (err) { throw wrap(err, `readonly path ${path}`); } finally { close(fd); }
     }
     for (const path of plan.maskedPaths) {
