@@ -2,7 +2,7 @@
 // --root, make bundles around a shared busybox rootfs, and check that a test
 // left nothing behind (state, processes, mounts).
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -119,10 +119,28 @@ export class Sandbox {
   create(id: string, extra: string[] = []): Result & { pid: number } {
     this.ids.add(id);
     const pidFile = join(this.dir, `${id}.pid`);
-    const r = this.ocirun(['create', '--bundle', this.bundle, '--pid-file', pidFile, ...extra, id], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const r = this.detached(['create', '--bundle', this.bundle, '--pid-file', pidFile, ...extra, id], id);
     const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
     if (pid) this.pids.add(pid);
     return { ...r, pid };
+  }
+
+  /**
+   * Run a command that leaves a container behind (create, run --detach): the
+   * container inherits its stdio, so pipes would stay open; files are read after.
+   */
+  detached(args: string[], tag: string): Result {
+    const outPath = join(this.dir, `${tag}.stdout`);
+    const errPath = join(this.dir, `${tag}.stderr`);
+    const outFd = openSync(outPath, 'w');
+    const errFd = openSync(errPath, 'w');
+    try {
+      const r = this.ocirun(args, { stdio: ['ignore', outFd, errFd] });
+      return { ...r, stdout: readFileSync(outPath, 'utf8'), stderr: readFileSync(errPath, 'utf8') };
+    } finally {
+      closeSync(outFd);
+      closeSync(errFd);
+    }
   }
 
   state(id: string): Record<string, any> | null {

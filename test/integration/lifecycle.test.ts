@@ -101,16 +101,32 @@ t.test('run waits and exits with the container status; stdio passes through', { 
 });
 
 t.test('run reports death by signal as 128+n', { skip }, async (t) => {
-  const box = new Sandbox(t, baseConfig(['sh', '-c', 'kill -KILL $$'], sharedRootfs()));
+  // Without its own pid namespace the shell is not a pid-1 that ignores SIGKILL from itself.
+  const config = baseConfig(['sh', '-c', 'kill -KILL $$'], sharedRootfs());
+  config.linux.namespaces = config.linux.namespaces.filter((n: { type: string }) => n.type !== 'pid');
+  const box = new Sandbox(t, config);
   const r = box.ocirun(['run', '--bundle', box.bundle, box.id()]);
   t.equal(r.code, 137);
+});
+
+t.test('a container without a pid namespace entry shares the host pid namespace', { skip }, async (t) => {
+  const config = baseConfig(['sleep', '30'], sharedRootfs());
+  config.linux.namespaces = config.linux.namespaces.filter((n: { type: string }) => n.type !== 'pid');
+  const box = new Sandbox(t, config);
+  const id = box.id();
+  const c = box.create(id);
+  t.equal(c.code, 0, c.stderr);
+  t.equal(readlinkSync(`/proc/${c.pid}/ns/pid`), readlinkSync('/proc/self/ns/pid'));
+  t.equal(box.ocirun(['start', id]).code, 0);
+  t.equal(box.ocirun(['kill', '--all', id, 'KILL']).code, 0, 'kill --all finds the processes through the init\'s tree');
+  t.ok(await until(() => box.state(id)?.status === 'stopped'));
 });
 
 t.test('run --detach leaves a running container', { skip }, async (t) => {
   const box = new Sandbox(t, baseConfig(['sleep', '30'], sharedRootfs()));
   const id = box.id();
   const pidFile = join(box.dir, 'p');
-  const r = box.ocirun(['run', '--detach', '--bundle', box.bundle, '--pid-file', pidFile, id], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = box.detached(['run', '--detach', '--bundle', box.bundle, '--pid-file', pidFile, id], id);
   t.equal(r.code, 0, r.stderr);
   t.equal(box.state(id)?.status, 'running');
   t.equal(box.ocirun(['delete', '--force', id]).code, 0);
