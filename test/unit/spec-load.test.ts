@@ -1,6 +1,6 @@
 // Loading config.json and process.json: schema, messages, bundle and rootfs
 // resolution. Pure file-system work in temp dirs; no root needed.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -34,8 +34,20 @@ function minimal(): Record<string, unknown> {
   };
 }
 
+const DELETE = Symbol('delete');
+
+/** Set (or with DELETE remove) the value at a dotted path such as `process.user.uid` or `linux.namespaces.1.type`. */
+function setPath(doc: Record<string, unknown>, path: string, value: unknown): void {
+  const steps = path.split('.');
+  const last = steps.pop() as string;
+  let cur = doc;
+  for (const step of steps) cur = cur[step] as Record<string, unknown>;
+  if (value === DELETE) delete cur[last];
+  else cur[last] = value;
+}
+
 /** Run fn, expect a ConfigError, and return it. */
-function configError(t: Tap.Test, fn: () => unknown): ConfigError {
+function configError(t: Test, fn: () => unknown): ConfigError {
   try {
     fn();
   } catch (err) {
@@ -87,39 +99,39 @@ t.test('the default spec validates and loads, rootful and rootless', async (t) =
 });
 
 t.test('schema errors name the file, the JSON path and the rule', async (t) => {
-  const cases: [string, (c: any) => void, string, string][] = [
-    ['uid as a string', (c) => (c.process.user.uid = '0'), 'process.user.uid', 'must be integer'],
-    ['negative uid', (c) => (c.process.user.uid = -1), 'process.user.uid', 'must be >= 0'],
-    ['uid beyond uint32', (c) => (c.process.user.uid = 2 ** 32), 'process.user.uid', 'must be <= 4294967295'],
-    ['fractional gid', (c) => (c.process.user.gid = 1.5), 'process.user.gid', 'must be integer'],
-    ['no ociVersion', (c) => delete c.ociVersion, 'ociVersion', 'is required'],
-    ['ociVersion not semver', (c) => (c.ociVersion = 'one'), 'ociVersion', 'must match'],
-    ['no cwd', (c) => delete c.process.cwd, 'process.cwd', 'is required'],
-    ['no args', (c) => delete c.process.args, 'process.args', 'is required'],
-    ['args not strings', (c) => (c.process.args = ['sh', 3]), 'process.args[1]', 'must be string'],
-    ['unknown namespace type', (c) => (c.linux.namespaces[1].type = 'bogus'), 'linux.namespaces[1].type', 'must be one of pid, network, mount, ipc, uts, user, cgroup, time (got "bogus")'],
-    ['namespace without type', (c) => (c.linux.namespaces = [{ path: '/proc/1/ns/pid' }]), 'linux.namespaces[0].type', 'is required'],
-    ['mount without destination', (c) => (c.mounts = [{ type: 'tmpfs', source: 'tmpfs' }]), 'mounts[0].destination', 'is required'],
-    ['hook without path', (c) => (c.hooks = { poststart: [{ args: ['x'] }] }), 'hooks.poststart[0].path', 'is required'],
-    ['hook timeout zero', (c) => (c.hooks = { poststop: [{ path: '/bin/true', timeout: 0 }] }), 'hooks.poststop[0].timeout', 'must be >= 1'],
-    ['idmapping without size', (c) => (c.linux.uidMappings = [{ containerID: 0, hostID: 1000 }]), 'linux.uidMappings[0].size', 'is required'],
-    ['device type x', (c) => (c.linux.devices = [{ type: 'x', path: '/dev/x' }]), 'linux.devices[0].type', 'must be one of c, b, u, p (got "x")'],
-    ['root without path', (c) => (c.root = { readonly: true }), 'root.path', 'is required'],
-    ['annotation not a string', (c) => (c.annotations = { a: 1 }), 'annotations.a', 'must be string'],
-    ['empty annotation key', (c) => (c.annotations = { '': 'x' }), 'annotations', 'keys must not be empty'],
-    ['sysctl with dotted key and number value', (c) => (c.linux.sysctl = { 'net.ipv4.ip_forward': 1 }), 'linux.sysctl["net.ipv4.ip_forward"]', 'must be string'],
-    ['seccomp action unknown', (c) => (c.linux.seccomp = { defaultAction: 'SCMP_ACT_NOPE' }), 'linux.seccomp.defaultAction', 'must be one of'],
-    ['seccomp rule without names', (c) => (c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: [], action: 'SCMP_ACT_ERRNO' }] }), 'linux.seccomp.syscalls[0].names', 'must not be empty'],
-    ['rlimit soft as string', (c) => (c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: '1', hard: 1 }]), 'process.rlimits[0].soft', 'must be integer'],
-    ['terminal as string', (c) => (c.process.terminal = 'yes'), 'process.terminal', 'must be boolean'],
-    ['oomScoreAdj out of range', (c) => (c.process.oomScoreAdj = 1001), 'process.oomScoreAdj', 'must be <= 1000'],
-    ['intelRdt schemata a number', (c) => (c.linux.intelRdt = { schemata: 3 }), 'linux.intelRdt.schemata', 'does not have any of the allowed forms'],
-    ['memoryPolicy mode unknown', (c) => (c.linux.memoryPolicy = { mode: 'MPOL_X' }), 'linux.memoryPolicy.mode', 'must be one of'],
-    ['linux not an object', (c) => (c.linux = []), 'linux', 'must be object'],
+  const cases: [string, string, unknown, string, string][] = [
+    ['uid as a string', 'process.user.uid', '0', 'process.user.uid', 'must be integer'],
+    ['negative uid', 'process.user.uid', -1, 'process.user.uid', 'must be >= 0'],
+    ['uid beyond uint32', 'process.user.uid', 2 ** 32, 'process.user.uid', 'must be <= 4294967295'],
+    ['fractional gid', 'process.user.gid', 1.5, 'process.user.gid', 'must be integer'],
+    ['no ociVersion', 'ociVersion', DELETE, 'ociVersion', 'is required'],
+    ['ociVersion not semver', 'ociVersion', 'one', 'ociVersion', 'must match'],
+    ['no cwd', 'process.cwd', DELETE, 'process.cwd', 'is required'],
+    ['no args', 'process.args', DELETE, 'process.args', 'is required'],
+    ['args not strings', 'process.args', ['sh', 3], 'process.args[1]', 'must be string'],
+    ['unknown namespace type', 'linux.namespaces.1.type', 'bogus', 'linux.namespaces[1].type', 'must be one of pid, network, mount, ipc, uts, user, cgroup, time (got "bogus")'],
+    ['namespace without type', 'linux.namespaces', [{ path: '/proc/1/ns/pid' }], 'linux.namespaces[0].type', 'is required'],
+    ['mount without destination', 'mounts', [{ type: 'tmpfs', source: 'tmpfs' }], 'mounts[0].destination', 'is required'],
+    ['hook without path', 'hooks', { poststart: [{ args: ['x'] }] }, 'hooks.poststart[0].path', 'is required'],
+    ['hook timeout zero', 'hooks', { poststop: [{ path: '/bin/true', timeout: 0 }] }, 'hooks.poststop[0].timeout', 'must be >= 1'],
+    ['idmapping without size', 'linux.uidMappings', [{ containerID: 0, hostID: 1000 }], 'linux.uidMappings[0].size', 'is required'],
+    ['device type x', 'linux.devices', [{ type: 'x', path: '/dev/x' }], 'linux.devices[0].type', 'must be one of c, b, u, p (got "x")'],
+    ['root without path', 'root', { readonly: true }, 'root.path', 'is required'],
+    ['annotation not a string', 'annotations', { a: 1 }, 'annotations.a', 'must be string'],
+    ['empty annotation key', 'annotations', { '': 'x' }, 'annotations', 'keys must not be empty'],
+    ['sysctl with dotted key and number value', 'linux.sysctl', { 'net.ipv4.ip_forward': 1 }, 'linux.sysctl["net.ipv4.ip_forward"]', 'must be string'],
+    ['seccomp action unknown', 'linux.seccomp', { defaultAction: 'SCMP_ACT_NOPE' }, 'linux.seccomp.defaultAction', 'must be one of'],
+    ['seccomp rule without names', 'linux.seccomp', { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: [], action: 'SCMP_ACT_ERRNO' }] }, 'linux.seccomp.syscalls[0].names', 'must not be empty'],
+    ['rlimit soft as string', 'process.rlimits', [{ type: 'RLIMIT_NOFILE', soft: '1', hard: 1 }], 'process.rlimits[0].soft', 'must be integer'],
+    ['terminal as string', 'process.terminal', 'yes', 'process.terminal', 'must be boolean'],
+    ['oomScoreAdj out of range', 'process.oomScoreAdj', 1001, 'process.oomScoreAdj', 'must be <= 1000'],
+    ['intelRdt schemata a number', 'linux.intelRdt', { schemata: 3 }, 'linux.intelRdt.schemata', 'does not have any of the allowed forms'],
+    ['memoryPolicy mode unknown', 'linux.memoryPolicy', { mode: 'MPOL_X' }, 'linux.memoryPolicy.mode', 'must be one of'],
+    ['linux not an object', 'linux', [], 'linux', 'must be object'],
   ];
-  for (const [name, mutate, jsonPath, rule] of cases) {
+  for (const [name, path, value, jsonPath, rule] of cases) {
     const c = minimal();
-    mutate(c);
+    setPath(c, path, value);
     const file = join(bundle(c), 'config.json');
     const err = configError(t, () => loadBundleConfig(join(file, '..')));
     t.equal(err.file, file, `${name}: file`);
