@@ -1,6 +1,7 @@
 // `create`: claim the id, spawn the init through the native step, write the
 // id maps, send the plan, and return once the init waits on exec.fifo.
 // Any failure undoes everything: no process, no state directory.
+import { chmodSync, chownSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadBundleConfig } from '../spec/load.js';
@@ -8,7 +9,7 @@ import { F_DUPFD_CLOEXEC, O_CLOEXEC, O_RDONLY } from '../sys/constants.js';
 import { close, fcntl, kill, mkfifo, open, socketpair, waitpid } from '../sys/calls.js';
 import { errnoName } from '../sys/errors.js';
 import { nativeSpawn } from '../sys/native.js';
-import { writeIdMaps } from '../linux/idmap.js';
+import { mapToHost, writeIdMaps } from '../linux/idmap.js';
 import { CLONE_FLAG } from '../linux/namespaces.js';
 import { readProcStat } from '../linux/procfs.js';
 import { SyncChannel } from '../linux/sync.js';
@@ -126,6 +127,11 @@ export function createContainer(store: Store, req: CreateRequest): Created {
       };
       store.write(state);
       mkfifo(fifoPath, 0o622);
+      // The init, possibly root of a user namespace, must be able to open it for writing.
+      chmodSync(fifoPath, 0o622);
+      const uidMap = loaded.spec.linux?.uidMappings;
+      const gidMap = loaded.spec.linux?.gidMappings;
+      if (plan.namespaces.newUserns) chownSync(fifoPath, mapToHost(0, uidMap ?? []) ?? 0, mapToHost(0, gidMap ?? []) ?? 0);
       spawnInit(plan, loaded.spec, req.preserveFds, (pid) => { initPid = pid; });
       const stat = readProcStat(initPid);
       if (!stat) throw new Error('the container init exited during create');
