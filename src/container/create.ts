@@ -105,6 +105,7 @@ export function createContainer(store: Store, req: CreateRequest): Created {
     fifoPath,
     noPivot: req.noPivot,
     preserveFds: req.preserveFds,
+    noNewKeyring: req.noNewKeyring,
   });
   if (req.consoleSocket !== undefined) throw new Error('--console-socket: only valid with process.terminal, which is not supported yet');
 

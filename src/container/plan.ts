@@ -16,6 +16,7 @@ export interface CreateOptions {
   fifoPath: string;
   noPivot: boolean;
   preserveFds: number;
+  noNewKeyring: boolean;
 }
 
 export interface ContainerPlan {
@@ -56,6 +57,7 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
     hostname: spec.hostname ?? null,
     domainname: spec.domainname ?? null,
     newCgroupns: namespaces.newCgroupns,
+    newKeyring: !opts.noNewKeyring,
     fifoPath: opts.fifoPath,
     process: {
       args: proc.args ?? [],

@@ -6,6 +6,7 @@ import { open, setdomainname, sethostname, setrlimit, unshare } from '../sys/cal
 import { libc } from '../sys/libc.js';
 import { loadNative, nativeFinalize } from '../sys/native.js';
 import { lastCapability } from '../linux/procfs.js';
+import { joinSessionKeyring } from '../linux/keyring.js';
 import { lookPath } from '../linux/lookpath.js';
 import { enterRootfs, finishRootfs, prepareRootfs } from '../linux/rootfs.js';
 import type { InitPlan } from '../linux/initplan.js';
@@ -37,6 +38,7 @@ export function setUp(plan: InitPlan, originalNofile: { soft: bigint; hard: bigi
   step('pivot root', () => enterRootfs(plan.rootfs));
   step('finish rootfs', () => finishRootfs(plan.rootfs));
 
+  if (plan.newKeyring) step('join session keyring', () => joinSessionKeyring(plan.id));
   if (plan.hostname !== null) step('sethostname', () => sethostname(plan.hostname as string));
   if (plan.domainname !== null) step('setdomainname', () => setdomainname(plan.domainname as string));
 

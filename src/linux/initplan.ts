@@ -27,6 +27,8 @@ export interface InitPlan {
   hostname: string | null;
   domainname: string | null;
   newCgroupns: boolean;
+  /** join a fresh session keyring "_ses.<id>" (runc's default; --no-new-keyring skips it) */
+  newKeyring: boolean;
   /** host path of exec.fifo; the init opens it before pivot_root */
   fifoPath: string;
   process: ProcessPlan;

@@ -412,38 +412,43 @@ export interface State {
 
 // ------------------------------------------------------------------ features
 
+/** Every property but the two versions may also be null, meaning "not known". */
 export interface Features {
   ociVersionMin: string;
   ociVersionMax: string;
-  hooks?: HookName[] | string[];
-  mountOptions?: string[];
-  linux?: LinuxFeatures;
-  annotations?: Record<string, string>;
-  potentiallyUnsafeConfigAnnotations?: string[];
+  hooks?: string[] | null;
+  mountOptions?: string[] | null;
+  linux?: LinuxFeatures | null;
+  annotations?: Record<string, string> | null;
+  potentiallyUnsafeConfigAnnotations?: string[] | null;
+}
+
+export interface Enabled {
+  enabled?: boolean | null;
 }
 
 export interface LinuxFeatures {
-  namespaces?: NamespaceType[] | string[];
-  capabilities?: string[];
+  namespaces?: string[] | null;
+  capabilities?: string[] | null;
   cgroup?: {
-    v1?: boolean;
-    v2?: boolean;
-    systemd?: boolean;
-    systemdUser?: boolean;
-    rdma?: boolean;
-  };
+    v1?: boolean | null;
+    v2?: boolean | null;
+    systemd?: boolean | null;
+    systemdUser?: boolean | null;
+    rdma?: boolean | null;
+  } | null;
   seccomp?: {
-    enabled?: boolean;
-    actions?: string[];
-    operators?: string[];
-    archs?: string[];
-    knownFlags?: string[];
-    supportedFlags?: string[];
-  };
-  apparmor?: { enabled?: boolean };
-  selinux?: { enabled?: boolean };
-  intelRdt?: { enabled?: boolean; schemata?: boolean };
-  mountExtensions?: { idmap?: { enabled?: boolean } };
-  netDevices?: { enabled?: boolean };
-  memoryPolicy?: { modes?: string[]; flags?: string[] };
+    enabled?: boolean | null;
+    actions?: string[] | null;
+    operators?: string[] | null;
+    archs?: string[] | null;
+    knownFlags?: string[] | null;
+    supportedFlags?: string[] | null;
+  } | null;
+  apparmor?: Enabled | null;
+  selinux?: Enabled | null;
+  intelRdt?: { enabled?: boolean | null; schemata?: boolean | null } | null;
+  mountExtensions?: { idmap?: Enabled | null } | null;
+  netDevices?: Enabled | null;
+  memoryPolicy?: { modes?: string[] | null; flags?: string[] | null } | null;
 }
