@@ -10,8 +10,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { checkForCreate, checkProcess, checkSpec } from './checks.js';
 import { ConfigError, type Problem } from './errors.js';
 import { fromJsonPointer, jsonPathJoin, valueAtPointer } from './jsonpath.js';
-import validateConfig from './generated/config.validate.js';
-import validateProcess from './generated/process.validate.js';
+import { validate as validateConfig, validateProcess } from './generated/config.validate.js';
 import type { Process, Spec } from './types.js';
 
 export interface LoadedBundle {
