@@ -5,7 +5,7 @@
 //   3. dist/cli.js and dist/init.js (one bundled file per entry: startup is
 //      the hot path, and the init must not pull in yargs or ajv)
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,6 +21,7 @@ if (existsSync(join(top, 'scripts/gen-validators.mjs'))) {
 }
 
 step('dist/');
+rmSync(join(top, 'dist'), { recursive: true, force: true });
 const esbuild = await import('esbuild');
 const common = {
   bundle: true,

@@ -4,19 +4,22 @@ import { writeSync } from 'node:fs';
 import { type Context, makeContext } from './context.js';
 import type { ParsedArgs } from './defs.js';
 import { fastParse } from './fastparse.js';
-import { create } from './commands/create.js';
-import { deleteCommand } from './commands/delete.js';
-import { kill } from './commands/kill.js';
-import { list } from './commands/list.js';
-import { run } from './commands/run.js';
-import { spec } from './commands/spec.js';
-import { start } from './commands/start.js';
-import { state } from './commands/state.js';
 import { VERSION_TEXT } from './version.js';
 
 type Handler = (args: ParsedArgs, ctx: Context) => number | Promise<number>;
 
-const HANDLERS: Record<string, Handler> = { create, start, state, kill, delete: deleteCommand, run, list, spec };
+// Each command is its own chunk, loaded on use: `state` must not pay for the
+// config validator, and `kill` not for the rootfs planner.
+const HANDLERS: Record<string, () => Promise<Handler>> = {
+  create: async () => (await import('./commands/create.js')).create,
+  start: async () => (await import('./commands/start.js')).start,
+  state: async () => (await import('./commands/state.js')).state,
+  kill: async () => (await import('./commands/kill.js')).kill,
+  delete: async () => (await import('./commands/delete.js')).deleteCommand,
+  run: async () => (await import('./commands/run.js')).run,
+  list: async () => (await import('./commands/list.js')).list,
+  spec: async () => (await import('./commands/spec.js')).spec,
+};
 
 async function main(argv: string[]): Promise<number> {
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
@@ -37,13 +40,14 @@ async function main(argv: string[]): Promise<number> {
     ctx.report.error(where, '--systemd-cgroup: systemd cgroup management is not supported yet');
     return 1;
   }
-  const handler = HANDLERS[args.command];
-  if (!handler) {
+  const loadHandler = HANDLERS[args.command];
+  if (!loadHandler) {
     ctx.report.error('', `unknown command "${args.command}"`);
     return 1;
   }
   ctx.report.debug(`${where}: start`);
   try {
+    const handler = await loadHandler();
     return await handler(args, ctx);
   } catch (err) {
     ctx.report.error(where, err instanceof Error ? err.message : String(err));

@@ -3,12 +3,12 @@
 // Any failure undoes everything: no process, no state directory.
 import { chmodSync, chownSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { loadBundleConfig } from '../spec/load.js';
 import { F_DUPFD_CLOEXEC, O_CLOEXEC, O_RDONLY } from '../sys/constants.js';
 import { close, fcntl, kill, mkfifo, open, socketpair, waitpid } from '../sys/calls.js';
 import { errnoName } from '../sys/errors.js';
 import { nativeSpawn } from '../sys/native.js';
+import { initEntryPath } from '../sys/paths.js';
 import { mapToHost, writeIdMaps } from '../linux/idmap.js';
 import { CLONE_FLAG } from '../linux/namespaces.js';
 import { readProcStat } from '../linux/procfs.js';
@@ -35,10 +35,6 @@ export interface Created {
 
 const SIGKILL = 9;
 
-function initScript(): string {
-  return fileURLToPath(new URL('./init.js', import.meta.url));
-}
-
 /** Spawn the init and run the sync protocol up to "ready"; returns the init's pid. */
 function spawnInit(plan: ContainerPlan, spec: Spec, preserveFds: number, onPid: (pid: number) => void): void {
   const ns = plan.namespaces;
@@ -59,7 +55,7 @@ function spawnInit(plan: ContainerPlan, spec: Spec, preserveFds: number, onPid: 
     const env = [`_OCIRUN_SYNC_FD=${childFd}`];
     if (process.env._OCIRUN_NOFILE) env.push(`_OCIRUN_NOFILE=${process.env._OCIRUN_NOFILE}`);
     const stage1 = nativeSpawn({
-      argv: [process.execPath, initScript()],
+      argv: [process.execPath, initEntryPath()],
       env,
       syncFd: childFd,
       preserveFds,

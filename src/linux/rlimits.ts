@@ -9,6 +9,17 @@ export function planRlimits(rlimits: Process['rlimits']): RlimitStep[] {
     const resource = rlimitNumber(r.type);
     if (resource === undefined) throw new Error(`process.rlimits: unknown rlimit type "${r.type}"`);
     // Values are uint64 in the spec: keep them exact as decimal strings across JSON.
-    return { name: r.type, resource, soft: BigInt(r.soft).toString(), hard: BigInt(r.hard).toString() };
+    return { name: r.type, resource, soft: asRlim(r.soft), hard: asRlim(r.hard) };
   });
+}
+
+const RLIM_INFINITY = 0xffffffffffffffffn;
+
+/**
+ * Engines write RLIM_INFINITY as 18446744073709551615, which JSON.parse
+ * rounds up to 2^64: anything at or past the top means unlimited.
+ */
+export function asRlim(value: number): string {
+  const n = BigInt(Math.trunc(value));
+  return (n >= RLIM_INFINITY ? RLIM_INFINITY : n).toString();
 }

@@ -1,6 +1,7 @@
 // The only module that talks to koffi. koffi is loaded on first use, so
 // commands that never make a raw system call (state, list) never pay for it.
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { SYS } from './constants.js';
 import { SysError } from './errors.js';
 
@@ -18,11 +19,30 @@ export interface Bindings {
 
 let bound: Bindings | undefined;
 
+/**
+ * koffi's own entry point spends ~7 ms finding its prebuilt binary (it parses
+ * Node's ELF headers to tell glibc from musl). We know the answer: load the
+ * glibc build of the platform package directly, and fall back to the entry
+ * point if the layout is not the one we know.
+ */
+function loadKoffi(): Koffi {
+  const require = createRequire(import.meta.url);
+  const arch = process.arch;
+  try {
+    const pkgDir = dirname(require.resolve(`@koromix/koffi-linux-${arch}/package.json`));
+    const mod = { exports: {} as Koffi };
+    process.dlopen(mod, join(pkgDir, `linux_${arch}`, 'koffi.node'));
+    if (typeof mod.exports.load === 'function') return mod.exports;
+  } catch {
+    // fall through to the slow, general path
+  }
+  return require('koffi') as Koffi;
+}
+
 /** Load koffi and declare the libc prototypes (once). */
 export function libc(): Bindings {
   if (bound) return bound;
-  const require = createRequire(import.meta.url);
-  const koffi = require('koffi') as Koffi;
+  const koffi = loadKoffi();
   const c = koffi.load('libc.so.6');
   const f = (decl: string): Fn => c.func(decl) as unknown as Fn;
   // syscall(2) is variadic; koffi needs one fixed prototype per argument shape.

@@ -1,9 +1,9 @@
 // Bindings to native/libocirun.so: the steps between fork and execve that
 // JavaScript cannot run (see native/ocirun.c). Plain data in, no decisions.
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { SysError } from './errors.js';
 import { libc } from './libc.js';
+import { nativeLibraryPath } from './paths.js';
 
 export const MAX_JOIN = 8;
 
@@ -49,11 +49,9 @@ interface NativeLib {
 let lib: NativeLib | undefined;
 
 function libraryPath(): string {
-  // dist/cli.js and dist/init.js sit one level below the top; src/sys/ two.
-  const candidates = ['../native/libocirun.so', '../../native/libocirun.so'].map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`native library not built: run "npm run build" (looked in ${candidates.join(', ')})`);
-  return found;
+  const path = nativeLibraryPath();
+  if (!existsSync(path)) throw new Error(`native library not built: run "npm run build" (looked for ${path})`);
+  return path;
 }
 
 /** Load the native library (the init calls this before pivot_root). */
