@@ -176,3 +176,114 @@ export async function until(fn: () => boolean, timeoutMs = 5000): Promise<boolea
 export function readProcFile(pid: number, name: string): string {
   return readFileSync(`/proc/${pid}/${name}`, 'utf8');
 }
+
+// ---------------------------------------------------------------- kernel views
+// Small readers of what the kernel reports, for the rootfs, process,
+// namespace and bad-input integration tests.
+
+/** One line of /proc/<pid>/mountinfo (see proc(5)), with octal escapes undone. */
+export interface MountInfo {
+  id: number;
+  parent: number;
+  majorMinor: string;
+  root: string;
+  mountPoint: string;
+  /** per-mount options: ro/rw, nosuid, nodev, noexec, relatime, … */
+  options: string[];
+  /** shared:N, master:N, propagate_from:N, unbindable */
+  optional: string[];
+  fstype: string;
+  source: string;
+  /** per-superblock options: size=, mode=, … */
+  superOptions: string[];
+}
+
+function unescapeMountinfo(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+export function parseMountinfo(text: string): MountInfo[] {
+  const out: MountInfo[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    const sep = line.indexOf(' - ');
+    const head = line.slice(0, sep).split(' ');
+    const tail = line.slice(sep + 3).split(' ');
+    out.push({
+      id: Number(head[0]),
+      parent: Number(head[1]),
+      majorMinor: head[2] ?? '',
+      root: unescapeMountinfo(head[3] ?? ''),
+      mountPoint: unescapeMountinfo(head[4] ?? ''),
+      options: (head[5] ?? '').split(','),
+      optional: head.slice(6),
+      fstype: tail[0] ?? '',
+      source: unescapeMountinfo(tail[1] ?? ''),
+      superOptions: (tail[2] ?? '').split(','),
+    });
+  }
+  return out;
+}
+
+/** The mount table of a process, as the kernel shows it to that process (paths inside its root). */
+export function mountinfoOf(pid: number | 'self'): MountInfo[] {
+  return parseMountinfo(readFileSync(`/proc/${pid}/mountinfo`, 'utf8'));
+}
+
+/** The topmost mount at a mount point (the last one listed), if any. */
+export function topMount(mounts: MountInfo[], mountPoint: string): MountInfo | undefined {
+  return mounts.filter((m) => m.mountPoint === mountPoint).at(-1);
+}
+
+/** A field of /proc/<pid>/status ("Uid", "CapEff", …), whitespace-trimmed; null when absent. */
+export function statusField(pid: number, name: string): string | null {
+  const line = readProcFile(pid, 'status').split('\n').find((l) => l.startsWith(`${name}:`));
+  return line === undefined ? null : line.slice(name.length + 1).trim();
+}
+
+/** /proc/<pid>/comm without its newline, or null once the process is gone. */
+export function procComm(pid: number): string | null {
+  try { return readProcFile(pid, 'comm').trimEnd(); } catch { return null; }
+}
+
+/** A fresh, writable busybox rootfs at dir (for tests that change the rootfs). */
+export function buildRootfs(dir: string): string {
+  const r = spawnSync('bash', [join(TOP, 'bundles/build-rootfs.sh'), dir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`building a rootfs in ${dir} failed: ${r.stderr}`);
+  return dir;
+}
+
+/** Pids of live container inits (Node running this checkout's dist/init.js): to spot leaked processes. */
+export function initPids(): Set<number> {
+  const pids = new Set<number>();
+  const marker = join(TOP, 'dist/init.js');
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(marker)) pids.add(Number(name));
+    } catch { /* gone meanwhile */ }
+  }
+  return pids;
+}
+
+/** A capability mask as /proc/<pid>/status prints it (16 hex digits) from capability numbers. */
+export function capHex(numbers: number[]): string {
+  let mask = 0n;
+  for (const n of numbers) mask |= 1n << BigInt(n);
+  return mask.toString(16).padStart(16, '0');
+}
+
+interface TapAsserts {
+  equal(found: any, wanted: any, ...rest: any[]): boolean;
+  ok(v: any, ...rest: any[]): boolean;
+}
+
+/** create + start a container whose program ends in `comm` (e.g. sleep); its host pid once running, 0 on failure. */
+export async function startContainer(t: TapAsserts, box: Sandbox, id: string, comm = 'sleep', extra: string[] = []): Promise<number> {
+  const c = box.create(id, extra);
+  if (!t.equal(c.code, 0, `create succeeds: ${c.stderr.trim()}`)) return 0;
+  const s = box.ocirun(['start', id]);
+  if (!t.equal(s.code, 0, `start succeeds: ${s.stderr.trim()}`)) return 0;
+  if (!t.ok(await until(() => procComm(c.pid) === comm), `the container runs ${comm}`)) return 0;
+  return c.pid;
+}
