@@ -29,8 +29,10 @@ export class Reporter {
     try { appendFileSync(this.logFile, this.line(level, msg)); } catch { /* nowhere else to say it */ }
   }
 
+  /** A debug line, stamped with the milliseconds since this process started. */
   debug(msg: string): void {
     if (!this.debugOn) return;
+    msg = `[${performance.now().toFixed(1)} ms] ${msg}`;
     if (this.logFile) this.toLog('debug', msg);
     else writeSync(2, this.line('debug', msg));
   }

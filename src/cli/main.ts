@@ -4,7 +4,9 @@ import { writeSync } from 'node:fs';
 import { type Context, makeContext } from './context.js';
 import type { ParsedArgs } from './defs.js';
 import { fastParse } from './fastparse.js';
+import { setTrace } from '../container/trace.js';
 import { VERSION_TEXT } from './version.js';
+import { enableCompileCache } from '../sys/compilecache.js';
 
 type Handler = (args: ParsedArgs, ctx: Context) => number | Promise<number>;
 
@@ -22,6 +24,7 @@ const HANDLERS: Record<string, () => Promise<Handler>> = {
 };
 
 async function main(argv: string[]): Promise<number> {
+  enableCompileCache();
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
     writeSync(1, `${VERSION_TEXT}\n`);
     return 0;
@@ -45,6 +48,7 @@ async function main(argv: string[]): Promise<number> {
     ctx.report.error('', `unknown command "${args.command}"`);
     return 1;
   }
+  if (ctx.report.debugOn) setTrace((msg) => ctx.report.debug(`${where}: ${msg}`));
   ctx.report.debug(`${where}: start`);
   try {
     const handler = await loadHandler();

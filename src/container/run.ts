@@ -7,6 +7,7 @@ import { createContainer, type CreateRequest } from './create.js';
 import { deleteContainer, startContainer } from './lifecycle.js';
 import { signalInit } from './signal.js';
 import type { Store } from './store.js';
+import { trace } from './trace.js';
 
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT'] as const;
 
@@ -21,19 +22,21 @@ export async function runContainer(store: Store, req: CreateRequest, detach: boo
     // Orphans of a container without its own pid namespace come to us, not to init.
     prctl(PR_SET_CHILD_SUBREAPER, 1, 'PR_SET_CHILD_SUBREAPER');
   }
-  const { state } = createContainer(store, req);
+  const { state } = await createContainer(store, req);
   try {
     startContainer(store, req.id);
   } catch (err) {
     deleteContainer(store, req.id, true);
     throw err;
   }
+  trace('started');
   if (detach) return 0;
 
   for (const name of FORWARDED) {
     process.on(name, () => { signalInit(state, libcSignal(name)); });
   }
   const status = await waitForExit(state.pid);
+  trace('container exited');
   for (const name of FORWARDED) process.removeAllListeners(name);
   // Reap whatever else was left to us.
   try { while (waitpid(-1, WNOHANG).pid > 0) { /* reaped */ } } catch { /* ECHILD */ }

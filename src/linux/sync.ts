@@ -7,7 +7,8 @@
 //   runtime → init             config {plan}
 //   init → runtime             ready                  (rootfs done, waiting on exec.fifo)
 //   either way                 error {message}        (the other side reports it and cleans up)
-import { readSome, writeAll } from '../sys/calls.js';
+import { pollOne, readSome, writeAll } from '../sys/calls.js';
+import { POLLIN } from '../sys/constants.js';
 import { errnoName } from '../sys/errors.js';
 import type { InitPlan } from './initplan.js';
 
@@ -48,6 +49,16 @@ export class SyncChannel {
       const chunk = readSome(this.fd, 65536);
       if (chunk.length === 0) throw new PeerError('the container init exited before it was ready');
       this.buffered += chunk.toString('utf8');
+    }
+  }
+
+  /** A message that is already waiting, or null; never blocks. */
+  receiveIfReady(): SyncMessage | null {
+    if (!this.buffered.includes('\n') && (pollOne(this.fd, POLLIN, 0) & POLLIN) === 0) return null;
+    try {
+      return this.receive();
+    } catch {
+      return null;
     }
   }
 

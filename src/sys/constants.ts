@@ -104,3 +104,4 @@ export const POLLIN = 0x1;
 export const SYS = process.arch === 'arm64'
   ? { pidfd_open: 434, pidfd_send_signal: 424, openat2: 437, mount_setattr: 442, pivot_root: 41, close_range: 436 }
   : { pidfd_open: 434, pidfd_send_signal: 424, openat2: 437, mount_setattr: 442, pivot_root: 155, close_range: 436 };
+export const SIGKILL = 9;

@@ -16,7 +16,7 @@ export function createRequestFrom(args: ParsedArgs) {
   };
 }
 
-export function create(args: ParsedArgs, ctx: Context): number {
-  createContainer(ctx.store, createRequestFrom(args));
+export async function create(args: ParsedArgs, ctx: Context): Promise<number> {
+  await createContainer(ctx.store, createRequestFrom(args));
   return 0;
 }

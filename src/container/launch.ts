@@ -1,0 +1,126 @@
+// Starting the init: the native spawn, then the sync protocol up to the
+// point where the init waits on exec.fifo. Split in two so that create can
+// start the init (whose Node boot is the slowest step) before it has
+// validated the config, and finish the handshake afterwards.
+import { F_DUPFD_CLOEXEC, O_CLOEXEC, O_RDONLY, SIGKILL } from '../sys/constants.js';
+import { close, fcntl, kill, open, socketpair, waitpid } from '../sys/calls.js';
+import { errnoName } from '../sys/errors.js';
+import { nativeSpawn } from '../sys/native.js';
+import { initEntryPath } from '../sys/paths.js';
+import { type IdMapping, writeIdMaps } from '../linux/idmap.js';
+import type { InitPlan } from '../linux/initplan.js';
+import { CLONE_FLAG, type NamespacePlan } from '../linux/namespaces.js';
+import { SyncChannel } from '../linux/sync.js';
+import { trace } from './trace.js';
+
+export interface Launch {
+  stage1: number;
+  channel: SyncChannel;
+  /** the init's host pid, once stage 1 has told us */
+  initPid: number;
+  /** the namespace plan it was started with, to check against the validated one */
+  namespaces: NamespacePlan;
+  preserveFds: number;
+  channelOpen: boolean;
+}
+
+function closeChannel(l: Launch): void {
+  if (!l.channelOpen) return;
+  l.channelOpen = false;
+  close(l.channel.fd);
+}
+
+/** Fork stage 1 (which forks the init). Nothing is sent to it yet. */
+export function launchInit(ns: NamespacePlan, preserveFds: number): Launch {
+  const [parentEnd, childEnd] = socketpair();
+  // The child's end must sit above the fds that --preserve-fds passes on.
+  let childFd = -1;
+  const joinFds: { fd: number; type: number }[] = [];
+  try {
+    childFd = fcntl(childEnd, F_DUPFD_CLOEXEC, 3 + preserveFds);
+    for (const j of ns.join) {
+      try {
+        joinFds.push({ fd: open(j.path, O_RDONLY | O_CLOEXEC), type: CLONE_FLAG[j.kind] });
+      } catch (err) {
+        throw new Error(`linux.namespaces: cannot open ${j.kind} namespace ${j.path}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    const env = [`_OCIRUN_SYNC_FD=${childFd}`];
+    if (process.env._OCIRUN_NOFILE) env.push(`_OCIRUN_NOFILE=${process.env._OCIRUN_NOFILE}`);
+    const stage1 = nativeSpawn({
+      argv: [process.execPath, initEntryPath()],
+      env,
+      syncFd: childFd,
+      preserveFds,
+      join: joinFds,
+      newUserns: ns.newUserns,
+      becomeRoot: ns.inUserns,
+      unshareFlags: ns.unshareFlags,
+      timensOffsets: ns.timensOffsets,
+    });
+    trace(`stage 1 forked: pid ${stage1}`);
+    return { stage1, channel: new SyncChannel(parentEnd), initPid: 0, namespaces: ns, preserveFds, channelOpen: true };
+  } catch (err) {
+    close(parentEnd);
+    throw err;
+  } finally {
+    close(childEnd);
+    if (childFd >= 0) close(childFd);
+    for (const j of joinFds) close(j.fd);
+  }
+}
+
+/**
+ * Write the id maps if asked, learn the init's pid, send the plan and wait
+ * until the init is ready (rootfs done, blocked on exec.fifo).
+ */
+export function completeLaunch(l: Launch, uidMap: readonly IdMapping[], gidMap: readonly IdMapping[], plan: InitPlan, onPid: (pid: number) => void): void {
+  try {
+    let msg = l.channel.receive();
+    if (msg.type === 'idmap-request') {
+      writeIdMaps(msg.pid, uidMap, gidMap);
+      l.channel.send({ type: 'idmap-done' });
+      msg = l.channel.receive();
+    }
+    if (msg.type === 'error') throw new Error(msg.errno ? `${msg.message}: ${errnoName(msg.errno)}` : msg.message);
+    if (msg.type !== 'init-pid') throw new Error(`sync: unexpected ${msg.type} from the native step`);
+    l.initPid = msg.pid;
+    onPid(msg.pid);
+  } finally {
+    reapStage1(l);
+  }
+  l.channel.send({ type: 'config', plan });
+  l.channel.expect('ready');
+  trace('init ready');
+  closeChannel(l);
+}
+
+function reapStage1(l: Launch): void {
+  if (l.stage1 > 0) {
+    waitpid(l.stage1, 0);
+    l.stage1 = 0;
+  }
+}
+
+/** Undo a launch: kill whatever it started and reap it. */
+export function abortLaunch(l: Launch): void {
+  if (l.stage1 > 0) {
+    try { kill(l.stage1, SIGKILL); } catch { /* gone */ }
+    try { reapStage1(l); } catch { /* reaped */ }
+  }
+  // Stage 1 may have forked the init and said so before it died.
+  for (let msg = l.channel.receiveIfReady(); msg && !l.initPid; msg = l.channel.receiveIfReady()) {
+    if (msg.type === 'init-pid') l.initPid = msg.pid;
+  }
+  // Closing our end also stops an init we never heard of: it reads EOF and exits.
+  closeChannel(l);
+  if (l.initPid > 0) {
+    try { kill(l.initPid, SIGKILL); } catch { /* gone */ }
+    try { waitpid(l.initPid, 0); } catch { /* not ours to reap */ }
+  }
+}
+
+/** Two namespace plans start the same process. */
+export function sameNamespaces(a: NamespacePlan, b: NamespacePlan): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

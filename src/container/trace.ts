@@ -1,0 +1,10 @@
+// Debug tracing for the container layer; the CLI points it at --debug output.
+let sink: ((msg: string) => void) | null = null;
+
+export function setTrace(fn: ((msg: string) => void) | null): void {
+  sink = fn;
+}
+
+export function trace(msg: string): void {
+  if (sink) sink(msg);
+}
