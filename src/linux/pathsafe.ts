@@ -1,61 +1,24 @@
 // Resolving paths inside a container root without letting symlinks or ".."
-// escape it: every lookup goes through openat2(RESOLVE_IN_ROOT) from an fd on
-// the root, and missing components are created relative to a verified parent.
-import { statSync } from 'node:fs';
-import { O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_PATH, O_WRONLY, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS } from '../sys/constants.js';
-import { close, mkdirat, openat, openat2 } from '../sys/calls.js';
+// escape it, creating what is missing on the way (as runc's securejoin +
+// MkdirAll do). The walk goes one component at a time from an fd on the
+// root: each step is opened O_NOFOLLOW relative to its parent's fd, a
+// symlink is expanded by us (absolute targets restart at the root, ".."
+// stops at the root), and missing parts are created relative to their
+// verified parent. A symlink planted later cannot redirect a step.
+import { lstatSync, readlinkSync, statSync } from 'node:fs';
+import { O_CLOEXEC, O_CREAT, O_EXCL, O_NOFOLLOW, O_PATH, O_WRONLY } from '../sys/constants.js';
+import { close, mkdirat, openat } from '../sys/calls.js';
 import { SysError } from '../sys/errors.js';
 
 export type Create = 'dir' | 'file' | 'none';
 
-/** Split "/a/b/../c" into clean components; ".." is left for the kernel to clamp at the root. */
+const MAX_SYMLINKS = 40;
+const ENOENT = 2;
+const ELOOP = 40;
+
+/** Split "/a/b/../c" into components, keeping ".." for the walk to clamp at the root. */
 export function pathComponents(path: string): string[] {
   return path.split('/').filter((c) => c !== '' && c !== '.');
-}
-
-function openInRoot(rootFd: number, rel: string): number {
-  return openat2(rootFd, rel === '' ? '.' : rel, O_PATH | O_CLOEXEC, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-}
-
-/**
- * An O_PATH fd on `path` inside the root held by rootFd, creating missing
- * directories (and, with create 'file', the last component as an empty file).
- * The caller closes it; `/proc/self/fd/<fd>` then names exactly that inode.
- */
-export function resolveInRoot(rootFd: number, path: string, create: Create, mode = 0o755): number {
-  const parts = pathComponents(path);
-  let fd = openInRoot(rootFd, '');
-  for (let i = 0; i < parts.length; i++) {
-    const name = parts[i] as string;
-    const sofar = parts.slice(0, i + 1).join('/');
-    let next: number;
-    try {
-      next = openInRoot(rootFd, sofar);
-    } catch (err) {
-      if (!(err instanceof SysError) || err.code !== 'ENOENT' || create === 'none') {
-        close(fd);
-        throw err;
-      }
-      const last = i === parts.length - 1;
-      try {
-        if (last && create === 'file') {
-          // O_CREAT|O_EXCL never follows a symlink planted in the meantime.
-          close(openat(fd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644));
-        } else {
-          mkdirat(fd, name, mode);
-        }
-      } catch (mkErr) {
-        if (!(mkErr instanceof SysError) || mkErr.code !== 'EEXIST') {
-          close(fd);
-          throw mkErr;
-        }
-      }
-      next = openInRoot(rootFd, sofar);
-    }
-    close(fd);
-    fd = next;
-  }
-  return fd;
 }
 
 /** The magic link that names an fd's inode, usable as a mount target or source. */
@@ -63,7 +26,68 @@ export function fdPath(fd: number): string {
   return `/proc/self/fd/${fd}`;
 }
 
-/** Whether a host path is a directory (for choosing what to create as a bind target). */
+function dupPath(fd: number): number {
+  return openat(fd, '.', O_PATH | O_CLOEXEC);
+}
+
+/**
+ * An O_PATH fd on `path` inside the root held by rootFd. With create 'dir'
+ * missing directories are made; with 'file' the last component is made an
+ * empty file. The caller closes the fd; `/proc/self/fd/<fd>` then names
+ * exactly that inode.
+ */
+export function resolveInRoot(rootFd: number, path: string, create: Create, mode = 0o755): number {
+  const stack: number[] = [dupPath(rootFd)]; // fds of the directories walked so far
+  const closeAll = (): void => { for (const fd of stack) close(fd); };
+  let remaining = pathComponents(path);
+  let links = 0;
+  try {
+    while (remaining.length) {
+      const name = remaining.shift() as string;
+      const parent = stack[stack.length - 1] as number;
+      if (name === '..') {
+        if (stack.length > 1) close(stack.pop() as number);
+        continue;
+      }
+      const at = `${fdPath(parent)}/${name}`;
+      const st = lstatSync(at, { throwIfNoEntry: false });
+      if (st?.isSymbolicLink()) {
+        if (++links > MAX_SYMLINKS) throw new SysError('resolve', ELOOP, path);
+        const target = readlinkSync(at);
+        if (target.startsWith('/')) {
+          while (stack.length > 1) close(stack.pop() as number);
+        }
+        remaining = [...pathComponents(target), ...remaining];
+        continue;
+      }
+      if (!st) {
+        if (create === 'none') throw new SysError('resolve', ENOENT, path);
+        try {
+          if (remaining.length === 0 && create === 'file') {
+            // O_CREAT|O_EXCL never follows a symlink planted in the meantime.
+            close(openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644));
+          } else {
+            mkdirat(parent, name, mode);
+          }
+        } catch (err) {
+          if (!(err instanceof SysError) || err.code !== 'EEXIST') throw err;
+          remaining.unshift(name); // someone made it meanwhile: look again
+          continue;
+        }
+      }
+      stack.push(openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    }
+    const result = stack.pop() as number;
+    closeAll();
+    stack.length = 0;
+    return result;
+  } catch (err) {
+    closeAll();
+    throw err;
+  }
+}
+
+/** Whether a host path is a directory, following symlinks (what a bind mount of it is). */
 export function isDirectory(path: string): boolean {
   try {
     return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
@@ -71,5 +95,3 @@ export function isDirectory(path: string): boolean {
     return false;
   }
 }
-
-export { O_DIRECTORY };

@@ -3,7 +3,7 @@
 import { chmodSync, chownSync, readFileSync, rmSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import * as C from '../sys/constants.js';
-import { chroot, close, makedev, mknod, mount, mountSetattr, open, pivotRoot, symlinkat, umount } from '../sys/calls.js';
+import { chroot, close, fchdir, makedev, mknod, mount, mountSetattr, open, pivotRoot, symlinkat, umount } from '../sys/calls.js';
 import { SysError } from '../sys/errors.js';
 import { statfsFlags } from '../sys/statfs.js';
 import { deviceTypeBits, devSymlinks, planDevices, type DeviceNode, type DeviceSpec } from './devices.js';
@@ -29,6 +29,8 @@ export interface RootfsPlan {
   readonly: boolean;
   /** applied to "/" recursively first, so nothing we mount reaches the host */
   rootPropagation: number;
+  /** rootfsPropagation was set in the config: apply it to "/" again after pivot_root */
+  rootPropagationGiven: boolean;
   noPivot: boolean;
   mounts: MountStep[];
   /** null when /dev is bind mounted from the host: then the host's nodes are used */
@@ -85,6 +87,7 @@ export function planRootfs(input: RootfsInput): RootfsPlan {
     rootfs: input.rootfs,
     readonly: input.readonly,
     rootPropagation: prop ?? (C.MS_SLAVE | C.MS_REC),
+    rootPropagationGiven: prop !== undefined,
     noPivot: input.noPivot,
     mounts,
     devices: devFromHost ? null : planDevices(input.devices),
@@ -279,17 +282,30 @@ export function prepareRootfs(plan: RootfsPlan): void {
 
 /** Make rootfs "/", leaving no way back to the host's tree. */
 export function enterRootfs(plan: RootfsPlan): void {
-  process.chdir(plan.rootfs);
   if (plan.noPivot) {
+    process.chdir(plan.rootfs);
     mount(plan.rootfs, '/', null, C.MS_MOVE, null);
     chroot('.');
   } else {
-    // pivot_root(".", ".") stacks the old root under the new one; detach it at once.
-    pivotRoot('.', '.');
-    mount(null, '.', null, C.MS_SLAVE | C.MS_REC, null);
-    umount('.', C.MNT_DETACH);
+    const oldRoot = open('/', C.O_DIRECTORY | C.O_RDONLY | C.O_CLOEXEC);
+    try {
+      process.chdir(plan.rootfs);
+      // pivot_root(".", ".") stacks the old root on top of the new one.
+      pivotRoot('.', '.');
+      // Our cwd is still the new root's own dentry: step onto the old root
+      // itself, or the next two calls would act on the container's mounts.
+      fchdir(oldRoot, 'old root');
+      // rslave first, so that detaching it cannot propagate to the host.
+      mount(null, '.', null, C.MS_SLAVE | C.MS_REC, null);
+      umount('.', C.MNT_DETACH);
+    } finally {
+      close(oldRoot);
+    }
   }
   process.chdir('/');
+  // Only now is the container's root "/": setting it before would have
+  // changed the propagation of a host mount (runc does the same).
+  if (plan.rootPropagationGiven) mount(null, '/', null, plan.rootPropagation, null);
 }
 
 /** After pivot_root: masked and read-only paths, then a read-only root. */

@@ -194,3 +194,7 @@ export { AT_FDCWD };
 export function kill(pid: number, signal: number): void {
   check(libc().kill(pid, signal), 'kill', String(pid));
 }
+
+export function fchdir(fd: number, path?: string): void {
+  check(libc().fchdir(fd), 'fchdir', path);
+}

@@ -14,7 +14,7 @@ export interface Bindings {
   mknod: Fn; mkfifo: Fn; chroot: Fn; socketpair: Fn; fcntl: Fn; read: Fn; write: Fn; close: Fn;
   open: Fn; openat: Fn; mkdirat: Fn; flock: Fn; waitpid: Fn; prctl: Fn; prlimit: Fn; poll: Fn;
   kill: Fn; setrlimit: Fn; getrlimit: Fn; syscall3: Fn; syscall4: Fn; syscall5: Fn; syscall1: Fn; syscallPaths: Fn; syscallSignal: Fn;
-  fchown: Fn; fchmod: Fn; symlinkat: Fn; statfs: Fn; _exit: Fn;
+  fchown: Fn; fchmod: Fn; symlinkat: Fn; statfs: Fn; _exit: Fn; fchdir: Fn;
 }
 
 let bound: Bindings | undefined;
@@ -81,6 +81,7 @@ export function libc(): Bindings {
     poll: f('int poll(_Inout_ ocirun_pollfd *fds, unsigned long n, int timeout)'),
     kill: f('int kill(int pid, int sig)'),
     _exit: f('void _exit(int status)'),
+    fchdir: f('int fchdir(int fd)'),
     syscall1: sys(['int']),
     syscall3: sys(['int', 'int', 'uint']),
     syscall4: sys(['int', 'const char *', 'void *', 'size_t']),
