@@ -44,8 +44,11 @@ export function ownerOf(store: Store, id: string): string {
   }
 }
 
-/** The runtime-spec state document, plus runc's extra fields. */
-export function stateDocument(store: Store, s: StoredState): Record<string, unknown> {
+/**
+ * The runtime-spec state document, plus runc's extra fields. runc's `state`
+ * leaves owner empty and only `list` fills it in: `withOwner` chooses.
+ */
+export function stateDocument(store: Store, s: StoredState, withOwner = false): Record<string, unknown> {
   const status = currentStatus(store, s);
   const doc: Record<string, unknown> = {
     ociVersion: s.ociVersion,
@@ -55,7 +58,7 @@ export function stateDocument(store: Store, s: StoredState): Record<string, unkn
     bundle: s.bundle,
     rootfs: s.rootfs,
     created: s.created,
-    owner: ownerOf(store, s.id),
+    owner: withOwner ? ownerOf(store, s.id) : '',
   };
   if (Object.keys(s.annotations).length) doc.annotations = s.annotations;
   return doc;

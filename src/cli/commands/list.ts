@@ -11,7 +11,7 @@ function table(rows: string[][]): string {
 export function list(args: ParsedArgs, ctx: Context): number {
   const docs = [];
   for (const id of ctx.store.list()) {
-    try { docs.push(stateDocument(ctx.store, ctx.store.read(id))); } catch { /* deleted meanwhile */ }
+    try { docs.push(stateDocument(ctx.store, ctx.store.read(id), true)); } catch { /* deleted meanwhile */ }
   }
   const format = args.options.format;
   if (format === 'json') {
