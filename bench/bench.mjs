@@ -115,18 +115,35 @@ function benchRun(rt, opts) {
   return { run: exec(rt, ['run', '--bundle', bundleTrue, newId('run')], opts) };
 }
 
+/**
+ * `create` a `sleep 1000` container. The pid file lives in pids/ until the
+ * container is deleted: bench/run's cleanup kills that pid if the runtime
+ * itself cannot delete the container.
+ */
+function createSleep(rt, id, opts) {
+  const pidFile = pidFileOf(rt, id);
+  const create = exec(rt, ['create', '--bundle', bundleSleep, '--pid-file', pidFile, id], opts);
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  if (!(pid > 0)) throw new Error(`${rt.name} create wrote no usable pid file`);
+  return { create, pid };
+}
+
+const pidFileOf = (rt, id) => join(tmp, 'pids', `${rt.name}-${id}`);
+
+function deleteGone(rt, id, args, opts) {
+  const r = exec(rt, args, opts);
+  rmSync(pidFileOf(rt, id), { force: true });
+  return r;
+}
+
 /** create → start → kill KILL → (wait for stopped) → delete, the same calls for both runtimes. */
 function benchLifecycle(rt, opts) {
   const id = newId('life');
-  const pidFile = join(tmp, `${id}.pid`);
-  const create = exec(rt, ['create', '--bundle', bundleSleep, '--pid-file', pidFile, id], opts);
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  rmSync(pidFile, { force: true });
-  if (!(pid > 0)) throw new Error(`${rt.name} create wrote no usable pid file`);
+  const { create, pid } = createSleep(rt, id, opts);
   const start = exec(rt, ['start', id], opts);
   const kill = exec(rt, ['kill', id, 'KILL'], opts);
   const wait = waitStopped(pid);
-  const del = exec(rt, ['delete', id], opts);
+  const del = deleteGone(rt, id, ['delete', id], opts);
   return { create, start, kill, wait: { ms: wait }, delete: del };
 }
 
@@ -199,13 +216,10 @@ function rssIteration() {
     };
     // Same calls as the timed loop, each wrapped in GNU time.
     const id = newId('rss');
-    const pidFile = join(tmp, `${id}.pid`);
     exec(rt, ['run', '--bundle', bundleTrue, newId('rss-run')], { wrap });
     note('run');
-    exec(rt, ['create', '--bundle', bundleSleep, '--pid-file', pidFile, id], { wrap });
+    const { pid } = createSleep(rt, id, { wrap });
     note('create');
-    const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    rmSync(pidFile, { force: true });
     exec(rt, ['start', id], { wrap });
     note('start');
     exec(rt, ['state', id], { wrap, capture: true });
@@ -213,7 +227,7 @@ function rssIteration() {
     exec(rt, ['kill', id, 'KILL'], { wrap });
     note('kill');
     waitStopped(pid);
-    exec(rt, ['delete', id], { wrap });
+    deleteGone(rt, id, ['delete', id], { wrap });
     note('delete');
   }
 }
@@ -302,7 +316,7 @@ function main() {
   // One long-running container per runtime, for `state`.
   for (const rt of runtimes) {
     rt.stateId = newId('state');
-    exec(rt, ['create', '--bundle', bundleSleep, rt.stateId]);
+    createSleep(rt, rt.stateId);
     exec(rt, ['start', rt.stateId]);
   }
 
@@ -317,7 +331,7 @@ function main() {
   }
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
 
-  for (const rt of runtimes) exec(rt, ['delete', '--force', rt.stateId]);
+  for (const rt of runtimes) deleteGone(rt, rt.stateId, ['delete', '--force', rt.stateId]);
   for (const rt of runtimes) {
     const left = leftovers(rt);
     if (left.length) throw new Error(`${rt.name} left containers behind: ${left.join(' ')}`);
