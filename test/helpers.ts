@@ -2,7 +2,7 @@
 // --root, make bundles around a shared busybox rootfs, and check that a test
 // left nothing behind (state, processes, mounts).
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -286,4 +286,32 @@ export async function startContainer(t: TapAsserts, box: Sandbox, id: string, co
   if (!t.equal(s.code, 0, `start succeeds: ${s.stderr.trim()}`)) return 0;
   if (!t.ok(await until(() => procComm(c.pid) === comm), `the container runs ${comm}`)) return 0;
   return c.pid;
+}
+
+/** Pids (other than ours) with an open fd, cwd or root under dir: processes a test left running. */
+export function pidsUsing(dir: string): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    const links: string[] = [];
+    try {
+      for (const fd of readdirSync(`/proc/${name}/fd`)) links.push(`fd/${fd}`);
+    } catch { continue; }
+    links.push('cwd', 'root');
+    for (const l of links) {
+      let target: string;
+      try { target = readlinkSync(`/proc/${name}/${l}`); } catch { continue; }
+      if (target === dir || target.startsWith(`${dir}/`)) { found.push(Number(name)); break; }
+    }
+  }
+  return found;
+}
+
+/**
+ * Run ocirun as an engine would: without the NODE_OPTIONS preload that tap
+ * puts into the environment of every child (tap re-adds it to any env passed,
+ * so `env -u` strips it after the spawn). The preload touches Node's stdio.
+ */
+export function ocirunPlain(box: Sandbox, args: string[], opts: SpawnSyncOptions = {}): Result {
+  return run('env', ['-u', 'NODE_OPTIONS', OCIRUN, '--root', box.root, ...args], opts);
 }
