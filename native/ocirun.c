@@ -202,13 +202,15 @@ struct ocirun_finalize {
 	uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
 	int last_cap;			/* from /proc/sys/kernel/cap_last_cap */
 	int no_new_privs;
-	const struct sock_fprog *seccomp;	/* NULL when there is no filter */
+	const struct sock_filter *seccomp;	/* BPF program from libseccomp, or NULL */
+	int seccomp_len;		/* its number of instructions */
 	int preserve_fds;
 };
 
-static int install_seccomp(const struct sock_fprog *prog)
+static int install_seccomp(const struct sock_filter *filter, int len)
 {
-	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog);
+	struct sock_fprog prog = { (unsigned short)len, (struct sock_filter *)filter };
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
 }
 
 /*
@@ -240,7 +242,7 @@ int ocirun_finalize(const struct ocirun_finalize *f, const char **step)
 		FAIL("setresuid");
 	if (f->cwd && chdir(f->cwd) < 0)
 		FAIL("chdir");
-	if (f->seccomp && !f->no_new_privs && install_seccomp(f->seccomp) < 0)
+	if (f->seccomp && !f->no_new_privs && install_seccomp(f->seccomp, f->seccomp_len) < 0)
 		FAIL("seccomp");
 	memset(data, 0, sizeof(data));
 	data[0].effective = (uint32_t)f->cap_effective;
@@ -270,7 +272,7 @@ int ocirun_finalize(const struct ocirun_finalize *f, const char **step)
 		FAIL("sigprocmask");
 	if (tidy_fds(f->preserve_fds, -1) < 0)
 		FAIL("close_range");
-	if (f->seccomp && f->no_new_privs && install_seccomp(f->seccomp) < 0)
+	if (f->seccomp && f->no_new_privs && install_seccomp(f->seccomp, f->seccomp_len) < 0)
 		FAIL("seccomp");
 	execve(f->path, (char *const *)f->argv, (char *const *)f->envp);
 	FAIL("execve");

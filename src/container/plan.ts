@@ -78,6 +78,7 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
       },
       noNewPrivileges: proc.noNewPrivileges ?? false,
       preserveFds: opts.preserveFds,
+      seccomp: null,
       setGroups: true,
     },
   };

@@ -89,7 +89,7 @@ export function becomeContainerProcess(plan: InitPlan, path: string): never {
     capAmbient: BigInt(proc.capabilities.ambient),
     lastCap: lastCapability(),
     noNewPrivs: proc.noNewPrivileges,
-    seccomp: null,
+    seccomp: proc.seccomp === null ? null : Buffer.from(proc.seccomp, 'base64'),
     preserveFds: proc.preserveFds,
   });
 }

@@ -17,6 +17,8 @@ export interface ProcessPlan {
   capabilities: { bounding: string; effective: string; permitted: string; inheritable: string; ambient: string };
   noNewPrivileges: boolean;
   preserveFds: number;
+  /** the compiled seccomp filter (struct sock_filter[]) in base64, or null */
+  seccomp: string | null;
   /** setgroups(2) is allowed (not in a user namespace whose setgroups is "deny") */
   setGroups: boolean;
 }

@@ -36,7 +36,7 @@ export interface FinalizeRequest {
   capAmbient: bigint;
   lastCap: number;
   noNewPrivs: boolean;
-  /** a struct sock_fprog, or null for no filter */
+  /** the filter's BPF instructions (struct sock_filter[], 8 bytes each), or null */
   seccomp: Buffer | null;
   preserveFds: number;
 }
@@ -90,6 +90,7 @@ export function loadNative(): NativeLib {
     last_cap: 'int',
     no_new_privs: 'int',
     seccomp: 'const void *',
+    seccomp_len: 'int',
     preserve_fds: 'int',
   });
   lib = {
@@ -143,6 +144,7 @@ export function nativeFinalize(req: FinalizeRequest): never {
     last_cap: req.lastCap,
     no_new_privs: req.noNewPrivs ? 1 : 0,
     seccomp: req.seccomp,
+    seccomp_len: req.seccomp ? req.seccomp.length / 8 : 0,
     preserve_fds: req.preserveFds,
   }, step);
   throw new SysError(step[0] || 'finalize', -rc, req.path);
