@@ -76,7 +76,7 @@ export function baseConfig(args: string[], rootfs: string): Config {
   };
 }
 
-interface Tap {
+export interface Tap {
   teardown(fn: () => void): void;
   fail(msg: string): void;
 }

@@ -37,6 +37,12 @@ export class Reporter {
     else writeSync(2, this.line('debug', msg));
   }
 
+  /** A warning: the log (when there is one) and stderr. */
+  warn(msg: string): void {
+    this.toLog('warning', msg);
+    try { writeSync(2, `ocirun: warning: ${msg}\n`); } catch { /* stderr closed */ }
+  }
+
   /** One stderr line for the user; with --log, one error line holding the whole cause. */
   error(where: string, msg: string): void {
     this.toLog('error', msg);

@@ -4,7 +4,7 @@ import { writeSync } from 'node:fs';
 import { type Context, makeContext } from './context.js';
 import type { ParsedArgs } from './defs.js';
 import { fastParse } from './fastparse.js';
-import { setTrace } from '../container/trace.js';
+import { setTrace, setWarn } from '../container/trace.js';
 import { VERSION_TEXT } from './version.js';
 import { enableCompileCache } from '../sys/compilecache.js';
 
@@ -48,6 +48,7 @@ async function main(argv: string[]): Promise<number> {
     ctx.report.error('', `unknown command "${args.command}"`);
     return 1;
   }
+  setWarn((msg) => ctx.report.warn(msg));
   if (ctx.report.debugOn) setTrace((msg) => ctx.report.debug(`${where}: ${msg}`));
   ctx.report.debug(`${where}: start`);
   try {

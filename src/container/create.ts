@@ -12,7 +12,8 @@ import { type NamespacePlan, planNamespaces } from '../linux/namespaces.js';
 import { readProcStat } from '../linux/procfs.js';
 import { abortLaunch, completeLaunch, type Launch, launchInit, sameNamespaces } from './launch.js';
 import { planContainer } from './plan.js';
-import { type StoredState, OCI_VERSION, nowRfc3339Nano } from './state.js';
+import { type StoredState, OCI_VERSION, hookStateJson, nowRfc3339Nano } from './state.js';
+import { runHooks } from '../linux/hooks.js';
 import { type Store, validateId, writePidFile } from './store.js';
 import { trace } from './trace.js';
 
@@ -103,6 +104,7 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
         annotations: loaded.spec.annotations ?? {},
         creating: true,
         ownPidNamespace: plan.namespaces.create.includes('pid') || plan.namespaces.join.some((j) => j.kind === 'pid'),
+        hooks: { poststart: loaded.spec.hooks?.poststart ?? [], poststop: loaded.spec.hooks?.poststop ?? [] },
       };
       store.write(state);
       mkfifo(fifoPath, 0o622);
@@ -114,7 +116,17 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
 
       launch ??= launchInit(plan.namespaces, req.preserveFds);
       const active = launch;
-      completeLaunch(active, uidMap, gidMap, plan.init, (pid) => { trace(`init pid ${pid}`); });
+      const hooks = loaded.spec.hooks;
+      completeLaunch(active, uidMap, gidMap, plan.init, (pid) => {
+        trace(`init pid ${pid}`);
+        plan.init.hookState = JSON.parse(hookStateJson(state, 'creating', pid)) as Record<string, unknown>;
+      }, () => {
+        // In the runtime's namespaces, after the mounts and before pivot_root (as runc).
+        const json = hookStateJson(state, 'creating', active.initPid);
+        runHooks('prestart', hooks?.prestart, json);
+        runHooks('createRuntime', hooks?.createRuntime, json);
+        trace('prestart and createRuntime hooks done');
+      });
       const stat = readProcStat(active.initPid);
       if (!stat) throw new Error('the container init exited during create');
       state.pid = active.initPid;

@@ -74,7 +74,14 @@ export function launchInit(ns: NamespacePlan, preserveFds: number): Launch {
  * Write the id maps if asked, learn the init's pid, send the plan and wait
  * until the init is ready (rootfs done, blocked on exec.fifo).
  */
-export function completeLaunch(l: Launch, uidMap: readonly IdMapping[], gidMap: readonly IdMapping[], plan: InitPlan, onPid: (pid: number) => void): void {
+export function completeLaunch(
+  l: Launch,
+  uidMap: readonly IdMapping[],
+  gidMap: readonly IdMapping[],
+  plan: InitPlan,
+  onPid: (pid: number) => void,
+  runRuntimeHooks: () => void,
+): void {
   try {
     let msg = l.channel.receive();
     if (msg.type === 'idmap-request') {
@@ -90,6 +97,11 @@ export function completeLaunch(l: Launch, uidMap: readonly IdMapping[], gidMap: 
     reapStage1(l);
   }
   l.channel.send({ type: 'config', plan });
+  if (plan.runtimeHooks) {
+    l.channel.expect('run-hooks');
+    runRuntimeHooks();
+    l.channel.send({ type: 'hooks-done' });
+  }
   l.channel.expect('ready');
   trace('init ready');
   closeChannel(l);

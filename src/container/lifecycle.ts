@@ -5,7 +5,9 @@ import { O_CLOEXEC, O_NONBLOCK, O_RDONLY, POLLIN } from '../sys/constants.js';
 import { close, open, pollOne, readSome } from '../sys/calls.js';
 import { isProcessAlive } from '../linux/procfs.js';
 import { signalAll, signalInit, waitForInitExit } from './signal.js';
-import { currentStatus, stateDocument, type Status, type StoredState } from './state.js';
+import { currentStatus, hookStateJson, stateDocument, type Status, type StoredState } from './state.js';
+import { runHooksWarnOnly } from '../linux/hooks.js';
+import { warn } from './trace.js';
 import { NotFoundError, type Store } from './store.js';
 
 const SIGKILL = 9;
@@ -21,11 +23,16 @@ export function startContainer(store: Store, id: string): void {
     const fifo = store.fifoPath(id);
     // Non-blocking, so a dead init (no writer ever) cannot hang us: we poll and check it.
     const fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    let answer = '';
     try {
       for (;;) {
         if (pollOne(fd, POLLIN, 100) !== 0) {
-          const got = readSome(fd, 1);
-          if (got.length === 1) break;
+          const got = readSome(fd, 65536);
+          if (got.length === 0 && answer !== '') break; // the init closed its end
+          answer += got.toString('utf8');
+          if (answer === '0') break;
+          if (got.length === 0) throw new Error('container init exited before it could start');
+          continue;
         }
         if (!isProcessAlive(s.pid, s.pidStartTime)) throw new Error('container init exited before it could start');
       }
@@ -33,6 +40,9 @@ export function startContainer(store: Store, id: string): void {
       close(fd);
     }
     rmSync(fifo, { force: true });
+    // "E<error>": a startContainer hook failed, and the init has stopped the container.
+    if (answer !== '0') throw new Error(answer.startsWith('E') ? answer.slice(1) : `unexpected answer from the init: ${answer}`);
+    for (const w of runHooksWarnOnly('poststart', s.hooks?.poststart, hookStateJson(s, 'running', s.pid))) warn(w);
   });
 }
 
@@ -68,6 +78,7 @@ export function deleteContainer(store: Store, id: string, force: boolean): void 
         killAndWait(s);
       }
       store.remove(id);
+      for (const w of runHooksWarnOnly('poststop', s.hooks?.poststop, hookStateJson(s, 'stopped', 0))) warn(w);
     });
   } catch (err) {
     if (err instanceof NotFoundError && force) return;

@@ -59,6 +59,9 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
     newCgroupns: namespaces.newCgroupns,
     newKeyring: !opts.noNewKeyring,
     fifoPath: opts.fifoPath,
+    runtimeHooks: Boolean(spec.hooks?.prestart?.length || spec.hooks?.createRuntime?.length),
+    hooks: { createContainer: spec.hooks?.createContainer ?? [], startContainer: spec.hooks?.startContainer ?? [] },
+    hookState: {},
     process: {
       args: proc.args ?? [],
       env: proc.env ?? [],

@@ -2,6 +2,7 @@
 // each time: a stored status would go stale the moment the process exits.
 import { existsSync, statSync } from 'node:fs';
 import { isProcessAlive } from '../linux/procfs.js';
+import type { Hook } from '../spec/types.js';
 import type { Store } from './store.js';
 
 export const OCI_VERSION = '1.3.0';
@@ -25,6 +26,8 @@ export interface StoredState {
   creating: boolean;
   /** the container has its own pid namespace (killing the init kills all) */
   ownPidNamespace: boolean;
+  /** hooks that run after create: poststart (by start) and poststop (by delete) */
+  hooks?: { poststart?: Hook[]; poststop?: Hook[] };
 }
 
 export function currentStatus(store: Store, s: StoredState): Status {
@@ -62,6 +65,13 @@ export function stateDocument(store: Store, s: StoredState, withOwner = false): 
   };
   if (Object.keys(s.annotations).length) doc.annotations = s.annotations;
   return doc;
+}
+
+/** The state a hook gets on stdin: the runtime-spec document at that point. */
+export function hookStateJson(s: StoredState, status: Status, pid: number): string {
+  const doc: Record<string, unknown> = { ociVersion: s.ociVersion, id: s.id, status, pid, bundle: s.bundle };
+  if (Object.keys(s.annotations).length) doc.annotations = s.annotations;
+  return JSON.stringify(doc);
 }
 
 /** RFC 3339 with nanosecond precision, as Go prints time.Time. */

@@ -25,11 +25,11 @@ async function main(): Promise<void> {
   let ready = false;
   try {
     const { plan } = channel.expect('config');
-    const { fifoFd, path } = setUp(plan, nofile);
+    const { fifoFd, path } = setUp(plan, channel, nofile);
     channel.send({ type: 'ready' });
     ready = true;
     closeSync(channel.fd);
-    await waitForStart(fifoFd);
+    await waitForStart(plan, fifoFd);
     becomeContainerProcess(plan, path);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

@@ -10,6 +10,8 @@ import { joinSessionKeyring } from '../linux/keyring.js';
 import { lookPath } from '../linux/lookpath.js';
 import { enterRootfs, finishRootfs, prepareRootfs } from '../linux/rootfs.js';
 import type { InitPlan } from '../linux/initplan.js';
+import { runHooks } from '../linux/hooks.js';
+import type { SyncChannel } from '../linux/sync.js';
 
 const RLIMIT_NOFILE = 7;
 
@@ -23,7 +25,7 @@ function step<T>(what: string, fn: () => T): T {
 }
 
 /** Everything up to "ready": returns the exec.fifo O_PATH fd and the resolved program path. */
-export function setUp(plan: InitPlan, originalNofile: { soft: bigint; hard: bigint } | null): { fifoFd: number; path: string } {
+export function setUp(plan: InitPlan, channel: SyncChannel, originalNofile: { soft: bigint; hard: bigint } | null): { fifoFd: number; path: string } {
   // Load every native piece now: after pivot_root nothing outside the container is reachable.
   step('load native library', () => loadNative());
 
@@ -31,6 +33,14 @@ export function setUp(plan: InitPlan, originalNofile: { soft: bigint; hard: bigi
   if (plan.newCgroupns) step('unshare cgroup namespace', () => unshare(CLONE_NEWCGROUP));
 
   step('prepare rootfs', () => prepareRootfs(plan.rootfs));
+
+  // The runtime runs prestart/createRuntime hooks in its own namespaces now;
+  // createContainer hooks run here, in ours, still before pivot_root.
+  if (plan.runtimeHooks) {
+    channel.send({ type: 'run-hooks' });
+    channel.expect('hooks-done');
+  }
+  runHooks('createContainer', plan.hooks.createContainer, hookState(plan, 'creating'));
 
   // The fifo lives on the host: hold it by an O_PATH fd across pivot_root.
   const fifoFd = step('open exec fifo', () => open(plan.fifoPath, O_PATH | O_CLOEXEC));
@@ -60,13 +70,27 @@ export function setUp(plan: InitPlan, originalNofile: { soft: bigint; hard: bigi
   return { fifoFd, path };
 }
 
-/** Block until `start` opens exec.fifo for reading, then tell it we are going. */
-export async function waitForStart(fifoFd: number): Promise<void> {
+/**
+ * Block until `start` opens exec.fifo for reading, run the startContainer
+ * hooks, then tell `start` how it went: "0", or "E" and the error.
+ */
+export async function waitForStart(plan: InitPlan, fifoFd: number): Promise<void> {
   // Async open runs in the thread pool, so the main thread can still take signals meanwhile.
   const handle = await openAsync(`/proc/self/fd/${fifoFd}`, 'w');
+  try {
+    runHooks('startContainer', plan.hooks.startContainer, hookState(plan, 'created'));
+  } catch (err) {
+    writeSync(handle.fd, `E${(err as Error).message}`);
+    throw err;
+  } finally {
+    closeSync(fifoFd);
+  }
   writeSync(handle.fd, '0');
   closeSync(handle.fd);
-  closeSync(fifoFd);
+}
+
+function hookState(plan: InitPlan, status: string): string {
+  return JSON.stringify({ ...plan.hookState, status });
 }
 
 /** The last step: ids, capabilities, no_new_privs, fds, execve. */

@@ -1,5 +1,6 @@
 // What the runtime tells the init to do: plain, serialisable, decided in
 // advance so that the init carries it out without reading config.json.
+import type { Hook } from '../spec/types.js';
 import type { RlimitStep } from './rlimits.js';
 import type { RootfsPlan } from './rootfs.js';
 
@@ -33,5 +34,11 @@ export interface InitPlan {
   newKeyring: boolean;
   /** host path of exec.fifo; the init opens it before pivot_root */
   fifoPath: string;
+  /** ask the runtime to run prestart and createRuntime hooks once the mounts are done */
+  runtimeHooks: boolean;
+  /** hooks the init runs itself, in the container's namespaces */
+  hooks: { createContainer: Hook[]; startContainer: Hook[] };
+  /** the state document hooks get on stdin; the init sets the status */
+  hookState: Record<string, unknown>;
   process: ProcessPlan;
 }

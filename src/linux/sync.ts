@@ -5,6 +5,8 @@
 //   runtime → native stage 1   idmap-done
 //   native stage 1 → runtime   init-pid {pid}
 //   runtime → init             config {plan}
+//   init → runtime             run-hooks              (mounts done: prestart, createRuntime)
+//   runtime → init             hooks-done
 //   init → runtime             ready                  (rootfs done, waiting on exec.fifo)
 //   either way                 error {message}        (the other side reports it and cleans up)
 import { pollOne, readSome, writeAll } from '../sys/calls.js';
@@ -18,6 +20,8 @@ export type SyncMessage =
   | { type: 'init-pid'; pid: number }
   | { type: 'config'; plan: InitPlan }
   | { type: 'ready' }
+  | { type: 'run-hooks' }
+  | { type: 'hooks-done' }
   | { type: 'error'; message: string; stage?: string; errno?: number };
 
 /** The error the other side sent, carrying its own words. */
