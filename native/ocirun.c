@@ -33,11 +33,32 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define MAX_JOIN 8
+
+struct ocirun_finalize {
+	const char *const *paths;	/* where the program may be, tried in order (execvp's PATH walk) */
+	const char *const *argv;
+	const char *const *envp;
+	const char *cwd;		/* chdir again as the final user */
+	int umask;			/* -1 leaves it alone */
+	int set_groups;			/* setgroups() is allowed here */
+	int ngroups;
+	const uint32_t *groups;
+	uint32_t uid, gid;
+	uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
+	int last_cap;			/* from /proc/sys/kernel/cap_last_cap */
+	int no_new_privs;
+	const struct sock_filter *seccomp;	/* BPF program from libseccomp, or NULL */
+	int seccomp_len;		/* its number of instructions */
+	int preserve_fds;
+};
+
+int ocirun_finalize(const struct ocirun_finalize *f, const char **step);
 
 struct ocirun_spawn {
 	const char *const *argv;	/* stage 2 execs argv[0] with these */
@@ -51,6 +72,7 @@ struct ocirun_spawn {
 	int become_root;		/* setresuid/gid(0) inside the user ns */
 	int unshare_flags;		/* other CLONE_NEW* to create */
 	const char *timens_offsets;	/* for /proc/self/timens_offsets, or NULL */
+	const struct ocirun_finalize *exec;	/* exec: stage 2 becomes this process, not the init */
 };
 
 /* Write one JSON line to the sync socket; best effort, we are failing anyway. */
@@ -116,6 +138,19 @@ static void __attribute__((noreturn)) stage2(const struct ocirun_spawn *s)
 	/* A container is its own session, so no terminal signal reaches it by accident. */
 	if (setsid() < 0)
 		bail(s->sync_fd, "setsid", errno);
+	if (s->exec) {
+		/*
+		 * exec: wait until the runtime has put us in the container's cgroups,
+		 * then become the process. The sync fd is close-on-exec from here, so
+		 * the runtime reads EOF once execve succeeded, or an error line.
+		 */
+		char line[64];
+		const char *step = "finalize";
+		if (read_line(s->sync_fd, line, sizeof(line)) < 0 || strstr(line, "\"exec\"") == NULL)
+			bail(s->sync_fd, "waiting for the runtime", EPIPE);
+		int err = -ocirun_finalize(s->exec, &step);
+		bail(s->sync_fd, step, err);
+	}
 	if (tidy_fds(s->preserve_fds, s->sync_fd) < 0)
 		bail(s->sync_fd, "close_range", errno);
 	execve(s->argv[0], (char *const *)s->argv, (char *const *)s->envp);
@@ -190,22 +225,6 @@ int ocirun_spawn(const struct ocirun_spawn *s)
 	return pid;
 }
 
-struct ocirun_finalize {
-	const char *path;		/* absolute path of the program, already resolved */
-	const char *const *argv;
-	const char *const *envp;
-	const char *cwd;		/* chdir again as the final user */
-	int set_groups;			/* setgroups() is allowed here */
-	int ngroups;
-	const uint32_t *groups;
-	uint32_t uid, gid;
-	uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
-	int last_cap;			/* from /proc/sys/kernel/cap_last_cap */
-	int no_new_privs;
-	const struct sock_filter *seccomp;	/* BPF program from libseccomp, or NULL */
-	int seccomp_len;		/* its number of instructions */
-	int preserve_fds;
-};
 
 static int install_seccomp(const struct sock_filter *filter, int len)
 {
@@ -227,6 +246,9 @@ int ocirun_finalize(const struct ocirun_finalize *f, const char **step)
 	struct __user_cap_data_struct data[2];
 
 #define FAIL(what) do { *step = what; return -errno; } while (0)
+
+	if (f->umask >= 0)
+		umask((mode_t)f->umask);
 
 	for (int cap = 0; cap <= f->last_cap; cap++)
 		if (!(f->cap_bounding & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
@@ -274,7 +296,16 @@ int ocirun_finalize(const struct ocirun_finalize *f, const char **step)
 		FAIL("close_range");
 	if (f->seccomp && f->no_new_privs && install_seccomp(f->seccomp, f->seccomp_len) < 0)
 		FAIL("seccomp");
-	execve(f->path, (char *const *)f->argv, (char *const *)f->envp);
+	/* Like execvp: a candidate that is missing or not ours to run lets the next one try. */
+	int first_err = ENOENT;
+	for (const char *const *p = f->paths; *p; p++) {
+		execve(*p, (char *const *)f->argv, (char *const *)f->envp);
+		if (errno != ENOENT && errno != ENOTDIR && errno != EACCES)
+			FAIL("execve");
+		if (errno == EACCES)
+			first_err = EACCES;
+	}
+	errno = first_err;
 	FAIL("execve");
 #undef FAIL
 }

@@ -96,9 +96,9 @@ function hookState(plan: InitPlan, status: string): string {
 /** The last step: ids, capabilities, no_new_privs, fds, execve. */
 export function becomeContainerProcess(plan: InitPlan, path: string): never {
   const proc = plan.process;
-  if (proc.umask !== null) process.umask(proc.umask);
   return nativeFinalize({
-    path,
+    paths: [path],
+    umask: proc.umask,
     argv: proc.args,
     env: proc.env,
     cwd: proc.cwd,

@@ -18,13 +18,18 @@ export interface SpawnRequest {
   becomeRoot: boolean;
   unshareFlags: number;
   timensOffsets: string | null;
+  /** exec: stage 2 becomes this process (after the runtime says "exec") instead of starting the init */
+  exec?: FinalizeRequest;
 }
 
 export interface FinalizeRequest {
-  path: string;
+  /** where the program may be, tried in order like execvp's PATH walk */
+  paths: string[];
   argv: string[];
   env: string[];
   cwd: string;
+  /** null leaves the umask alone */
+  umask: number | null;
   setGroups: boolean;
   groups: number[];
   uid: number;
@@ -59,24 +64,12 @@ export function loadNative(): NativeLib {
   if (lib) return lib;
   const { koffi } = libc();
   const so = koffi.load(libraryPath());
-  koffi.struct('ocirun_spawn', {
-    argv: 'const char **',
-    envp: 'const char **',
-    sync_fd: 'int',
-    preserve_fds: 'int',
-    join_count: 'int',
-    join_fds: koffi.array('int', MAX_JOIN),
-    join_types: koffi.array('int', MAX_JOIN),
-    new_userns: 'int',
-    become_root: 'int',
-    unshare_flags: 'int',
-    timens_offsets: 'const char *',
-  });
   koffi.struct('ocirun_finalize', {
-    path: 'const char *',
+    paths: 'const char **',
     argv: 'const char **',
     envp: 'const char **',
     cwd: 'const char *',
+    umask: 'int',
     set_groups: 'int',
     ngroups: 'int',
     groups: 'const uint32_t *',
@@ -92,6 +85,20 @@ export function loadNative(): NativeLib {
     seccomp: 'const void *',
     seccomp_len: 'int',
     preserve_fds: 'int',
+  });
+  koffi.struct('ocirun_spawn', {
+    argv: 'const char **',
+    envp: 'const char **',
+    sync_fd: 'int',
+    preserve_fds: 'int',
+    join_count: 'int',
+    join_fds: koffi.array('int', MAX_JOIN),
+    join_types: koffi.array('int', MAX_JOIN),
+    new_userns: 'int',
+    become_root: 'int',
+    unshare_flags: 'int',
+    timens_offsets: 'const char *',
+    exec: 'const ocirun_finalize *',
   });
   lib = {
     spawn: so.func('int ocirun_spawn(const ocirun_spawn *s)') as unknown as NativeLib['spawn'],
@@ -118,19 +125,19 @@ export function nativeSpawn(req: SpawnRequest): number {
     become_root: req.becomeRoot ? 1 : 0,
     unshare_flags: req.unshareFlags,
     timens_offsets: req.timensOffsets,
+    exec: req.exec ? finalizeStruct(req.exec) : null,
   });
   if (pid < 0) throw new SysError('fork', -pid);
   return pid;
 }
 
-/** Become the container process. Returns only by throwing. */
-export function nativeFinalize(req: FinalizeRequest): never {
-  const step: string[] = [''];
-  const rc = loadNative().finalize({
-    path: req.path,
+function finalizeStruct(req: FinalizeRequest): object {
+  return {
+    paths: [...req.paths, null],
     argv: [...req.argv, null],
     envp: [...req.env, null],
     cwd: req.cwd,
+    umask: req.umask ?? -1,
     set_groups: req.setGroups ? 1 : 0,
     ngroups: req.groups.length,
     groups: req.groups.length ? req.groups : null,
@@ -146,6 +153,12 @@ export function nativeFinalize(req: FinalizeRequest): never {
     seccomp: req.seccomp,
     seccomp_len: req.seccomp ? req.seccomp.length / 8 : 0,
     preserve_fds: req.preserveFds,
-  }, step);
-  throw new SysError(step[0] || 'finalize', -rc, req.path);
+  };
+}
+
+/** Become the container process. Returns only by throwing. */
+export function nativeFinalize(req: FinalizeRequest): never {
+  const step: string[] = [''];
+  const rc = loadNative().finalize(finalizeStruct(req), step);
+  throw new SysError(step[0] || 'finalize', -rc, req.paths[0]);
 }
