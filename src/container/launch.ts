@@ -2,14 +2,15 @@
 // point where the init waits on exec.fifo. Split in two so that create can
 // start the init (whose Node boot is the slowest step) before it has
 // validated the config, and finish the handshake afterwards.
-import { F_DUPFD_CLOEXEC, O_CLOEXEC, O_RDONLY, SIGKILL } from '../sys/constants.js';
+import { F_DUPFD_CLOEXEC, O_CLOEXEC, O_PATH, O_RDONLY, SIGKILL } from '../sys/constants.js';
 import { close, fcntl, kill, open, socketpair, waitpid } from '../sys/calls.js';
 import { errnoName } from '../sys/errors.js';
 import { nativeSpawn } from '../sys/native.js';
 import { initEntryPath } from '../sys/paths.js';
 import { type IdMapping, writeIdMaps } from '../linux/idmap.js';
 import type { InitPlan } from '../linux/initplan.js';
-import { CLONE_FLAG, type NamespacePlan } from '../linux/namespaces.js';
+import { CLONE_FLAG, type NamespacePlan, PROC_NS_NAME } from '../linux/namespaces.js';
+import { readlinkSync } from 'node:fs';
 import { SyncChannel } from '../linux/sync.js';
 import { trace } from './trace.js';
 
@@ -39,10 +40,17 @@ export function launchInit(ns: NamespacePlan, preserveFds: number): Launch {
   try {
     childFd = fcntl(childEnd, F_DUPFD_CLOEXEC, 3 + preserveFds);
     for (const j of ns.join) {
+      let fd: number;
       try {
-        joinFds.push({ fd: open(j.path, O_RDONLY | O_CLOEXEC), type: CLONE_FLAG[j.kind] });
+        fd = open(j.path, O_RDONLY | O_CLOEXEC);
       } catch (err) {
         throw new Error(`linux.namespaces: cannot open ${j.kind} namespace ${j.path}: ${(err as Error).message}`, { cause: err });
+      }
+      joinFds.push({ fd, type: CLONE_FLAG[j.kind] });
+      // setns would only say EINVAL: name the path and what it really is.
+      const what = readlinkSync(`/proc/self/fd/${fd}`);
+      if (!what.startsWith(`${PROC_NS_NAME[j.kind]}:[`)) {
+        throw new Error(`linux.namespaces: ${j.path} is not a ${j.kind} namespace (it is ${what})`);
       }
     }
     const env = [`_OCIRUN_SYNC_FD=${childFd}`];
@@ -96,7 +104,13 @@ export function completeLaunch(
   } finally {
     reapStage1(l);
   }
-  l.channel.send({ type: 'config', plan });
+  // The fifo goes as an fd: a user-namespace init may not be able to reach its path.
+  const fifoFd = open(plan.fifoPath, O_PATH | O_CLOEXEC);
+  try {
+    l.channel.send({ type: 'config', plan }, [fifoFd]);
+  } finally {
+    close(fifoFd);
+  }
   if (plan.runtimeHooks) {
     l.channel.expect('run-hooks');
     runRuntimeHooks();

@@ -8,6 +8,11 @@ import { planNamespaces, type NamespacePlan } from '../linux/namespaces.js';
 import { readBoundingSet } from '../linux/procfs.js';
 import { planRlimits } from '../linux/rlimits.js';
 import { planRootfs } from '../linux/rootfs.js';
+import { detectLsm, planLsm } from '../linux/lsm.js';
+import { planCpuAffinity, planIoPriority, planMemoryPolicy, planPersonality, planScheduler } from '../linux/sched.js';
+import { planSeccomp } from '../linux/seccomp.js';
+import { ownNamespace, planSysctl } from '../linux/sysctl.js';
+import { checkIntelRdt } from '../linux/intelrdt.js';
 
 export interface CreateOptions {
   id: string;
@@ -38,6 +43,11 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
   if (missing) {
     throw new Error(`process.capabilities: not in this host's bounding set, so they cannot be granted: ${capabilityNames(missing, CAPABILITY_NAMES).join(', ')}`);
   }
+  const lsm = planLsm(spec, detectLsm());
+  if (linux?.intelRdt) checkIntelRdt();
+  const sysctl = planSysctl(linux?.sysctl, (kind) => ownNamespace(namespaces, kind));
+  const noNewPrivileges = proc.noNewPrivileges ?? false;
+  const seccomp = linux?.seccomp ? planSeccomp(linux.seccomp, noNewPrivileges) : null;
   const user = proc.user ?? { uid: 0, gid: 0 };
   const init: InitPlan = {
     id: opts.id,
@@ -59,6 +69,7 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
     newCgroupns: namespaces.newCgroupns,
     newKeyring: !opts.noNewKeyring,
     fifoPath: opts.fifoPath,
+    sysctl,
     runtimeHooks: Boolean(spec.hooks?.prestart?.length || spec.hooks?.createRuntime?.length),
     hooks: { createContainer: spec.hooks?.createContainer ?? [], startContainer: spec.hooks?.startContainer ?? [] },
     hookState: {},
@@ -69,7 +80,8 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
       uid: user.uid,
       gid: user.gid,
       additionalGids: user.additionalGids ?? [],
-      umask: user.umask ?? null,
+      // runc's default when the config has none, whatever umask we were started with.
+      umask: user.umask ?? 0o022,
       rlimits: planRlimits(proc.rlimits),
       oomScoreAdj: proc.oomScoreAdj ?? null,
       capabilities: {
@@ -79,10 +91,18 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
         inheritable: caps.inheritable.toString(),
         ambient: caps.ambient.toString(),
       },
-      noNewPrivileges: proc.noNewPrivileges ?? false,
+      noNewPrivileges,
       preserveFds: opts.preserveFds,
-      seccomp: null,
+      seccomp: seccomp?.filter ?? null,
       setGroups: true,
+      seccompFlags: seccomp?.flags ?? 0,
+      seccompListener: seccomp?.listenerPath ? { path: seccomp.listenerPath, metadata: seccomp.listenerMetadata } : null,
+      scheduler: planScheduler(proc.scheduler),
+      ioPriority: planIoPriority(proc.ioPriority),
+      cpuAffinity: planCpuAffinity(proc.execCPUAffinity),
+      personality: planPersonality(linux?.personality),
+      memoryPolicy: planMemoryPolicy(linux?.memoryPolicy),
+      lsm,
     },
   };
   return { namespaces, init };

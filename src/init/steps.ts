@@ -42,17 +42,21 @@ export function setUp(plan: InitPlan, channel: SyncChannel, originalNofile: { so
   }
   runHooks('createContainer', plan.hooks.createContainer, hookState(plan, 'creating'));
 
-  // The fifo lives on the host: hold it by an O_PATH fd across pivot_root.
-  const fifoFd = step('open exec fifo', () => open(plan.fifoPath, O_PATH | O_CLOEXEC));
+  // The runtime sent exec.fifo as an O_PATH fd: it survives pivot_root, and a
+  // user-namespace init need not be able to reach the state directory.
+  const fifoFd = channel.takeFd('exec.fifo');
 
   step('pivot root', () => enterRootfs(plan.rootfs));
+  const proc = plan.process;
+  // cwd is created as root (runc does too) before the root may turn read-only,
+  // then entered again as the user in finalize.
+  step(`create cwd ${proc.cwd}`, () => mkdirSync(proc.cwd, { recursive: true, mode: 0o755 }));
   step('finish rootfs', () => finishRootfs(plan.rootfs));
 
   if (plan.newKeyring) step('join session keyring', () => joinSessionKeyring(plan.id));
   if (plan.hostname !== null) step('sethostname', () => sethostname(plan.hostname as string));
   if (plan.domainname !== null) step('setdomainname', () => setdomainname(plan.domainname as string));
 
-  const proc = plan.process;
   // Node raised its own RLIMIT_NOFILE soft limit at startup; the container gets the one we were started with.
   if (originalNofile) step('restore RLIMIT_NOFILE', () => setrlimit(RLIMIT_NOFILE, originalNofile, 'RLIMIT_NOFILE'));
   for (const r of proc.rlimits) {
@@ -61,11 +65,7 @@ export function setUp(plan: InitPlan, channel: SyncChannel, originalNofile: { so
   if (proc.oomScoreAdj !== null) {
     step('set oom_score_adj', () => writeFileSync('/proc/self/oom_score_adj', String(proc.oomScoreAdj)));
   }
-  // cwd is created as root (runc does too), then entered again as the user in finalize.
-  step(`chdir ${proc.cwd}`, () => {
-    mkdirSync(proc.cwd, { recursive: true, mode: 0o755 });
-    process.chdir(proc.cwd);
-  });
+  step(`chdir ${proc.cwd}`, () => process.chdir(proc.cwd));
   const path = lookPath(proc.args[0] as string, proc.env, proc.cwd);
   return { fifoFd, path };
 }

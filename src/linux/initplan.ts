@@ -1,7 +1,10 @@
 // What the runtime tells the init to do: plain, serialisable, decided in
 // advance so that the init carries it out without reading config.json.
 import type { Hook } from '../spec/types.js';
+import type { LsmPlan } from './lsm.js';
 import type { RlimitStep } from './rlimits.js';
+import type { AffinityPlan, MemoryPolicyPlan, SchedulerPlan } from './sched.js';
+import type { SysctlStep } from './sysctl.js';
 import type { RootfsPlan } from './rootfs.js';
 
 export interface ProcessPlan {
@@ -22,6 +25,19 @@ export interface ProcessPlan {
   seccomp: string | null;
   /** setgroups(2) is allowed (not in a user namespace whose setgroups is "deny") */
   setGroups: boolean;
+  /** SECCOMP_FILTER_FLAG_* bits for seccomp(2) */
+  seccompFlags: number;
+  /** SCMP_ACT_NOTIFY: the unix socket that gets the notify fd (the init connects before pivot_root) */
+  seccompListener: { path: string; metadata: string } | null;
+  scheduler: SchedulerPlan | null;
+  /** IOPRIO_PRIO_VALUE for ioprio_set(2) */
+  ioPriority: number | null;
+  cpuAffinity: AffinityPlan | null;
+  /** personality(2) persona */
+  personality: number | null;
+  memoryPolicy: MemoryPolicyPlan | null;
+  /** AppArmor profile and SELinux label for the execve */
+  lsm: LsmPlan;
 }
 
 export interface InitPlan {
@@ -40,5 +56,7 @@ export interface InitPlan {
   hooks: { createContainer: Hook[]; startContainer: Hook[] };
   /** the state document hooks get on stdin; the init sets the status */
   hookState: Record<string, unknown>;
+  /** linux.sysctl writes: after pivot_root, before /proc/sys turns read-only */
+  sysctl: SysctlStep[];
   process: ProcessPlan;
 }

@@ -4,12 +4,13 @@
 //   native stage 1 → runtime   idmap-request {pid}   (new user namespace only)
 //   runtime → native stage 1   idmap-done
 //   native stage 1 → runtime   init-pid {pid}
-//   runtime → init             config {plan}
+//   runtime → init             config {plan} + exec.fifo (O_PATH fd, SCM_RIGHTS)
 //   init → runtime             run-hooks              (mounts done: prestart, createRuntime)
 //   runtime → init             hooks-done
 //   init → runtime             ready                  (rootfs done, waiting on exec.fifo)
 //   either way                 error {message}        (the other side reports it and cleans up)
-import { pollOne, readSome, writeAll } from '../sys/calls.js';
+import { pollOne, writeAll } from '../sys/calls.js';
+import { recvWithFds, sendWithFds } from '../sys/socket.js';
 import { POLLIN } from '../sys/constants.js';
 import { errnoName } from '../sys/errors.js';
 import type { InitPlan } from './initplan.js';
@@ -34,11 +35,23 @@ export class PeerError extends Error {
 
 export class SyncChannel {
   private buffered = '';
+  /** fds that arrived with messages (SCM_RIGHTS), oldest first */
+  private readonly fds: number[] = [];
 
   constructor(readonly fd: number) {}
 
-  send(msg: SyncMessage): void {
-    writeAll(this.fd, Buffer.from(`${JSON.stringify(msg)}\n`));
+  /** Send a message, with fds attached to its bytes when given. */
+  send(msg: SyncMessage, fds: readonly number[] = []): void {
+    const line = Buffer.from(`${JSON.stringify(msg)}\n`);
+    if (fds.length) sendWithFds(this.fd, line, fds);
+    else writeAll(this.fd, line);
+  }
+
+  /** The oldest fd received and not yet taken. */
+  takeFd(what: string): number {
+    const fd = this.fds.shift();
+    if (fd === undefined) throw new PeerError(`sync: expected an fd for ${what}`);
+    return fd;
   }
 
   /** The next message; throws when the peer closed the socket first. */
@@ -50,7 +63,8 @@ export class SyncChannel {
         this.buffered = this.buffered.slice(nl + 1);
         return JSON.parse(line) as SyncMessage;
       }
-      const chunk = readSome(this.fd, 65536);
+      const { data: chunk, fds } = recvWithFds(this.fd, 65536);
+      this.fds.push(...fds);
       if (chunk.length === 0) throw new PeerError('the container init exited before it was ready');
       this.buffered += chunk.toString('utf8');
     }

@@ -78,9 +78,11 @@ const onProcess =
 export const checkMountDestinations: Check = (spec) => {
   const problems: Problem[] = [];
   (spec.mounts ?? []).forEach((m, i) => {
-    // Relative destinations are deprecated but allowed by the spec (taken as
-    // relative to "/"); a NUL byte would silently cut the path in mount(2).
-    if (m.destination.includes('\0')) problems.push({ jsonPath: at(at('mounts', i), 'destination'), rule: 'must not contain a NUL byte' });
+    // The spec still tolerates relative destinations (as relative to "/"), but
+    // they are deprecated and ambiguous: refused here, like an absolute path
+    // is required everywhere else. A NUL byte would silently cut the path.
+    if (!m.destination.startsWith('/')) problems.push({ jsonPath: at(at('mounts', i), 'destination'), rule: 'must be an absolute path' });
+    else if (m.destination.includes('\0')) problems.push({ jsonPath: at(at('mounts', i), 'destination'), rule: 'must not contain a NUL byte' });
   });
   return problems;
 };

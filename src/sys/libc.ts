@@ -15,6 +15,7 @@ export interface Bindings {
   open: Fn; openat: Fn; mkdirat: Fn; flock: Fn; waitpid: Fn; prctl: Fn; prlimit: Fn; poll: Fn;
   kill: Fn; setrlimit: Fn; getrlimit: Fn; syscall3: Fn; syscall4: Fn; syscall5: Fn; syscall1: Fn; syscallPaths: Fn; syscallSignal: Fn;
   fchown: Fn; fchmod: Fn; symlinkat: Fn; statfs: Fn; _exit: Fn; fchdir: Fn;
+  socket: Fn; connect: Fn; schedSetaffinity: Fn; personality: Fn; syscallPtr: Fn;
 }
 
 let bound: Bindings | undefined;
@@ -82,6 +83,11 @@ export function libc(): Bindings {
     kill: f('int kill(int pid, int sig)'),
     _exit: f('void _exit(int status)'),
     fchdir: f('int fchdir(int fd)'),
+    socket: f('int socket(int domain, int type, int protocol)'),
+    connect: f('int connect(int fd, const uint8_t *addr, uint32_t len)'),
+    schedSetaffinity: f('int sched_setaffinity(int pid, size_t size, const uint8_t *mask)'),
+    personality: f('int personality(unsigned long persona)'),
+    syscallPtr: sys(['int', 'void *', 'unsigned long']),
     syscall1: sys(['int']),
     syscall3: sys(['int', 'int', 'uint']),
     syscall4: sys(['int', 'const char *', 'void *', 'size_t']),

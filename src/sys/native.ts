@@ -44,6 +44,10 @@ export interface FinalizeRequest {
   /** the filter's BPF instructions (struct sock_filter[], 8 bytes each), or null */
   seccomp: Buffer | null;
   preserveFds: number;
+  /** SECCOMP_FILTER_FLAG_* bits for seccomp(2) (0 when absent) */
+  seccompFlags?: number;
+  /** SCMP_ACT_NOTIFY: a socket connected to listenerPath, and the state JSON to send with the notify fd */
+  listener?: { fd: number; state: string } | null;
 }
 
 interface NativeLib {
@@ -85,6 +89,9 @@ export function loadNative(): NativeLib {
     seccomp: 'const void *',
     seccomp_len: 'int',
     preserve_fds: 'int',
+    seccomp_flags: 'uint32_t',
+    listener_fd: 'int',
+    listener_state: 'const char *',
   });
   koffi.struct('ocirun_spawn', {
     argv: 'const char **',
@@ -153,6 +160,9 @@ function finalizeStruct(req: FinalizeRequest): object {
     seccomp: req.seccomp,
     seccomp_len: req.seccomp ? req.seccomp.length / 8 : 0,
     preserve_fds: req.preserveFds,
+    seccomp_flags: req.seccompFlags ?? 0,
+    listener_fd: req.listener?.fd ?? -1,
+    listener_state: req.listener?.state ?? null,
   };
 }
 

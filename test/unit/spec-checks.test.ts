@@ -99,6 +99,7 @@ const cases: [string, Spec, (s: Spec) => Problem[], string[]][] = [
   ['soft above hard', bad((s) => s.process.rlimits?.push({ type: 'RLIMIT_CORE', soft: 2, hard: 1 })), checkSpec, ['process.rlimits[2].soft']],
   ['umask above 0777', bad((s) => (s.process.user = { uid: 0, gid: 0, umask: 0o1000 })), checkSpec, ['process.user.umask']],
   ['NUL in a mount destination', bad((s) => s.mounts?.push({ destination: '/a\0b' })), checks.checkMountDestinations, ['mounts[1].destination']],
+  ['relative mount destination', bad((s) => s.mounts?.push({ destination: 'tmp' })), checks.checkMountDestinations, ['mounts[1].destination']],
   ['id-mapped mount with uid maps only', bad((s) => s.mounts?.push({ destination: '/m', uidMappings: [{ containerID: 0, hostID: 1, size: 1 }] })), checks.checkMountIdMappings, ['mounts[1].gidMappings']],
   ['relative hook path', bad((s) => (s.hooks = { createRuntime: [{ path: '/bin/ok' }, { path: 'bin/hook' }] })), checks.checkHooks, ['hooks.createRuntime[1].path']],
   ['duplicate namespace', bad((s) => s.linux.namespaces?.push({ type: 'pid', path: '/proc/1/ns/pid' })), checks.checkNamespaces, ['linux.namespaces[6].type']],

@@ -1,0 +1,117 @@
+// Reading and writing cgroup files and directories. Each write is one
+// write(2) on its own open: the kernel parses a cgroup file write as one command.
+import { closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+export function errCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | null)?.code;
+}
+
+/** Sleep without an event loop turn (commands are synchronous here). */
+export function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** A cgroup file's content, trimmed; null when it does not exist. */
+export function readCgroupFile(dir: string, file: string): string | null {
+  try {
+    return readFileSync(join(dir, file), 'utf8').trim();
+  } catch (err) {
+    if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR') return null;
+    throw err;
+  }
+}
+
+export function writeCgroupFile(dir: string, file: string, value: string): void {
+  // No O_CREAT: a missing file must fail as ENOENT, not try to create one.
+  const fd = openSync(join(dir, file), constants.O_WRONLY | constants.O_CLOEXEC);
+  try {
+    writeSync(fd, value);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** "key value" lines (memory.stat, cpu.stat, memory.events …) as numbers. */
+export function readKeyValues(dir: string, file: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of (readCgroupFile(dir, file) ?? '').split('\n')) {
+    const [key, value] = line.split(/\s+/);
+    if (key && value !== undefined && /^-?\d+$/.test(value)) out.set(key, Number(value));
+  }
+  return out;
+}
+
+/**
+ * mkdir -p from below a mount point down to dir; the directories this call
+ * made are appended to `created` (outermost first). A parent removed by a
+ * concurrent delete between two steps is made again.
+ */
+export function makeCgroupDirs(mountPoint: string, dir: string, created: string[]): void {
+  const chain: string[] = [];
+  for (let d = dir; d !== mountPoint && d.startsWith(`${mountPoint}/`); d = dirname(d)) chain.unshift(d);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      for (const d of chain) {
+        try {
+          mkdirSync(d, { mode: 0o755 });
+          created.push(d);
+        } catch (err) {
+          if (errCode(err) !== 'EEXIST') throw err;
+        }
+      }
+      return;
+    } catch (err) {
+      if (errCode(err) !== 'ENOENT' || attempt >= 3) throw new Error(`cgroups: cannot create ${dir}: ${errCode(err) ?? String(err)}`, { cause: err });
+    }
+  }
+}
+
+/** Every cgroup directory from dir down (dir first). */
+export function cgroupTree(dir: string): string[] {
+  const out = [dir];
+  for (let i = 0; i < out.length; i++) {
+    let entries;
+    try { entries = readdirSync(out[i] as string, { withFileTypes: true }); } catch { continue; }
+    for (const e of entries) if (e.isDirectory()) out.push(join(out[i] as string, e.name));
+  }
+  return out;
+}
+
+/** Host pids in a cgroup and every cgroup below it. */
+export function pidsInTree(dir: string): number[] {
+  const pids: number[] = [];
+  for (const d of cgroupTree(dir)) {
+    for (const line of (readCgroupFile(d, 'cgroup.procs') ?? '').split('\n')) if (line) pids.push(Number(line));
+  }
+  return pids;
+}
+
+/**
+ * rmdir a cgroup and the ones the container made below it, deepest first.
+ * A cgroup whose last task is still exiting is busy for a moment: retry.
+ */
+export function removeCgroupTree(dir: string, timeoutMs = 5000): void {
+  const tree = cgroupTree(dir).reverse();
+  const deadline = Date.now() + timeoutMs;
+  for (const d of tree) {
+    for (;;) {
+      try {
+        rmdirSync(d);
+        break;
+      } catch (err) {
+        const code = errCode(err);
+        if (code === 'ENOENT') break;
+        if (code === 'EBUSY' && Date.now() < deadline) { sleepMs(10); continue; }
+        throw new Error(`cgroups: cannot remove ${d}: ${code ?? String(err)}`, { cause: err });
+      }
+    }
+  }
+}
+
+/** Remove directories we made, innermost first, leaving any still in use by someone else. */
+export function removeCreatedParents(created: string[]): void {
+  for (const d of [...created].reverse()) {
+    try { rmdirSync(d); } catch { /* in use, or gone */ }
+  }
+}

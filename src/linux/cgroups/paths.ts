@@ -1,0 +1,64 @@
+// Where a container's cgroups go: linux.cgroupsPath, absolute (from each
+// hierarchy's root) or relative (to the runtime's own cgroup in that
+// hierarchy, as runc does), and `<id>` relative when absent (runc's default
+// for cgroupfs). Pure: the result is stored in the container's state.
+import { join, posix, relative } from 'node:path';
+import type { CgroupMode, Hierarchies, OwnCgroups } from './hierarchy.js';
+
+export interface V1Place {
+  controllers: string[];
+  mountPoint: string;
+  /** the container's directory in this hierarchy */
+  dir: string;
+}
+
+export interface UnifiedPlace {
+  mountPoint: string;
+  dir: string;
+}
+
+/** Everything later commands need to find a container's cgroups again. Serialisable. */
+export interface CgroupPaths {
+  mode: CgroupMode;
+  v1: V1Place[];
+  unified: UnifiedPlace | null;
+}
+
+/** The directory of a cgroup path inside a mount whose root is `root`. */
+function dirIn(mountPoint: string, root: string, cgroupPath: string): string {
+  const rel = relative(root, cgroupPath);
+  // A path outside the mounted sub-tree (e.g. our own cgroup from the host's
+  // view inside a container) cannot be reached through this mount: fall back
+  // to the mount's top, as runc does.
+  if (rel.startsWith('..')) return mountPoint;
+  return join(mountPoint, rel);
+}
+
+export function resolveCgroupPaths(h: Hierarchies, own: OwnCgroups, cgroupsPath: string | undefined, id: string): CgroupPaths {
+  const wanted = posix.normalize(cgroupsPath && cgroupsPath !== '' ? cgroupsPath : id);
+  const absolute = wanted.startsWith('/');
+  if (wanted === '/' || wanted === '.') throw new Error(`linux.cgroupsPath: "${cgroupsPath ?? ''}" names the parent cgroup itself; a container needs its own`);
+  const place = (mountPoint: string, root: string, ownPath: string | undefined): string => {
+    if (absolute) return join(mountPoint, wanted);
+    return join(dirIn(mountPoint, root, ownPath ?? root), wanted);
+  };
+  const v1 = h.v1.map((m) => ({
+    controllers: m.controllers,
+    mountPoint: m.mountPoint,
+    dir: place(m.mountPoint, m.root, m.controllers.map((c) => own.v1.get(c)).find((p) => p !== undefined)),
+  }));
+  const unified = h.unified ? { mountPoint: h.unified.mountPoint, dir: place(h.unified.mountPoint, h.unified.root, own.unified ?? undefined) } : null;
+  return { mode: h.mode, v1, unified };
+}
+
+/** The v1 directory holding a controller, if that controller is mounted. */
+export function v1Dir(paths: CgroupPaths, controller: string): string | undefined {
+  return paths.v1.find((p) => p.controllers.includes(controller))?.dir;
+}
+
+/** Every distinct leaf directory, v1 first, then cgroup2. */
+export function leafDirs(paths: CgroupPaths): string[] {
+  const dirs = paths.v1.map((p) => p.dir);
+  if (paths.unified) dirs.push(paths.unified.dir);
+  return [...new Set(dirs)];
+}

@@ -1,0 +1,51 @@
+// Linux security modules: process.apparmorProfile, process.selinuxLabel and
+// linux.mountLabel. Where the LSM is enabled, the exec label is written to
+// /proc/thread-self/attr/… right before execve (the kernel applies it at the
+// exec); where it is not, asking for one is an error that names the field,
+// since silently running unconfined is the worse outcome.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Spec } from '../spec/types.js';
+
+export interface LsmHost {
+  apparmor: boolean;
+  selinux: boolean;
+}
+
+export interface LsmPlan {
+  apparmorProfile: string | null;
+  selinuxLabel: string | null;
+}
+
+/** What this host has enabled (sysfs, as runc and the LSM tools read it). */
+export function detectLsm(): LsmHost {
+  let apparmor = false;
+  try {
+    apparmor = readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim() === 'Y';
+  } catch { /* not built in */ }
+  return { apparmor, selinux: existsSync('/sys/fs/selinux/enforce') };
+}
+
+export function planLsm(spec: Pick<Spec, 'process' | 'linux'>, host: LsmHost): LsmPlan {
+  const profile = spec.process?.apparmorProfile || null;
+  const label = spec.process?.selinuxLabel || null;
+  const mountLabel = spec.linux?.mountLabel || null;
+  if (profile && !host.apparmor) throw new Error(`process.apparmorProfile: AppArmor is not enabled on this host, so profile ${JSON.stringify(profile)} cannot be applied`);
+  if (label && !host.selinux) throw new Error(`process.selinuxLabel: SELinux is not enabled on this host, so label ${JSON.stringify(label)} cannot be applied`);
+  if (mountLabel && !host.selinux) throw new Error(`linux.mountLabel: SELinux is not enabled on this host, so label ${JSON.stringify(mountLabel)} cannot be applied`);
+  if (mountLabel) throw new Error('linux.mountLabel: SELinux mount labels are not supported yet');
+  return { apparmorProfile: profile, selinuxLabel: label };
+}
+
+/** Set the labels the next execve of this thread takes on. */
+export function applyExecLabels(plan: LsmPlan): void {
+  if (plan.apparmorProfile) {
+    const text = `exec ${plan.apparmorProfile}`;
+    // Kernels with LSM stacking have a per-module directory; older ones only the shared file.
+    try {
+      writeFileSync('/proc/thread-self/attr/apparmor/exec', text);
+    } catch {
+      writeFileSync('/proc/thread-self/attr/exec', text);
+    }
+  }
+  if (plan.selinuxLabel) writeFileSync('/proc/thread-self/attr/exec', plan.selinuxLabel);
+}

@@ -1,0 +1,90 @@
+// Passing file descriptors over unix sockets (SCM_RIGHTS): the exec.fifo to
+// the init, and a pty master to an engine's console socket.
+import { lastErrno, libc } from './libc.js';
+import { SysError } from './errors.js';
+
+const SOL_SOCKET = 1;
+const SCM_RIGHTS = 1;
+const MSG_CMSG_CLOEXEC = 0x40000000;
+const CMSG_HDR = 16; // struct cmsghdr: size_t len; int level; int type
+
+type Fn = (...args: unknown[]) => number;
+let fns: { sendmsg: Fn; recvmsg: Fn } | undefined;
+
+function bind(): { sendmsg: Fn; recvmsg: Fn } {
+  if (!fns) {
+    const { koffi } = libc();
+    const lib = koffi.load('libc.so.6');
+    fns = {
+      sendmsg: lib.func('long sendmsg(int fd, const void *msg, int flags)') as unknown as Fn,
+      recvmsg: lib.func('long recvmsg(int fd, void *msg, int flags)') as unknown as Fn,
+    };
+  }
+  return fns;
+}
+
+/** struct msghdr (56 bytes on 64-bit) over one iovec and a control buffer. */
+function msghdr(iov: Buffer, control: Buffer | null): Buffer {
+  const { koffi } = libc();
+  const msg = Buffer.alloc(56);
+  msg.writeBigUInt64LE(BigInt(koffi.address(iov)), 16); // msg_iov
+  msg.writeBigUInt64LE(1n, 24); // msg_iovlen
+  if (control) {
+    msg.writeBigUInt64LE(BigInt(koffi.address(control)), 32); // msg_control
+    msg.writeBigUInt64LE(BigInt(control.length), 40); // msg_controllen
+  }
+  return msg;
+}
+
+function iovec(data: Buffer): Buffer {
+  const { koffi } = libc();
+  const iov = Buffer.alloc(16);
+  iov.writeBigUInt64LE(data.length ? BigInt(koffi.address(data)) : 0n, 0);
+  iov.writeBigUInt64LE(BigInt(data.length), 8);
+  return iov;
+}
+
+/** Send `data` (at least one byte) with `fds` attached. */
+export function sendWithFds(sock: number, data: Buffer, fds: readonly number[]): void {
+  const control = Buffer.alloc(CMSG_HDR + 8 * Math.ceil((4 * fds.length) / 8));
+  control.writeBigUInt64LE(BigInt(CMSG_HDR + 4 * fds.length), 0);
+  control.writeInt32LE(SOL_SOCKET, 8);
+  control.writeInt32LE(SCM_RIGHTS, 12);
+  fds.forEach((fd, i) => control.writeInt32LE(fd, CMSG_HDR + 4 * i));
+  const iov = iovec(data);
+  const msg = msghdr(iov, control);
+  for (;;) {
+    const n = Number(bind().sendmsg(sock, msg, 0));
+    if (n >= 0) return;
+    const errno = lastErrno();
+    if (errno !== 4) throw new SysError('sendmsg', errno);
+  }
+}
+
+/** One recvmsg: the bytes read (empty at EOF) and any fds that came with them (close-on-exec). */
+export function recvWithFds(sock: number, max: number): { data: Buffer; fds: number[] } {
+  const data = Buffer.alloc(max);
+  const control = Buffer.alloc(CMSG_HDR + 4 * 16);
+  const iov = iovec(data);
+  const msg = msghdr(iov, control);
+  let n: number;
+  for (;;) {
+    n = Number(bind().recvmsg(sock, msg, MSG_CMSG_CLOEXEC));
+    if (n >= 0) break;
+    const errno = lastErrno();
+    if (errno !== 4) throw new SysError('recvmsg', errno);
+  }
+  const fds: number[] = [];
+  const controlLen = Number(msg.readBigUInt64LE(40));
+  let off = 0;
+  while (off + CMSG_HDR <= controlLen) {
+    const len = Number(control.readBigUInt64LE(off));
+    if (len < CMSG_HDR) break;
+    if (control.readInt32LE(off + 8) === SOL_SOCKET && control.readInt32LE(off + 12) === SCM_RIGHTS) {
+      for (let p = off + CMSG_HDR; p + 4 <= off + len; p += 4) fds.push(control.readInt32LE(p));
+    }
+    off += (len + 7) & ~7;
+  }
+  return { data: data.subarray(0, n), fds };
+}
+
