@@ -175,7 +175,7 @@ t.test('a namespace path that cannot be opened, or is the wrong type', { skip },
     c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === 'network' ? { type: 'network', path: '/proc/self/ns/ipc' } : n));
   });
   // An ipc namespace file given as the network one: setns(2) refuses it (EINVAL); the message must say which.
-  await createFails(t, wrong, [/\/proc\/self\/ns\/ipc/, /EINVAL|invalid|is not an? ipc namespace/i]);
+  await createFails(t, wrong, [/\/proc\/self\/ns\/ipc/, /EINVAL|invalid|is not an? network namespace/i]);
 });
 
 t.test('unknown command and unknown flag: usage error, exit 1', { skip }, async (t) => {
