@@ -33,6 +33,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -56,6 +57,9 @@ struct ocirun_finalize {
 	const struct sock_filter *seccomp;	/* BPF program from libseccomp, or NULL */
 	int seccomp_len;		/* its number of instructions */
 	int preserve_fds;
+	unsigned int seccomp_flags;	/* SECCOMP_FILTER_FLAG_* for seccomp(2) */
+	int listener_fd;		/* with FLAG_NEW_LISTENER: connected to linux.seccomp.listenerPath */
+	const char *listener_state;	/* the container process state (JSON) sent with the notify fd */
 };
 
 int ocirun_finalize(const struct ocirun_finalize *f, const char **step);
@@ -226,10 +230,39 @@ int ocirun_spawn(const struct ocirun_spawn *s)
 }
 
 
-static int install_seccomp(const struct sock_filter *filter, int len)
+/*
+ * Load the filter. With SECCOMP_FILTER_FLAG_NEW_LISTENER the kernel returns
+ * the notify fd: it goes to the listener in one message, the state JSON as
+ * data and the fd as SCM_RIGHTS (the runtime spec's seccomp section), and
+ * then we close both fds, keeping no handle on the container's syscalls.
+ */
+static int install_seccomp(const struct ocirun_finalize *f)
 {
-	struct sock_fprog prog = { (unsigned short)len, (struct sock_filter *)filter };
-	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+	struct sock_fprog prog = { (unsigned short)f->seccomp_len, (struct sock_filter *)f->seccomp };
+	int fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->seccomp_flags, &prog);
+	if (fd < 0 || !(f->seccomp_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER))
+		return fd < 0 ? -1 : 0;
+	const char *data = f->listener_state;
+	size_t len = strlen(data);
+	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } ctl;
+	struct iovec iov = { (void *)data, len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	ssize_t n = sendmsg(f->listener_fd, &msg, MSG_NOSIGNAL);
+	while (n >= 0 && (size_t)n < len) {	/* the rest of a long state, without the fd */
+		data += n;
+		len -= (size_t)n;
+		n = send(f->listener_fd, data, len, MSG_NOSIGNAL);
+	}
+	int err = errno;
+	close(fd);
+	close(f->listener_fd);
+	errno = err;
+	return n < 0 ? -1 : 0;
 }
 
 /*
@@ -238,7 +271,9 @@ static int install_seccomp(const struct sock_filter *filter, int len)
  * CAP_SETPCAP (so before the uid change), KEEPCAPS carries the permitted set
  * across setuid, and a filter without no_new_privs needs CAP_SYS_ADMIN (so
  * before the capabilities go); with no_new_privs it comes last, to filter as
- * little of our own work as possible.
+ * little of our own work as possible. Either way chdir, signals and fds are
+ * done before it: a profile may deny them (only capset/prctl, sendmsg/close
+ * of the listener, and execve run under the filter).
  */
 int ocirun_finalize(const struct ocirun_finalize *f, const char **step)
 {
@@ -264,7 +299,17 @@ int ocirun_finalize(const struct ocirun_finalize *f, const char **step)
 		FAIL("setresuid");
 	if (f->cwd && chdir(f->cwd) < 0)
 		FAIL("chdir");
-	if (f->seccomp && !f->no_new_privs && install_seccomp(f->seccomp, f->seccomp_len) < 0)
+	/* Node ignores SIGPIPE and blocks signals; ignored dispositions and the mask survive execve. */
+	sigset_t none;
+	sigemptyset(&none);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+		FAIL("sigprocmask");
+	if (tidy_fds(f->preserve_fds, -1) < 0)
+		FAIL("close_range");
+	if (f->seccomp && !f->no_new_privs && install_seccomp(f) < 0)
 		FAIL("seccomp");
 	memset(data, 0, sizeof(data));
 	data[0].effective = (uint32_t)f->cap_effective;
@@ -284,17 +329,7 @@ int ocirun_finalize(const struct ocirun_finalize *f, const char **step)
 		FAIL("prctl keepcaps");
 	if (f->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		FAIL("prctl no_new_privs");
-	/* Node ignores SIGPIPE and blocks signals; ignored dispositions and the mask survive execve. */
-	sigset_t none;
-	sigemptyset(&none);
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			signal(sig, SIG_DFL);
-	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
-		FAIL("sigprocmask");
-	if (tidy_fds(f->preserve_fds, -1) < 0)
-		FAIL("close_range");
-	if (f->seccomp && f->no_new_privs && install_seccomp(f->seccomp, f->seccomp_len) < 0)
+	if (f->seccomp && f->no_new_privs && install_seccomp(f) < 0)
 		FAIL("seccomp");
 	/* Like execvp: a candidate that is missing or not ours to run lets the next one try. */
 	int first_err = ENOENT;

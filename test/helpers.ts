@@ -253,19 +253,6 @@ export function buildRootfs(dir: string): string {
   return dir;
 }
 
-/** Pids of live container inits (Node running this checkout's dist/init.js): to spot leaked processes. */
-export function initPids(): Set<number> {
-  const pids = new Set<number>();
-  const marker = join(TOP, 'dist/init.js');
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(marker)) pids.add(Number(name));
-    } catch { /* gone meanwhile */ }
-  }
-  return pids;
-}
-
 /** A capability mask as /proc/<pid>/status prints it (16 hex digits) from capability numbers. */
 export function capHex(numbers: number[]): string {
   let mask = 0n;

@@ -10,6 +10,15 @@ import { joinSessionKeyring } from '../linux/keyring.js';
 import { lookPath } from '../linux/lookpath.js';
 import { enterRootfs, finishRootfs, prepareRootfs } from '../linux/rootfs.js';
 import type { InitPlan } from '../linux/initplan.js';
+import { applyExecLabels } from '../linux/lsm.js';
+import { applyCpuAffinity, applyIoPriority, applyMemoryPolicy, applyPersonality, applyScheduler } from '../linux/sched.js';
+import { containerProcessState } from '../linux/seccomp.js';
+import { applySysctl } from '../linux/sysctl.js';
+import { connectUnix, prctl } from '../sys/calls.js';
+import { PR_SET_DUMPABLE } from '../sys/constants.js';
+
+/** The socket to linux.seccomp.listenerPath, connected before pivot_root, used by finalize. */
+let seccompListenerFd = -1;
 import { runHooks } from '../linux/hooks.js';
 import type { SyncChannel } from '../linux/sync.js';
 
@@ -28,6 +37,12 @@ function step<T>(what: string, fn: () => T): T {
 export function setUp(plan: InitPlan, channel: SyncChannel, originalNofile: { soft: bigint; hard: bigint } | null): { fifoFd: number; path: string } {
   // Load every native piece now: after pivot_root nothing outside the container is reachable.
   step('load native library', () => loadNative());
+  // CVE-2019-5736: until execve, /proc/<pid>/exe of this process is the host's node binary;
+  // non-dumpable, no one without CAP_SYS_PTRACE can open it (execve resets dumpability).
+  step('prctl PR_SET_DUMPABLE', () => prctl(PR_SET_DUMPABLE, 0, 'PR_SET_DUMPABLE'));
+  // "initial" applies as soon as the process is in the container's cgroups (runc's order).
+  const affinity = plan.process.cpuAffinity;
+  if (affinity?.initial) step('sched_setaffinity (execCPUAffinity.initial)', () => applyCpuAffinity(affinity.initial as number[]));
 
   // The runtime has placed us in our cgroups by now, so the new cgroup namespace is rooted there.
   if (plan.newCgroupns) step('unshare cgroup namespace', () => unshare(CLONE_NEWCGROUP));
@@ -46,7 +61,13 @@ export function setUp(plan: InitPlan, channel: SyncChannel, originalNofile: { so
   // user-namespace init need not be able to reach the state directory.
   const fifoFd = channel.takeFd('exec.fifo');
 
+  // The listener's socket is a host path: connect while it is reachable; finalize sends the notify fd.
+  const listener = plan.process.seccompListener;
+  if (listener) seccompListenerFd = step(`linux.seccomp.listenerPath: connect ${listener.path}`, () => connectUnix(listener.path));
+
   step('pivot root', () => enterRootfs(plan.rootfs));
+  // In the container's /proc (its namespaces' values), before finishRootfs makes /proc/sys read-only.
+  if (plan.sysctl.length) step('sysctl', () => applySysctl(plan.sysctl));
   const proc = plan.process;
   // cwd is created as root (runc does too) before the root may turn read-only,
   // then entered again as the user in finalize.
@@ -65,7 +86,17 @@ export function setUp(plan: InitPlan, channel: SyncChannel, originalNofile: { so
   if (proc.oomScoreAdj !== null) {
     step('set oom_score_adj', () => writeFileSync('/proc/self/oom_score_adj', String(proc.oomScoreAdj)));
   }
+  // Per-thread attributes of this (the main) thread, which execve keeps: set now so create reports failures.
+  if (proc.scheduler) step('process.scheduler: sched_setattr', () => applyScheduler(proc.scheduler!));
+  if (proc.ioPriority !== null) step('process.ioPriority: ioprio_set', () => applyIoPriority(proc.ioPriority!));
+  if (proc.memoryPolicy) step('linux.memoryPolicy: set_mempolicy', () => applyMemoryPolicy(proc.memoryPolicy!));
+  if (proc.personality !== null) step('linux.personality: personality', () => applyPersonality(proc.personality!));
   step(`chdir ${proc.cwd}`, () => process.chdir(proc.cwd));
+  // CVE-2024-21626: a cwd like /proc/self/fd/N could lead out of the root through an fd we hold;
+  // getcwd(3) fails with ENOENT when the cwd is not reachable from our root.
+  step(`process.cwd ${proc.cwd}`, () => {
+    try { process.cwd(); } catch { throw new Error('is outside the container\'s root filesystem'); }
+  });
   const path = lookPath(proc.args[0] as string, proc.env, proc.cwd);
   return { fifoFd, path };
 }
@@ -96,6 +127,9 @@ function hookState(plan: InitPlan, status: string): string {
 /** The last step: ids, capabilities, no_new_privs, fds, execve. */
 export function becomeContainerProcess(plan: InitPlan, path: string): never {
   const proc = plan.process;
+  if (proc.cpuAffinity?.final) step('sched_setaffinity (execCPUAffinity.final)', () => applyCpuAffinity(proc.cpuAffinity!.final!));
+  // The labels take effect at execve.
+  step('set LSM exec labels', () => applyExecLabels(proc.lsm));
   return nativeFinalize({
     paths: [path],
     umask: proc.umask,
@@ -115,6 +149,10 @@ export function becomeContainerProcess(plan: InitPlan, path: string): never {
     noNewPrivs: proc.noNewPrivileges,
     seccomp: proc.seccomp === null ? null : Buffer.from(proc.seccomp, 'base64'),
     preserveFds: proc.preserveFds,
+    seccompFlags: proc.seccompFlags,
+    listener: proc.seccompListener && seccompListenerFd >= 0
+      ? { fd: seccompListenerFd, state: containerProcessState(plan.hookState, proc.seccompListener.metadata) }
+      : null,
   });
 }
 

@@ -185,3 +185,17 @@ export function planSeccomp(config: Seccomp, noNewPrivileges: boolean): SeccompP
     listenerMetadata: config.listenerMetadata ?? '',
   };
 }
+
+/**
+ * The container process state sent with the notify fd (runtime spec,
+ * config-linux "seccomp"): the fd's name in `fds`, the pid, the listener
+ * metadata, and the container's state. The filter is loaded after `start`,
+ * before the user's program runs: the status is "created".
+ */
+export function containerProcessState(hookState: Record<string, unknown>, metadata: string): string {
+  const state: Record<string, unknown> = { ...hookState, status: 'created' };
+  const doc: Record<string, unknown> = { ociVersion: state.ociVersion, fds: ['seccompFd'], pid: state.pid };
+  if (metadata) doc.metadata = metadata;
+  doc.state = state;
+  return JSON.stringify(doc);
+}

@@ -243,3 +243,48 @@ export function personality(persona: number): void {
 export function setMempolicy(mode: number, nodemask: Buffer | null, maxnode: number): void {
   check(libc().syscallPtr(SYSNR.set_mempolicy, mode, nodemask, maxnode), 'set_mempolicy');
 }
+
+/** A close-on-exec unix stream socket connected to `path`. */
+export function connectUnix(path: string): number {
+  const addr = Buffer.alloc(110);
+  if (Buffer.byteLength(path) > 107) throw new SysError('connect', 36 /* ENAMETOOLONG */, path);
+  addr.writeUInt16LE(AF_UNIX, 0);
+  addr.write(path, 2);
+  const fd = check(libc().socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), 'socket');
+  if (Number(libc().connect(fd, addr, addr.length)) < 0) {
+    const errno = lastErrno();
+    libc().close(fd);
+    throw new SysError('connect', errno, path);
+  }
+  return fd;
+}
+
+// Process attributes the container process inherits across execve.
+const SYSNR = process.arch === 'arm64'
+  ? { sched_setattr: 274, ioprio_set: 30, set_mempolicy: 237 }
+  : { sched_setattr: 314, ioprio_set: 251, set_mempolicy: 238 };
+
+/** sched_setattr(2) on the calling thread; attr is a struct sched_attr. */
+export function schedSetattr(attr: Buffer): void {
+  check(libc().syscallPtr(SYSNR.sched_setattr, 0, attr, 0), 'sched_setattr');
+}
+
+/** ioprio_set(2) for the calling thread (IOPRIO_WHO_PROCESS, 0). */
+export function ioprioSet(value: number): void {
+  check(libc().syscall3(SYSNR.ioprio_set, 1, 0, value), 'ioprio_set');
+}
+
+/** sched_setaffinity(2) of the calling thread; mask is a cpu_set_t. */
+export function schedSetaffinity(mask: Buffer): void {
+  check(libc().schedSetaffinity(0, mask.length, mask), 'sched_setaffinity');
+}
+
+/** personality(2): the execution domain and flags. */
+export function personality(persona: number): void {
+  check(libc().personality(persona), 'personality');
+}
+
+/** set_mempolicy(2); nodemask is an array of unsigned longs holding maxnode - 1 bits. */
+export function setMempolicy(mode: number, nodemask: Buffer | null, maxnode: number): void {
+  check(libc().syscallPtr(SYSNR.set_mempolicy, mode, nodemask, maxnode), 'set_mempolicy');
+}
