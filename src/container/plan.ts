@@ -13,11 +13,6 @@ import { planCpuAffinity, planIoPriority, planMemoryPolicy, planPersonality, pla
 import { planSeccomp } from '../linux/seccomp.js';
 import { ownNamespace, planSysctl } from '../linux/sysctl.js';
 import { checkIntelRdt } from '../linux/intelrdt.js';
-import { detectLsm, planLsm } from '../linux/lsm.js';
-import { planCpuAffinity, planIoPriority, planMemoryPolicy, planPersonality, planScheduler } from '../linux/sched.js';
-import { planSeccomp } from '../linux/seccomp.js';
-import { ownNamespace, planSysctl } from '../linux/sysctl.js';
-import { checkIntelRdt } from '../linux/intelrdt.js';
 
 export interface CreateOptions {
   id: string;
@@ -53,11 +48,6 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
   const sysctl = planSysctl(linux?.sysctl, (kind) => ownNamespace(namespaces, kind));
   const noNewPrivileges = proc.noNewPrivileges ?? false;
   const seccomp = linux?.seccomp ? planSeccomp(linux.seccomp, noNewPrivileges) : null;
-  const lsm = planLsm(spec, detectLsm());
-  if (linux?.intelRdt) checkIntelRdt();
-  const sysctl = planSysctl(linux?.sysctl, (kind) => ownNamespace(namespaces, kind));
-  const noNewPrivileges = proc.noNewPrivileges ?? false;
-  const seccomp = linux?.seccomp ? planSeccomp(linux.seccomp, noNewPrivileges) : null;
   const user = proc.user ?? { uid: 0, gid: 0 };
   const init: InitPlan = {
     id: opts.id,
@@ -79,7 +69,6 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
     newCgroupns: namespaces.newCgroupns,
     newKeyring: !opts.noNewKeyring,
     fifoPath: opts.fifoPath,
-    sysctl,
     sysctl,
     runtimeHooks: Boolean(spec.hooks?.prestart?.length || spec.hooks?.createRuntime?.length),
     hooks: { createContainer: spec.hooks?.createContainer ?? [], startContainer: spec.hooks?.startContainer ?? [] },

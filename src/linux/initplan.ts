@@ -2,10 +2,7 @@
 // advance so that the init carries it out without reading config.json.
 import type { Hook } from '../spec/types.js';
 import type { LsmPlan } from './lsm.js';
-import type { LsmPlan } from './lsm.js';
 import type { RlimitStep } from './rlimits.js';
-import type { AffinityPlan, MemoryPolicyPlan, SchedulerPlan } from './sched.js';
-import type { SysctlStep } from './sysctl.js';
 import type { AffinityPlan, MemoryPolicyPlan, SchedulerPlan } from './sched.js';
 import type { SysctlStep } from './sysctl.js';
 import type { RootfsPlan } from './rootfs.js';
@@ -59,8 +56,6 @@ export interface InitPlan {
   hooks: { createContainer: Hook[]; startContainer: Hook[] };
   /** the state document hooks get on stdin; the init sets the status */
   hookState: Record<string, unknown>;
-  /** linux.sysctl writes: after pivot_root, before /proc/sys turns read-only */
-  sysctl: SysctlStep[];
   /** linux.sysctl writes: after pivot_root, before /proc/sys turns read-only */
   sysctl: SysctlStep[];
   process: ProcessPlan;

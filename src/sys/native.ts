@@ -163,9 +163,6 @@ function finalizeStruct(req: FinalizeRequest): object {
     seccomp_flags: req.seccompFlags ?? 0,
     listener_fd: req.listener?.fd ?? -1,
     listener_state: req.listener?.state ?? null,
-    seccomp_flags: req.seccompFlags ?? 0,
-    listener_fd: req.listener?.fd ?? -1,
-    listener_state: req.listener?.state ?? null,
   };
 }
 
