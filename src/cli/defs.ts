@@ -5,7 +5,8 @@
 export interface OptionDef {
   name: string;
   alias?: string;
-  type: 'boolean' | 'string' | 'number';
+  /** 'strings': repeatable, collected in order (runc's StringSlice) */
+  type: 'boolean' | 'string' | 'number' | 'strings';
   describe: string;
   default?: boolean | string | number;
   hidden?: boolean;
@@ -15,7 +16,7 @@ export interface PositionalDef {
   name: string;
   required: boolean;
   describe: string;
-  /** takes every remaining argument */
+  /** takes every remaining argument, options included (exec's command line) */
   variadic?: boolean;
 }
 
@@ -77,6 +78,27 @@ export const COMMANDS: CommandDef[] = [
     ],
   },
   {
+    name: 'exec',
+    describe: 'execute new process inside the container',
+    positionals: [ID, { name: 'command', required: false, variadic: true, describe: 'the command and its arguments (or --process)' }],
+    options: [
+      CONSOLE_SOCKET, PID_FILE, PRESERVE_FDS,
+      { name: 'cwd', type: 'string', describe: 'current working directory in the container' },
+      { name: 'env', alias: 'e', type: 'strings', describe: 'set environment variables (repeatable)' },
+      { name: 'tty', alias: 't', type: 'boolean', default: false, describe: 'allocate a pseudo-TTY' },
+      { name: 'user', alias: 'u', type: 'string', describe: 'UID (format: <uid>[:<gid>])' },
+      { name: 'additional-gids', alias: 'g', type: 'strings', describe: 'additional gids (repeatable)' },
+      { name: 'process', alias: 'p', type: 'string', describe: 'path to the process.json' },
+      { name: 'detach', alias: 'd', type: 'boolean', default: false, describe: 'detach from the container\'s process' },
+      { name: 'process-label', type: 'string', describe: 'set the asm process label for the process commonly used with selinux' },
+      { name: 'apparmor', type: 'string', describe: 'set the apparmor profile for the process' },
+      { name: 'no-new-privs', type: 'boolean', default: false, describe: 'set the no new privileges value for the process' },
+      { name: 'cap', alias: 'c', type: 'strings', describe: 'add a capability to the bounding set for the process (repeatable)' },
+      { name: 'ignore-paused', type: 'boolean', default: false, describe: 'allow exec in a paused container' },
+      { name: 'cgroup', type: 'strings', describe: 'run the process in an (existing) sub-cgroup(s)' },
+    ],
+  },
+  {
     name: 'list',
     describe: 'lists containers started by ocirun with the given root',
     positionals: [],
@@ -96,7 +118,7 @@ export const COMMANDS: CommandDef[] = [
   },
 ];
 
-export type ArgValue = string | number | boolean | undefined;
+export type ArgValue = string | number | boolean | string[] | undefined;
 
 /** What a command handler receives: flags by their long name, positionals by name. */
 export interface ParsedArgs {
@@ -104,4 +126,6 @@ export interface ParsedArgs {
   globals: Record<string, ArgValue>;
   options: Record<string, ArgValue>;
   positionals: Record<string, string | undefined>;
+  /** the words a variadic positional took */
+  rest: string[];
 }

@@ -35,6 +35,9 @@ function takeOption(options: OptionDef[], argv: string[], i: number, into: Recor
   if (def.type === 'number') {
     if (!/^\d+$/.test(value)) return -1;
     into[def.name] = Number(value);
+  } else if (def.type === 'strings') {
+    const list = into[def.name];
+    into[def.name] = Array.isArray(list) ? [...list, value] : [value];
   } else {
     into[def.name] = value;
   }
@@ -59,9 +62,13 @@ export function fastParse(argv: string[]): ParsedArgs | null {
   i++;
   const options = defaults(command.options);
   const words: string[] = [];
+  const fixed = command.positionals.filter((p) => !p.variadic).length;
+  const variadic = command.positionals.some((p) => p.variadic);
   while (i < argv.length) {
     const token = argv[i] as string;
     if (token === '--') { words.push(...argv.slice(i + 1)); break; }
+    // exec: after the container id, everything is the command line, flags included.
+    if (variadic && words.length >= fixed) { words.push(...argv.slice(i)); break; }
     if (token.startsWith('-') && token !== '-' && !/^-\d+$/.test(token)) {
       i = takeOption(command.options, argv, i, options);
       if (i < 0) return null;
@@ -72,7 +79,7 @@ export function fastParse(argv: string[]): ParsedArgs | null {
   }
   const positionals: Record<string, string | undefined> = {};
   const required = command.positionals.filter((p) => p.required).length;
-  if (words.length < required || words.length > command.positionals.length) return null;
-  command.positionals.forEach((p, n) => { positionals[p.name] = words[n]; });
-  return { command: command.name, globals, options, positionals };
+  if (words.length < required || (!variadic && words.length > command.positionals.length)) return null;
+  command.positionals.forEach((p, n) => { if (!p.variadic) positionals[p.name] = words[n]; });
+  return { command: command.name, globals, options, positionals, rest: variadic ? words.slice(fixed) : [] };
 }

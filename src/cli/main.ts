@@ -21,6 +21,7 @@ const HANDLERS: Record<string, () => Promise<Handler>> = {
   run: async () => (await import('./commands/run.js')).run,
   list: async () => (await import('./commands/list.js')).list,
   spec: async () => (await import('./commands/spec.js')).spec,
+  exec: async () => (await import('./commands/exec.js')).exec,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -5,7 +5,8 @@ import { COMMANDS, GLOBAL_OPTIONS, type ArgValue, type OptionDef, type ParsedArg
 import { VERSION_TEXT } from './version.js';
 
 function asYargs(o: OptionDef): Options {
-  const opt: Options = { type: o.type, describe: o.describe, hidden: o.hidden ?? false };
+  const opt: Options = { type: o.type === 'strings' ? 'string' : o.type, describe: o.describe, hidden: o.hidden ?? false };
+  if (o.type === 'strings') opt.array = false;
   if (o.alias) opt.alias = o.alias;
   if (o.default !== undefined) opt.default = o.default;
   return opt;
@@ -13,7 +14,11 @@ function asYargs(o: OptionDef): Options {
 
 function pick(argv: Record<string, unknown>, defs: OptionDef[]): Record<string, ArgValue> {
   const out: Record<string, ArgValue> = {};
-  for (const d of defs) out[d.name] = argv[d.name] as ArgValue;
+  for (const d of defs) {
+    const v = argv[d.name];
+    // yargs gathers a repeated option into an array by itself.
+    out[d.name] = d.type === 'strings' && v !== undefined ? (Array.isArray(v) ? v.map(String) : [String(v)]) : (v as ArgValue);
+  }
   return out;
 }
 
@@ -35,18 +40,20 @@ export async function slowParse(argv: string[]): Promise<ParsedArgs | { exitCode
     .fail((msg, err) => { failure = msg ?? err?.message ?? 'invalid arguments'; });
   for (const g of GLOBAL_OPTIONS) y = y.option(g.name, asYargs(g));
   for (const cmd of COMMANDS) {
-    const usage = [cmd.name, ...cmd.positionals.map((p) => (p.required ? `<${p.name}>` : `[${p.name}]`))].join(' ');
+    const usage = [cmd.name, ...cmd.positionals.map((p) => (p.variadic ? `[${p.name}..]` : p.required ? `<${p.name}>` : `[${p.name}]`))].join(' ');
     y = y.command(usage, cmd.describe, (sub) => {
       for (const o of cmd.options) sub.option(o.name, asYargs(o));
       for (const p of cmd.positionals) sub.positional(p.name, { type: 'string', describe: p.describe });
       return sub.strict();
     }, (a) => {
       const positionals: Record<string, string | undefined> = {};
+      let rest: string[] = [];
       for (const p of cmd.positionals) {
         const v = a[p.name];
-        positionals[p.name] = v === undefined ? undefined : String(v);
+        if (p.variadic) rest = Array.isArray(v) ? v.map(String) : [];
+        else positionals[p.name] = v === undefined ? undefined : String(v);
       }
-      parsed = { command: cmd.name, globals: pick(a, GLOBAL_OPTIONS), options: pick(a, cmd.options), positionals };
+      parsed = { command: cmd.name, globals: pick(a, GLOBAL_OPTIONS), options: pick(a, cmd.options), positionals, rest };
     });
   }
   await y.parseAsync();

@@ -16,6 +16,8 @@ import { type StoredState, OCI_VERSION, hookStateJson, nowRfc3339Nano } from './
 import { runHooks } from '../linux/hooks.js';
 import { type Store, validateId, writePidFile } from './store.js';
 import { trace } from './trace.js';
+import { applyConfigResources, cgroupRecordFor, killAndRemoveCgroups, openCgroups } from '../linux/cgroups/lifecycle.js';
+import type { CgroupManager } from '../linux/cgroups/manager.js';
 
 export interface CreateRequest {
   id: string;
@@ -68,6 +70,7 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
     try { launch = launchInit(early, req.preserveFds); } catch { launch = null; }
   }
   let claimed = false;
+  let cgroups: CgroupManager | null = null;
   try {
     // Validation runs while the init boots.
     const { checkBundleConfig } = await import('../spec/load.js');
@@ -105,6 +108,9 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
         creating: true,
         ownPidNamespace: plan.namespaces.create.includes('pid') || plan.namespaces.join.some((j) => j.kind === 'pid'),
         hooks: { poststart: loaded.spec.hooks?.poststart ?? [], poststop: loaded.spec.hooks?.poststop ?? [] },
+        namespaces: [...plan.namespaces.create, ...plan.namespaces.join.map((j) => j.kind)],
+        seccomp: plan.init.process.seccomp,
+        cgroup: cgroupRecordFor(loaded.spec, req.id),
       };
       store.write(state);
       mkfifo(fifoPath, 0o622);
@@ -116,17 +122,34 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
 
       launch ??= launchInit(plan.namespaces, req.preserveFds);
       const active = launch;
+      const cg = openCgroups(state.cgroup as NonNullable<StoredState['cgroup']>);
+      cgroups = cg;
+      cg.create();
+      store.write(state); // with the directories made, for a delete after a crash
+      // Resources go on once the init's own setup is done (its Node runtime is
+      // charged to the container until it execs), but before runtime hooks.
+      let resourcesSet = false;
+      const setResources = (): void => {
+        if (resourcesSet) return;
+        applyConfigResources(cg, loaded.spec);
+        resourcesSet = true;
+        trace('cgroup resources set');
+      };
       const hooks = loaded.spec.hooks;
       completeLaunch(active, uidMap, gidMap, plan.init, (pid) => {
         trace(`init pid ${pid}`);
+        // Before the init runs anything (it unshares its cgroup namespace first).
+        cg.apply(pid);
         plan.init.hookState = JSON.parse(hookStateJson(state, 'creating', pid)) as Record<string, unknown>;
       }, () => {
         // In the runtime's namespaces, after the mounts and before pivot_root (as runc).
+        setResources();
         const json = hookStateJson(state, 'creating', active.initPid);
         runHooks('prestart', hooks?.prestart, json);
         runHooks('createRuntime', hooks?.createRuntime, json);
         trace('prestart and createRuntime hooks done');
       });
+      setResources();
       const stat = readProcStat(active.initPid);
       if (!stat) throw new Error('the container init exited during create');
       state.pid = active.initPid;
@@ -138,6 +161,9 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
     }, false);
   } catch (err) {
     if (launch) abortLaunch(launch);
+    if (cgroups) {
+      try { killAndRemoveCgroups(cgroups); } catch (cleanup) { (err as Error).message += ` (and removing its cgroups failed: ${(cleanup as Error).message})`; }
+    }
     if (claimed) store.remove(req.id);
     throw err;
   }

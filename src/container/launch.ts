@@ -5,7 +5,7 @@
 import { F_DUPFD_CLOEXEC, O_CLOEXEC, O_PATH, O_RDONLY, SIGKILL } from '../sys/constants.js';
 import { close, fcntl, kill, open, socketpair, waitpid } from '../sys/calls.js';
 import { errnoName } from '../sys/errors.js';
-import { nativeSpawn } from '../sys/native.js';
+import { type FinalizeRequest, nativeSpawn } from '../sys/native.js';
 import { initEntryPath } from '../sys/paths.js';
 import { type IdMapping, writeIdMaps } from '../linux/idmap.js';
 import type { InitPlan } from '../linux/initplan.js';
@@ -32,7 +32,7 @@ function closeChannel(l: Launch): void {
 }
 
 /** Fork stage 1 (which forks the init). Nothing is sent to it yet. */
-export function launchInit(ns: NamespacePlan, preserveFds: number): Launch {
+export function launchInit(ns: NamespacePlan, preserveFds: number, exec?: FinalizeRequest): Launch {
   const [parentEnd, childEnd] = socketpair();
   // The child's end must sit above the fds that --preserve-fds passes on.
   let childFd = -1;
@@ -65,6 +65,7 @@ export function launchInit(ns: NamespacePlan, preserveFds: number): Launch {
       becomeRoot: ns.inUserns,
       unshareFlags: ns.unshareFlags,
       timensOffsets: ns.timensOffsets,
+      ...(exec ? { exec } : {}),
     });
     trace(`stage 1 forked: pid ${stage1}`);
     return { stage1, channel: new SyncChannel(parentEnd), initPid: 0, namespaces: ns, preserveFds, channelOpen: true };
@@ -119,6 +120,29 @@ export function completeLaunch(
   l.channel.expect('ready');
   trace('init ready');
   closeChannel(l);
+}
+
+/** exec: learn the process's pid, let the caller place it (cgroups, rlimits), then let it exec. */
+export function completeExecLaunch(l: Launch, place: (pid: number) => void): number {
+  try {
+    const msg = l.channel.receive();
+    if (msg.type === 'error') throw new Error(msg.errno ? `${msg.message}: ${errnoName(msg.errno)}` : msg.message);
+    if (msg.type !== 'init-pid') throw new Error(`sync: unexpected ${msg.type} from the native step`);
+    l.initPid = msg.pid;
+  } finally {
+    reapStage1(l);
+  }
+  place(l.initPid);
+  l.channel.send({ type: 'exec' });
+  // The sync fd is close-on-exec in the process: end of file means execve succeeded.
+  const answer = l.channel.receiveOrEnd();
+  if (answer?.type === 'error') {
+    try { waitpid(l.initPid, 0); } catch { /* reaped */ }
+    l.initPid = 0;
+    throw new Error(answer.errno ? `${answer.message}: ${errnoName(answer.errno)}` : answer.message);
+  }
+  closeChannel(l);
+  return l.initPid;
 }
 
 function reapStage1(l: Launch): void {

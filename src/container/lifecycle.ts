@@ -9,6 +9,7 @@ import { currentStatus, hookStateJson, stateDocument, type Status, type StoredSt
 import { runHooksWarnOnly } from '../linux/hooks.js';
 import { warn } from './trace.js';
 import { NotFoundError, type Store } from './store.js';
+import { killAndRemoveCgroups, openCgroups, signalCgroup } from '../linux/cgroups/lifecycle.js';
 
 const SIGKILL = 9;
 
@@ -51,16 +52,24 @@ export function killContainer(store: Store, id: string, signal: number, all: boo
     const s = store.read(id);
     const status = currentStatus(store, s);
     if (status === 'stopped' || status === 'creating') {
-      // The shim sends `kill --all` after the init exits and expects success.
-      if (all) return;
+      // The shim sends `kill --all` after the init exits and expects success;
+      // whatever is left in the cgroup (no pid namespace) gets the signal.
+      if (all) {
+        if (s.cgroup) signalCgroup(openCgroups(s.cgroup), signal);
+        return;
+      }
       throw new Error('container not running');
     }
-    if (all) signalAll(s, signal);
-    else if (!signalInit(s, signal)) throw new Error('container not running');
+    if (all) {
+      if (s.cgroup) signalCgroup(openCgroups(s.cgroup), signal);
+      signalAll(s, signal);
+    } else if (!signalInit(s, signal)) throw new Error('container not running');
   });
 }
 
 function killAndWait(s: StoredState): void {
+  // Through the cgroup first: it thaws a paused container, which SIGKILL needs.
+  if (s.cgroup) signalCgroup(openCgroups(s.cgroup), SIGKILL);
   signalAll(s, SIGKILL);
   if (!waitForInitExit(s, 10_000)) throw new Error(`container init ${s.pid} did not exit after SIGKILL`);
 }
@@ -77,6 +86,8 @@ export function deleteContainer(store: Store, id: string, force: boolean): void 
         // runc deletes a created container: its init never ran the user's program.
         killAndWait(s);
       }
+      // Stragglers (a container without its own pid namespace) go, then the cgroups.
+      if (s.cgroup) killAndRemoveCgroups(openCgroups(s.cgroup));
       store.remove(id);
       for (const w of runHooksWarnOnly('poststop', s.hooks?.poststop, hookStateJson(s, 'stopped', 0))) warn(w);
     });

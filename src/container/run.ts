@@ -1,7 +1,7 @@
 // `run`: create and start, then (unless detached) stay as the container's
 // parent: forward signals to it, reap it, delete it, and exit with its status.
 import { PR_SET_CHILD_SUBREAPER, WNOHANG } from '../sys/constants.js';
-import { prctl, waitpid } from '../sys/calls.js';
+import { kill, prctl, waitpid } from '../sys/calls.js';
 import { libc } from '../sys/libc.js';
 import { createContainer, type CreateRequest } from './create.js';
 import { deleteContainer, startContainer } from './lifecycle.js';
@@ -32,16 +32,26 @@ export async function runContainer(store: Store, req: CreateRequest, detach: boo
   trace('started');
   if (detach) return 0;
 
-  for (const name of FORWARDED) {
-    process.on(name, () => { signalInit(state, libcSignal(name)); });
-  }
-  const status = await waitForExit(state.pid);
+  const status = await forwardSignalsUntilExit(state.pid, (sig) => { signalInit(state, sig); });
   trace('container exited');
-  for (const name of FORWARDED) process.removeAllListeners(name);
   // Reap whatever else was left to us.
   try { while (waitpid(-1, WNOHANG).pid > 0) { /* reaped */ } } catch { /* ECHILD */ }
   if (!keep) deleteContainer(store, req.id, true);
   return exitCodeOf(status);
+}
+
+/**
+ * Wait for our child `pid` to exit, passing on the signals a user sends us
+ * (to the container init through its pidfd, or with kill(2) for an exec'd
+ * process that is our own child). Returns the raw wait status.
+ */
+export async function forwardSignalsUntilExit(pid: number, send: (sig: number) => void = (sig) => { try { kill(pid, sig); } catch { /* exited */ } }): Promise<number> {
+  for (const name of FORWARDED) process.on(name, () => send(libcSignal(name)));
+  try {
+    return await waitForExit(pid);
+  } finally {
+    for (const name of FORWARDED) process.removeAllListeners(name);
+  }
 }
 
 function libcSignal(name: (typeof FORWARDED)[number]): number {

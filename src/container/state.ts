@@ -4,6 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import { isProcessAlive } from '../linux/procfs.js';
 import type { Hook } from '../spec/types.js';
 import type { Store } from './store.js';
+import { type CgroupRecord, isFrozen } from '../linux/cgroups/record.js';
 
 export const OCI_VERSION = '1.3.0';
 
@@ -26,6 +27,12 @@ export interface StoredState {
   creating: boolean;
   /** the container has its own pid namespace (killing the init kills all) */
   ownPidNamespace: boolean;
+  /** the namespace kinds the container is in (created or joined): what exec joins */
+  namespaces?: string[];
+  /** the container's compiled seccomp filter (base64), which exec applies too */
+  seccomp?: string | null;
+  /** the container's cgroups: paths, directories made, resources in force */
+  cgroup?: CgroupRecord;
   /** hooks that run after create: poststart (by start) and poststop (by delete) */
   hooks?: { poststart?: Hook[]; poststop?: Hook[] };
 }
@@ -34,6 +41,7 @@ export function currentStatus(store: Store, s: StoredState): Status {
   const alive = isProcessAlive(s.pid, s.pidStartTime);
   if (s.creating) return alive || s.pid === 0 ? 'creating' : 'stopped';
   if (!alive) return 'stopped';
+  if (s.cgroup && isFrozen(s.cgroup.paths)) return 'paused';
   return existsSync(store.fifoPath(s.id)) ? 'created' : 'running';
 }
 

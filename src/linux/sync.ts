@@ -22,6 +22,7 @@ export type SyncMessage =
   | { type: 'config'; plan: InitPlan }
   | { type: 'ready' }
   | { type: 'run-hooks' }
+  | { type: 'exec' }
   | { type: 'hooks-done' }
   | { type: 'error'; message: string; stage?: string; errno?: number };
 
@@ -52,6 +53,16 @@ export class SyncChannel {
     const fd = this.fds.shift();
     if (fd === undefined) throw new PeerError(`sync: expected an fd for ${what}`);
     return fd;
+  }
+
+  /** The next message, or null when the peer closed the socket (for exec: execve succeeded). */
+  receiveOrEnd(): SyncMessage | null {
+    try {
+      return this.receive();
+    } catch (err) {
+      if (err instanceof PeerError && !this.buffered) return null;
+      throw err;
+    }
   }
 
   /** The next message; throws when the peer closed the socket first. */

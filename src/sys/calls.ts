@@ -243,3 +243,8 @@ export function personality(persona: number): void {
 export function setMempolicy(mode: number, nodemask: Buffer | null, maxnode: number): void {
   check(libc().syscallPtr(SYSNR.set_mempolicy, mode, nodemask, maxnode), 'set_mempolicy');
 }
+
+/** prlimit(2) on another process: set its limit. */
+export function setrlimitOf(pid: number, resource: number, limit: Rlimit, name: string): void {
+  check(libc().prlimit(pid, resource, { cur: limit.soft, max: limit.hard }, null), 'prlimit', `${name} of ${pid}`);
+}

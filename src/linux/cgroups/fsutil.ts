@@ -24,7 +24,7 @@ export function readCgroupFile(dir: string, file: string): string | null {
 
 export function writeCgroupFile(dir: string, file: string, value: string): void {
   // No O_CREAT: a missing file must fail as ENOENT, not try to create one.
-  const fd = openSync(join(dir, file), constants.O_WRONLY | constants.O_CLOEXEC);
+  const fd = openSync(join(dir, file), constants.O_WRONLY);
   try {
     writeSync(fd, value);
   } finally {

@@ -1,0 +1,158 @@
+// `exec`: a new process in a running container. Node cannot start inside the
+// container's root filesystem (it may not even have a libc), so the native
+// step joins the container's namespaces (user first) and, once we have put
+// it in the container's cgroups and set its rlimits, becomes the process.
+import { readlinkSync } from 'node:fs';
+
+import type { Process } from '../spec/types.js';
+import { CAPABILITY_NAMES } from '../spec/names.js';
+import { setrlimitOf } from '../sys/calls.js';
+import type { FinalizeRequest } from '../sys/native.js';
+import { capabilityNames, missingFromHost, planCapabilities } from '../linux/capabilities.js';
+import { pathFromEnv } from '../linux/lookpath.js';
+import { type NamespaceKind, type NamespacePlan, PROC_NS_NAME } from '../linux/namespaces.js';
+import { lastCapability, readBoundingSet } from '../linux/procfs.js';
+import { planRlimits } from '../linux/rlimits.js';
+import { abortLaunch, completeExecLaunch, type Launch, launchInit } from './launch.js';
+import { currentStatus, type StoredState } from './state.js';
+import { type Store, writePidFile } from './store.js';
+import { trace } from './trace.js';
+
+export interface ExecRequest {
+  id: string;
+  processFile?: string | undefined;
+  args: string[];
+  detach: boolean;
+  pidFile?: string | undefined;
+  tty: boolean;
+  consoleSocket?: string | undefined;
+  cwd?: string | undefined;
+  env: string[];
+  user?: string | undefined;
+  additionalGids: number[];
+  caps: string[];
+  noNewPrivs: boolean;
+  preserveFds: number;
+  ignorePaused: boolean;
+}
+
+/** "uid" or "uid:gid", numbers only (runc's --user). */
+export function parseUser(text: string): { uid: number; gid?: number } {
+  const m = /^(\d+)(?::(\d+))?$/.exec(text);
+  if (!m) throw new Error(`--user: expected uid[:gid] as numbers, got "${text}"`);
+  return m[2] === undefined ? { uid: Number(m[1]) } : { uid: Number(m[1]), gid: Number(m[2]) };
+}
+
+/** The process to run: the --process file, or the container's own process with the flags applied. */
+export async function execProcessSpec(s: StoredState, req: ExecRequest): Promise<Process> {
+  const { loadBundleConfig, parseProcessFile } = await import('../spec/load.js');
+  if (req.processFile) return parseProcessFile(req.processFile);
+  const base = loadBundleConfig(s.bundle).spec.process;
+  if (!base) throw new Error('the container\'s config has no process to start from');
+  if (!req.args.length) throw new Error('exec: a command to run is required');
+  const user = { ...(base.user ?? { uid: 0, gid: 0 }) };
+  if (req.user) Object.assign(user, parseUser(req.user));
+  if (req.additionalGids.length) user.additionalGids = req.additionalGids;
+  const caps = base.capabilities ? { ...base.capabilities } : {};
+  if (req.caps.length) {
+    for (const set of ['bounding', 'effective', 'permitted', 'ambient'] as const) {
+      caps[set] = [...new Set([...(caps[set] ?? []), ...req.caps])];
+    }
+  }
+  return {
+    ...base,
+    terminal: req.tty,
+    args: req.args,
+    env: [...(base.env ?? []), ...req.env],
+    cwd: req.cwd ?? base.cwd,
+    user,
+    capabilities: caps,
+    noNewPrivileges: req.noNewPrivs || (base.noNewPrivileges ?? false),
+  };
+}
+
+/** Every namespace the container is in that differs from ours, the user namespace first. */
+function namespacesToJoin(s: StoredState): NamespacePlan {
+  const join: { kind: NamespaceKind; path: string }[] = [];
+  for (const kind of (s.namespaces ?? []) as NamespaceKind[]) {
+    const path = `/proc/${s.pid}/ns/${PROC_NS_NAME[kind]}`;
+    // setns into our own user namespace is EINVAL, and any same one is a no-op.
+    if (readlinkSync(path) === readlinkSync(`/proc/self/ns/${PROC_NS_NAME[kind]}`)) continue;
+    join.push({ kind, path });
+  }
+  join.sort((a, b) => Number(b.kind === 'user') - Number(a.kind === 'user'));
+  const inUserns = join.some((j) => j.kind === 'user');
+  return { create: [], join, unshareFlags: 0, newUserns: false, inUserns, newCgroupns: false, timensOffsets: null };
+}
+
+/** execvp's candidates: a name with a slash as it is, else each PATH directory. */
+function candidatePaths(name: string, env: readonly string[]): string[] {
+  if (name.includes('/')) return [name];
+  return pathFromEnv(env).split(':').map((dir) => `${dir === '' ? '.' : dir}/${name}`);
+}
+
+export function planExecFinalize(proc: Process, s: StoredState, preserveFds: number): FinalizeRequest {
+  const caps = planCapabilities(proc.capabilities);
+  const missing = missingFromHost(caps, readBoundingSet());
+  if (missing) throw new Error(`process.capabilities: not in this host's bounding set, so they cannot be granted: ${capabilityNames(missing, CAPABILITY_NAMES).join(', ')}`);
+  const user = proc.user ?? { uid: 0, gid: 0 };
+  const env = proc.env ?? [];
+  const args = proc.args ?? [];
+  return {
+    paths: candidatePaths(args[0] as string, env),
+    argv: args,
+    env,
+    cwd: proc.cwd,
+    umask: user.umask ?? 0o022,
+    setGroups: true,
+    groups: user.additionalGids ?? [],
+    uid: user.uid,
+    gid: user.gid,
+    capBounding: caps.bounding,
+    capEffective: caps.effective,
+    capPermitted: caps.permitted,
+    capInheritable: caps.inheritable,
+    capAmbient: caps.ambient,
+    lastCap: lastCapability(),
+    noNewPrivs: proc.noNewPrivileges ?? false,
+    seccomp: s.seccomp ? Buffer.from(s.seccomp, 'base64') : null,
+    preserveFds,
+  };
+}
+
+/** Start the process; returns its host pid once it has exec'd. */
+export async function execInContainer(store: Store, req: ExecRequest): Promise<{ pid: number; state: StoredState }> {
+  const s = store.read(req.id);
+  const status = currentStatus(store, s);
+  if (status === 'stopped') throw new Error('cannot exec in a stopped container');
+  if (status === 'paused' && !req.ignorePaused) throw new Error('cannot exec in a paused container (use --ignore-paused to override)');
+  if (status === 'creating') throw new Error('cannot exec in a container that is still being created');
+  const proc = await execProcessSpec(s, req);
+  if (proc.terminal) throw new Error('process.terminal: terminals are not supported yet');
+  if (req.consoleSocket !== undefined) throw new Error('--console-socket: only valid with a terminal, which is not supported yet');
+  const finalize = planExecFinalize(proc, s, req.preserveFds);
+  const rlimits = planRlimits(proc.rlimits);
+  let launch: Launch | null = launchInit(namespacesToJoin(s), req.preserveFds, finalize);
+  try {
+    const pid = completeExecLaunch(launch, (pid) => {
+      trace(`exec process ${pid}`);
+      for (const r of rlimits) setrlimitOf(pid, r.resource, { soft: BigInt(r.soft), hard: BigInt(r.hard) }, r.name);
+    });
+    launch = null;
+    if (req.pidFile) writePidFile(req.pidFile, pid);
+    return { pid, state: s };
+  } catch (err) {
+    if (launch) abortLaunch(launch);
+    throw friendlierExecError(err, proc.args?.[0] ?? '');
+  }
+}
+
+/** runc's wording for a program that is not there, which engines match (podman maps it to 127). */
+function friendlierExecError(err: unknown, name: string): unknown {
+  const msg = err instanceof Error ? err.message : '';
+  if (/^execve: ENOENT/.test(msg)) {
+    return new Error(name.includes('/') ? `exec: "${name}": stat ${name}: no such file or directory` : `exec: "${name}": executable file not found in $PATH`);
+  }
+  if (/^execve: EACCES/.test(msg)) return new Error(`exec: "${name}": permission denied`);
+  return err;
+}

@@ -1,0 +1,78 @@
+// The cgroup steps of the container lifecycle, for src/container/: decide the
+// paths at create, apply the config's resources, signal everything in the
+// cgroups, and empty and remove them at delete.
+import type { Spec } from '../../spec/types.js';
+import { deviceRules } from './devices.js';
+import { errCode, sleepMs } from './fsutil.js';
+import { type CgroupMode, detectHierarchies, readOwnCgroups } from './hierarchy.js';
+import { type CgroupManager, cgroupManager } from './manager.js';
+import { resolveCgroupPaths } from './paths.js';
+import type { CgroupRecord } from './record.js';
+
+const SIGKILL = 9;
+
+/**
+ * The cgroups a new container gets. `_OCIRUN_CGROUP_MODE=v1|v2` narrows a
+ * hybrid host to one side: the tests use it to run the cgroup2-only path on
+ * a hybrid machine.
+ */
+export function cgroupRecordFor(spec: Spec, id: string): CgroupRecord {
+  const force = process.env._OCIRUN_CGROUP_MODE;
+  const hierarchies = detectHierarchies(force === 'v1' || force === 'v2' ? force as CgroupMode : undefined);
+  const paths = resolveCgroupPaths(hierarchies, readOwnCgroups(), spec.linux?.cgroupsPath, id);
+  return { paths, created: [], resources: spec.linux?.resources ?? {} };
+}
+
+export function openCgroups(rec: CgroupRecord): CgroupManager {
+  return cgroupManager(rec.paths, rec.created);
+}
+
+/** The config's resources and device rules (the defaults included). */
+export function applyConfigResources(m: CgroupManager, spec: Spec): void {
+  const resources = spec.linux?.resources ?? {};
+  m.set(resources, { devices: deviceRules(resources.devices, spec.linux?.devices) });
+}
+
+function sendSignal(pid: number, signal: number): void {
+  try {
+    process.kill(pid, signal);
+  } catch (err) {
+    if (errCode(err) !== 'ESRCH') throw err;
+  }
+}
+
+/**
+ * Signal every process in the container's cgroups. They are frozen while we
+ * list and signal them, so none can fork a child we would miss; a container
+ * that was paused stays paused, except for SIGKILL, which a frozen v1 task
+ * only acts on once thawed.
+ */
+export function signalCgroup(m: CgroupManager, signal: number): void {
+  let frozenByUs = false;
+  let wasFrozen = false;
+  try {
+    wasFrozen = m.isFrozen();
+    if (!wasFrozen) { m.freeze(); frozenByUs = true; }
+  } catch { /* no freezer: signal them as they are */ }
+  try {
+    for (const pid of m.pids()) sendSignal(pid, signal);
+  } finally {
+    if (frozenByUs || (wasFrozen && signal === SIGKILL)) {
+      try { m.thaw(); } catch { /* nothing frozen */ }
+    }
+  }
+}
+
+/** SIGKILL everything left, wait for the cgroups to empty, and remove them. */
+export function killAndRemoveCgroups(m: CgroupManager, timeoutMs = 10_000): void {
+  if (!m.killAll()) signalCgroup(m, SIGKILL);
+  else if (m.isFrozen()) m.thaw();
+  const deadline = Date.now() + timeoutMs;
+  for (let pids = m.pids(); pids.length; pids = m.pids()) {
+    if (Date.now() > deadline) throw new Error(`cgroups: processes ${pids.join(' ')} are still in the container's cgroup after SIGKILL`);
+    // A process forked during the first round escaped it: signal again.
+    signalCgroup(m, SIGKILL);
+    sleepMs(5);
+  }
+  m.destroy();
+}

@@ -1,0 +1,441 @@
+// One interface over a container's cgroups, with a v1, a v2 and a hybrid
+// implementation. A manager is rebuilt by every command from the paths stored
+// with the container (CgroupPaths plus the directories create made), so the
+// cgroup root is whatever those paths say: unit tests point them at a temp dir.
+import { closeSync, constants, openSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Resources } from '../../spec/types.js';
+import { BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI, BPF_PROG_TYPE_CGROUP_DEVICE, bpfProgAttach, bpfProgDetach, bpfProgGetFdById, bpfProgLoad, bpfProgQuery } from '../../sys/bpf.js';
+import { deviceProgram, encodeProgram } from './devicebpf.js';
+import { type DeviceRule, devicesV1 } from './devices.js';
+import { errCode, makeCgroupDirs, pidsInTree, readCgroupFile, readKeyValues, removeCgroupTree, removeCreatedParents, sleepMs, writeCgroupFile } from './fsutil.js';
+import { type CgroupPaths, leafDirs, type UnifiedPlace, type V1Place } from './paths.js';
+import { type CgroupWrite, RESOURCE_GROUPS, type ResourceGroup } from './resources.js';
+
+export interface SetOptions {
+  /** device rules to apply (deviceRules()); left out, devices stay as they are (update) */
+  devices?: DeviceRule[];
+}
+
+/** Where a controller's files are for this container, and in which cgroup version. */
+export interface Located {
+  dir: string;
+  version: 1 | 2;
+}
+
+export interface CgroupManager {
+  readonly paths: CgroupPaths;
+  /** directories create() made, outermost first: destroy() removes them */
+  readonly created: string[];
+  /** make the container's cgroup directories (cpuset v1 and v2 controllers ready for tasks) */
+  create(): void;
+  /** move a process (and so its future children) into every hierarchy */
+  apply(pid: number): void;
+  /** apply linux.resources; a field this host cannot honour fails naming it */
+  set(resources: Resources, opts?: SetOptions): void;
+  freeze(): void;
+  thaw(): void;
+  isFrozen(): boolean;
+  /** host pids in the container's cgroups (sub-cgroups included) */
+  pids(): number[];
+  /** how many times the OOM killer has killed in the container (a counter) */
+  oomKills(): number;
+  /** the directory holding a controller's files, if the host has it */
+  locate(controller: string): Located | null;
+  /** SIGKILL everything at once through cgroup.kill; false where the kernel has no cgroup.kill */
+  killAll(): boolean;
+  /** remove the cgroups (they must be empty) and the parents create() made */
+  destroy(): void;
+}
+
+function describeWriteError(err: unknown, dir: string, w: CgroupWrite, controller: string): Error {
+  const code = errCode(err);
+  if (code === 'ENOENT') return new Error(`${w.field}: this kernel has no ${w.file} (the ${controller} controller of ${dir} lacks it)`, { cause: err });
+  return new Error(`${w.field}: writing "${w.value}" to ${join(dir, w.file)}: ${code ?? String(err)}`, { cause: err });
+}
+
+/** Apply writes in order; cpu.shares is read back, since the kernel clamps it silently. */
+export function applyWrites(dir: string, controller: string, writes: CgroupWrite[]): void {
+  const later: CgroupWrite[] = [];
+  const one = (w: CgroupWrite): void => {
+    writeCgroupFile(dir, w.file, w.value);
+    if (w.file === 'cpu.shares') {
+      const got = Number(readCgroupFile(dir, w.file));
+      const want = Number(w.value);
+      if (got > want) throw new Error(`${w.field}: the minimum allowed cpu-shares is ${got}`);
+      if (got < want) throw new Error(`${w.field}: the maximum allowed cpu-shares is ${got}`);
+    }
+  };
+  for (const w of writes) {
+    try {
+      one(w);
+    } catch (err) {
+      if (w.retryLast && errCode(err) === 'EINVAL') { later.push(w); continue; }
+      if (!errCode(err)) throw err;
+      throw describeWriteError(err, dir, w, controller);
+    }
+  }
+  for (const w of later) {
+    try { one(w); } catch (err) { throw errCode(err) ? describeWriteError(err, dir, w, controller) : err; }
+  }
+}
+
+/** Replace the device programs on a cgroup2 directory with one made from the rules. */
+export function attachDeviceProgram(dir: string, rules: DeviceRule[]): void {
+  const cgroupFd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    const old = bpfProgQuery(cgroupFd, BPF_CGROUP_DEVICE);
+    const progFd = bpfProgLoad(BPF_PROG_TYPE_CGROUP_DEVICE, encodeProgram(deviceProgram(rules)), 'Apache-2.0');
+    try {
+      // The new program first, then the old ones out: no moment without rules.
+      bpfProgAttach(cgroupFd, progFd, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI);
+    } finally {
+      closeSync(progFd);
+    }
+    for (const id of old) {
+      const fd = bpfProgGetFdById(id);
+      try { bpfProgDetach(cgroupFd, fd, BPF_CGROUP_DEVICE); } finally { closeSync(fd); }
+    }
+  } catch (err) {
+    throw new Error(`linux.resources.devices: cannot attach the device program to ${dir}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    closeSync(cgroupFd);
+  }
+}
+
+function joinCgroup(dir: string, pid: number): void {
+  try {
+    writeCgroupFile(dir, 'cgroup.procs', String(pid));
+  } catch (err) {
+    throw new Error(`cgroups: cannot move process ${pid} into ${dir}: ${errCode(err) ?? String(err)}`, { cause: err });
+  }
+}
+
+function waitFor(cond: () => boolean, timeoutMs: number): boolean {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) return false;
+    sleepMs(2);
+  }
+  return true;
+}
+
+const FREEZE_TIMEOUT_MS = 10_000;
+
+// -------------------------------------------------------------------- v1
+
+export class V1Cgroups implements CgroupManager {
+  constructor(readonly paths: CgroupPaths, readonly created: string[] = []) {}
+
+  private places(): V1Place[] {
+    return this.paths.v1;
+  }
+
+  dirOf(controller: string): string | undefined {
+    return this.places().find((p) => p.controllers.includes(controller))?.dir;
+  }
+
+  create(): void {
+    for (const p of this.places()) {
+      makeCgroupDirs(p.mountPoint, p.dir, this.created);
+      // A new v1 cpuset has no cpus and no mems, and takes no task until it
+      // has both: fill each level we pass from its parent.
+      if (p.controllers.includes('cpuset')) this.inheritCpuset(p);
+    }
+  }
+
+  private inheritCpuset(p: V1Place): void {
+    const levels: string[] = [];
+    for (let d = p.dir; d.startsWith(`${p.mountPoint}/`); d = join(d, '..')) levels.unshift(d);
+    for (const d of levels) {
+      for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+        if ((readCgroupFile(d, file) ?? '') !== '') continue;
+        const parent = readCgroupFile(join(d, '..'), file) ?? '';
+        try { writeCgroupFile(d, file, parent); } catch (err) {
+          throw new Error(`cgroups: cannot copy ${file} into ${d}: ${errCode(err) ?? String(err)}`, { cause: err });
+        }
+      }
+    }
+  }
+
+  apply(pid: number): void {
+    for (const dir of new Set(this.places().map((p) => p.dir))) joinCgroup(dir, pid);
+  }
+
+  /** Whether this hierarchy can take a resource group. */
+  has(group: ResourceGroup): boolean {
+    return group.v1 !== null && this.dirOf(group.v1) !== undefined;
+  }
+
+  setGroup(group: ResourceGroup, r: Resources): void {
+    const controller = group.v1;
+    const dir = controller ? this.dirOf(controller) : undefined;
+    if (!controller || !group.planV1) throw new Error(`${group.field}: cgroup v1 has no controller for this (it needs cgroup v2)`);
+    if (!dir) throw new Error(`${group.field}: the ${controller} cgroup controller is not mounted on this host`);
+    applyWrites(dir, controller, group.planV1(r, (f) => readCgroupFile(dir, f)));
+  }
+
+  setDevices(rules: DeviceRule[]): void {
+    const dir = this.dirOf('devices');
+    if (!dir) throw new Error('linux.resources.devices: the devices cgroup controller is not mounted on this host');
+    applyWrites(dir, 'devices', devicesV1(rules));
+  }
+
+  set(r: Resources, opts: SetOptions = {}): void {
+    for (const g of RESOURCE_GROUPS) if (g.present(r)) this.setGroup(g, r);
+    if (opts.devices) this.setDevices(opts.devices);
+  }
+
+  private freezerDir(): string {
+    const dir = this.dirOf('freezer');
+    if (!dir) throw new Error('cgroups: the freezer controller is not mounted on this host');
+    return dir;
+  }
+
+  hasFreezer(): boolean {
+    return this.dirOf('freezer') !== undefined;
+  }
+
+  freeze(): void {
+    const dir = this.freezerDir();
+    writeCgroupFile(dir, 'freezer.state', 'FROZEN');
+    // FREEZING until every task has stopped.
+    if (!waitFor(() => readCgroupFile(dir, 'freezer.state') === 'FROZEN', FREEZE_TIMEOUT_MS)) {
+      writeCgroupFile(dir, 'freezer.state', 'THAWED');
+      throw new Error(`cgroups: ${dir} did not freeze within ${FREEZE_TIMEOUT_MS / 1000} s`);
+    }
+  }
+
+  thaw(): void {
+    writeCgroupFile(this.freezerDir(), 'freezer.state', 'THAWED');
+  }
+
+  isFrozen(): boolean {
+    const dir = this.dirOf('freezer');
+    return dir !== undefined && readCgroupFile(dir, 'freezer.state') === 'FROZEN';
+  }
+
+  pids(): number[] {
+    const dir = this.dirOf('pids') ?? this.dirOf('freezer') ?? this.dirOf('memory') ?? this.places()[0]?.dir;
+    return dir ? pidsInTree(dir) : [];
+  }
+
+  oomKills(): number {
+    const dir = this.dirOf('memory');
+    return dir ? (readKeyValues(dir, 'memory.oom_control').get('oom_kill') ?? 0) : 0;
+  }
+
+  locate(controller: string): Located | null {
+    const dir = this.dirOf(controller);
+    return dir ? { dir, version: 1 } : null;
+  }
+
+  killAll(): boolean {
+    return false;
+  }
+
+  destroy(): void {
+    for (const dir of new Set(this.places().map((p) => p.dir))) removeCgroupTree(dir);
+    removeCreatedParents(this.created.filter((d) => this.places().some((p) => d.startsWith(`${p.mountPoint}/`))));
+  }
+}
+
+// -------------------------------------------------------------------- v2
+
+export class V2Cgroups implements CgroupManager {
+  constructor(readonly paths: CgroupPaths, readonly created: string[] = []) {}
+
+  private place(): UnifiedPlace {
+    if (!this.paths.unified) throw new Error('cgroups: no cgroup2 hierarchy');
+    return this.paths.unified;
+  }
+
+  get dir(): string {
+    return this.place().dir;
+  }
+
+  create(): void {
+    const p = this.place();
+    makeCgroupDirs(p.mountPoint, p.dir, this.created);
+    // Controllers reach a cgroup only when every ancestor enables them in
+    // cgroup.subtree_control: enable what each level has, top down. A level
+    // that refuses (it has processes of its own, say) is left as it is.
+    const levels: string[] = [];
+    for (let d = join(p.dir, '..'); d === p.mountPoint || d.startsWith(`${p.mountPoint}/`); d = join(d, '..')) {
+      levels.unshift(d);
+      if (d === p.mountPoint) break;
+    }
+    for (const d of levels) {
+      const available = (readCgroupFile(d, 'cgroup.controllers') ?? '').split(/\s+/).filter(Boolean);
+      const enabled = new Set((readCgroupFile(d, 'cgroup.subtree_control') ?? '').split(/\s+/).filter(Boolean));
+      for (const c of available) {
+        if (enabled.has(c)) continue;
+        try { writeCgroupFile(d, 'cgroup.subtree_control', `+${c}`); } catch { /* see above */ }
+      }
+    }
+  }
+
+  apply(pid: number): void {
+    joinCgroup(this.dir, pid);
+  }
+
+  private controllers(): Set<string> {
+    return new Set((readCgroupFile(this.dir, 'cgroup.controllers') ?? '').split(/\s+/).filter(Boolean));
+  }
+
+  has(group: ResourceGroup): boolean {
+    return group.v2 !== null && (group.v2 === '' || this.controllers().has(group.v2));
+  }
+
+  setGroup(group: ResourceGroup, r: Resources): void {
+    const controller = group.v2;
+    if (controller === null || !group.planV2) throw new Error(`${group.field}: cgroup v2 has no controller for this`);
+    if (controller !== '' && !this.controllers().has(controller)) {
+      throw new Error(`${group.field}: the ${controller} controller is not available in ${this.dir} (cgroup.controllers: ${[...this.controllers()].join(' ') || 'none'})`);
+    }
+    const dir = this.dir;
+    applyWrites(dir, controller || 'cgroup2', group.planV2(r, (f) => readCgroupFile(dir, f)));
+  }
+
+  setDevices(rules: DeviceRule[]): void {
+    attachDeviceProgram(this.dir, rules);
+  }
+
+  set(r: Resources, opts: SetOptions = {}): void {
+    for (const g of RESOURCE_GROUPS) if (g.present(r)) this.setGroup(g, r);
+    if (opts.devices) this.setDevices(opts.devices);
+  }
+
+  freeze(): void {
+    writeCgroupFile(this.dir, 'cgroup.freeze', '1');
+    // cgroup.events says "frozen 1" once every task has stopped.
+    if (!waitFor(() => readKeyValues(this.dir, 'cgroup.events').get('frozen') === 1, FREEZE_TIMEOUT_MS)) {
+      writeCgroupFile(this.dir, 'cgroup.freeze', '0');
+      throw new Error(`cgroups: ${this.dir} did not freeze within ${FREEZE_TIMEOUT_MS / 1000} s`);
+    }
+  }
+
+  thaw(): void {
+    writeCgroupFile(this.dir, 'cgroup.freeze', '0');
+  }
+
+  isFrozen(): boolean {
+    return readCgroupFile(this.dir, 'cgroup.freeze') === '1';
+  }
+
+  pids(): number[] {
+    return pidsInTree(this.dir);
+  }
+
+  oomKills(): number {
+    return readKeyValues(this.dir, 'memory.events').get('oom_kill') ?? 0;
+  }
+
+  locate(controller: string): Located | null {
+    return this.controllers().has(controller) ? { dir: this.dir, version: 2 } : null;
+  }
+
+  killAll(): boolean {
+    try {
+      writeCgroupFile(this.dir, 'cgroup.kill', '1');
+      return true;
+    } catch (err) {
+      if (errCode(err) === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  destroy(): void {
+    const p = this.place();
+    removeCgroupTree(p.dir);
+    removeCreatedParents(this.created.filter((d) => d.startsWith(`${p.mountPoint}/`)));
+  }
+}
+
+// ---------------------------------------------------------------- hybrid
+
+/**
+ * v1 controllers plus the cgroup2 hierarchy: the container is placed in both
+ * (engines and systemd look at the cgroup2 path too), and each resource goes
+ * to v1 when v1 has its controller, else to cgroup2 (hugetlb on this machine).
+ */
+export class HybridCgroups implements CgroupManager {
+  private readonly v1: V1Cgroups;
+  private readonly v2: V2Cgroups;
+
+  constructor(readonly paths: CgroupPaths, readonly created: string[] = []) {
+    this.v1 = new V1Cgroups(paths, created);
+    this.v2 = new V2Cgroups(paths, created);
+  }
+
+  create(): void {
+    this.v1.create();
+    this.v2.create();
+  }
+
+  apply(pid: number): void {
+    this.v1.apply(pid);
+    this.v2.apply(pid);
+  }
+
+  set(r: Resources, opts: SetOptions = {}): void {
+    for (const g of RESOURCE_GROUPS) {
+      if (!g.present(r)) continue;
+      if (this.v1.has(g)) this.v1.setGroup(g, r);
+      else if (this.v2.has(g)) this.v2.setGroup(g, r);
+      else if (g.v1 === null) this.v2.setGroup(g, r); // explains what cgroup2 lacks
+      else this.v1.setGroup(g, r); // explains that v1 lacks the controller
+    }
+    if (opts.devices) {
+      if (this.v1.dirOf('devices')) this.v1.setDevices(opts.devices);
+      else this.v2.setDevices(opts.devices);
+    }
+  }
+
+  freeze(): void {
+    if (this.v1.hasFreezer()) this.v1.freeze();
+    else this.v2.freeze();
+  }
+
+  thaw(): void {
+    if (this.v1.hasFreezer()) this.v1.thaw();
+    else this.v2.thaw();
+  }
+
+  isFrozen(): boolean {
+    return this.v1.hasFreezer() ? this.v1.isFrozen() : this.v2.isFrozen();
+  }
+
+  pids(): number[] {
+    return [...new Set([...this.v1.pids(), ...this.v2.pids()])];
+  }
+
+  oomKills(): number {
+    return this.v1.dirOf('memory') ? this.v1.oomKills() : this.v2.oomKills();
+  }
+
+  locate(controller: string): Located | null {
+    return this.v1.locate(controller) ?? this.v2.locate(controller === 'blkio' ? 'io' : controller);
+  }
+
+  killAll(): boolean {
+    return this.v2.killAll();
+  }
+
+  destroy(): void {
+    let first: unknown = null;
+    for (const m of [this.v1, this.v2]) {
+      try { m.destroy(); } catch (err) { first ??= err; }
+    }
+    if (first) throw first;
+  }
+}
+
+/** The manager for stored paths (and the directories create made). */
+export function cgroupManager(paths: CgroupPaths, created: string[] = []): CgroupManager {
+  if (paths.mode === 'v1') return new V1Cgroups(paths, created);
+  if (paths.mode === 'v2') return new V2Cgroups(paths, created);
+  return new HybridCgroups(paths, created);
+}
+
+export { leafDirs };

@@ -1,0 +1,22 @@
+// What a container stores about its cgroups, and the reads the hot commands
+// (state, list) need from it without loading the managers: only node:fs here.
+import type { Resources } from '../../spec/types.js';
+import { readCgroupFile } from './fsutil.js';
+import type { CgroupPaths } from './paths.js';
+
+export interface CgroupRecord {
+  paths: CgroupPaths;
+  /** directories create made (removed by delete), outermost first */
+  created: string[];
+  /** the resources in force: update merges into them */
+  resources: Resources;
+}
+
+/** Whether the container's freezer says it is frozen (paused). */
+export function isFrozen(paths: CgroupPaths): boolean {
+  if (paths.mode !== 'v2') {
+    const freezer = paths.v1.find((p) => p.controllers.includes('freezer'));
+    if (freezer) return readCgroupFile(freezer.dir, 'freezer.state') === 'FROZEN';
+  }
+  return paths.unified !== null && readCgroupFile(paths.unified.dir, 'cgroup.freeze') === '1';
+}
