@@ -260,7 +260,7 @@ export function capHex(numbers: number[]): string {
   return mask.toString(16).padStart(16, '0');
 }
 
-interface TapAsserts {
+export interface TapAsserts {
   equal(found: any, wanted: any, ...rest: any[]): boolean;
   ok(v: any, ...rest: any[]): boolean;
 }

@@ -1,0 +1,97 @@
+// exec: a new process inside a running container, as the kernel sees it.
+import t from 'tap';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { baseConfig, Sandbox, sharedRootfs, SKIP_NOT_ROOT, type Tap, type TapAsserts, until } from '../helpers.js';
+
+const skip = SKIP_NOT_ROOT;
+
+async function running(t: Tap & TapAsserts, config = baseConfig(['sleep', '60'], sharedRootfs())): Promise<{ box: Sandbox; id: string; pid: number }> {
+  const box = new Sandbox(t, config);
+  const id = box.id();
+  const c = box.create(id);
+  t.equal(c.code, 0, c.stderr);
+  t.equal(box.ocirun(['start', id]).code, 0);
+  return { box, id, pid: c.pid };
+}
+
+t.test('exec runs a command inside, with its output and exit status', { skip }, async (t) => {
+  const { box, id } = await running(t);
+  const r = box.ocirun(['exec', id, 'sh', '-c', 'echo out; echo err >&2; hostname; exit 3']);
+  t.equal(r.code, 3, 'exit status of the process');
+  t.equal(r.stdout, 'out\ntestbox\n', 'stdout, and the container hostname');
+  t.equal(r.stderr, 'err\n');
+  const flags = box.ocirun(['exec', id, 'ls', '-d', '/proc/self']);
+  t.equal(flags.code, 0, 'options after the command belong to it, not to exec');
+  t.equal(flags.stdout, '/proc/self\n');
+});
+
+t.test('exec joins every namespace of the container', { skip }, async (t) => {
+  const { box, id, pid } = await running(t);
+  const pidFile = join(box.dir, 'exec.pid');
+  const r = box.detached(['exec', '--detach', '--pid-file', pidFile, id, 'sleep', '30'], 'exec');
+  t.equal(r.code, 0, r.stderr);
+  const execPid = Number(readFileSync(pidFile, 'utf8'));
+  t.match(readFileSync(pidFile, 'utf8'), /^\d+$/, 'pid file: digits only');
+  for (const ns of ['pid', 'net', 'ipc', 'uts', 'mnt', 'user', 'cgroup']) {
+    t.equal(readlinkSync(`/proc/${execPid}/ns/${ns}`), readlinkSync(`/proc/${pid}/ns/${ns}`), `same ${ns} namespace as the init`);
+  }
+  t.equal(readlinkSync(`/proc/${execPid}/root`), '/', 'root is the container root');
+  t.match(readFileSync(`/proc/${execPid}/cmdline`, 'utf8'), /^sleep\0/);
+  const inside = box.ocirun(['exec', id, 'sh', '-c', 'ps -o pid,args | grep "sleep 30" | grep -v grep']);
+  t.match(inside.stdout, /sleep 30/, 'the init sees the exec\'d process in its pid namespace');
+});
+
+t.test('exec with its own user, env, cwd, capabilities and no_new_privs', { skip }, async (t) => {
+  const { box, id } = await running(t);
+  const r = box.ocirun(['exec', '--user', '1000:1001', '--additional-gids', '5', '--additional-gids', '7', '--env', 'FOO=bar', '-e', 'X=y', '--cwd', '/tmp', '--cap', 'CAP_SYS_ADMIN', '--no-new-privs', id,
+    'sh', '-c', 'echo "$FOO $X"; pwd; grep -E "^(Uid|Gid|Groups|CapBnd|NoNewPrivs):" /proc/self/status']);
+  t.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  t.equal(lines[0], 'bar y');
+  t.equal(lines[1], '/tmp');
+  t.match(r.stdout, /Uid:\s+1000\s+1000\s+1000\s+1000/);
+  t.match(r.stdout, /Gid:\s+1001\s+1001\s+1001\s+1001/);
+  t.match(r.stdout, /Groups:\s+5 7/);
+  t.match(r.stdout, /NoNewPrivs:\s+1/);
+  const bnd = BigInt(`0x${/CapBnd:\s+([0-9a-f]+)/.exec(r.stdout)?.[1] ?? '0'}`);
+  t.equal((bnd >> 21n) & 1n, 1n, 'CAP_SYS_ADMIN added to the bounding set');
+});
+
+t.test('exec --process takes a process.json', { skip }, async (t) => {
+  const { box, id } = await running(t);
+  const file = join(box.dir, 'process.json');
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(file, JSON.stringify({ args: ['sh', '-c', 'echo "$WHO" from $(pwd); exit 4'], env: ['WHO=process.json', 'PATH=/bin'], cwd: '/dev', user: { uid: 0, gid: 0 } }));
+  const r = box.ocirun(['exec', '--process', file, id]);
+  t.equal(r.code, 4);
+  t.equal(r.stdout, 'process.json from /dev\n');
+});
+
+t.test('exec of a missing program, into a stopped or unknown container', { skip }, async (t) => {
+  const { box, id } = await running(t);
+  const missing = box.ocirun(['exec', id, 'no-such-program']);
+  t.equal(missing.code, 1);
+  t.match(missing.stderr, /exec: "no-such-program": executable file not found in \$PATH/);
+  t.equal(box.ocirun(['kill', id, 'KILL']).code, 0);
+  t.ok(await until(() => box.state(id)?.status === 'stopped'));
+  const stopped = box.ocirun(['exec', id, 'true']);
+  t.equal(stopped.code, 1);
+  t.match(stopped.stderr, /cannot exec in a stopped container/);
+  const unknown = box.ocirun(['exec', 'no-such-id', 'true']);
+  t.equal(unknown.code, 1);
+  t.match(unknown.stderr, /container does not exist/);
+});
+
+t.test('exec --preserve-fds passes exactly the fds asked for', { skip }, async (t) => {
+  const { box, id } = await running(t);
+  const { openSync } = await import('node:fs');
+  const a = openSync('/etc/hostname', 'r');
+  const b = openSync('/etc/hostname', 'r');
+  const pidFile = join(box.dir, 'exec.pid');
+  const r = box.ocirun(['exec', '--detach', '--pid-file', pidFile, '--preserve-fds', '1', id, 'sleep', '30'], { stdio: ['ignore', 'ignore', 'ignore', a, b] });
+  t.equal(r.code, 0, r.stderr);
+  const execPid = Number(readFileSync(pidFile, 'utf8'));
+  t.same(readdirSync(`/proc/${execPid}/fd`).map(Number).sort((x, y) => x - y), [0, 1, 2, 3], 'stdio and fd 3; fd 4 was not asked for');
+  t.equal(readlinkSync(`/proc/${execPid}/fd/3`), '/etc/hostname', 'fd 3 is the one we passed');
+});
