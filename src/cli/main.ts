@@ -22,6 +22,12 @@ const HANDLERS: Record<string, () => Promise<Handler>> = {
   list: async () => (await import('./commands/list.js')).list,
   spec: async () => (await import('./commands/spec.js')).spec,
   exec: async () => (await import('./commands/exec.js')).exec,
+  features: async () => (await import('./commands/features.js')).features,
+  pause: async () => (await import('./commands/pause.js')).pause,
+  resume: async () => (await import('./commands/resume.js')).resume,
+  ps: async () => (await import('./commands/ps.js')).ps,
+  update: async () => (await import('./commands/update.js')).update,
+  events: async () => (await import('./commands/events.js')).events,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -5,6 +5,9 @@
 import { spawnSync } from 'node:child_process';
 import type { Hook, HookName } from '../spec/types.js';
 
+/** The hook kinds ocirun runs, in lifecycle order. */
+export const HOOK_KINDS: readonly HookName[] = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'];
+
 export class HookError extends Error {
   constructor(kind: HookName, index: number, hook: Hook, why: string) {
     super(`${kind} hook #${index} (${hook.path}): ${why}`);

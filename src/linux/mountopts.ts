@@ -101,3 +101,8 @@ export const ROOTFS_PROPAGATION: Record<string, number> = {
   slave: C.MS_SLAVE, rslave: C.MS_SLAVE | C.MS_REC,
   unbindable: C.MS_UNBINDABLE, runbindable: C.MS_UNBINDABLE | C.MS_REC,
 };
+
+/** Every option word this parser gives a meaning to (for `features`). */
+export function knownMountOptions(): string[] {
+  return [...new Set([SET, CLEAR, PROPAGATION, REC_SET, REC_CLEAR].flatMap((t) => Object.keys(t)).concat([...EXTENSIONS].filter((e) => e === 'tmpcopyup')))].sort();
+}
