@@ -17,6 +17,7 @@ import { abortLaunch, completeExecLaunch, type Launch, launchInit } from './laun
 import { currentStatus, type StoredState } from './state.js';
 import { type Store, writePidFile } from './store.js';
 import { trace } from './trace.js';
+import { openCgroups } from '../linux/cgroups/lifecycle.js';
 
 export interface ExecRequest {
   id: string;
@@ -136,6 +137,8 @@ export async function execInContainer(store: Store, req: ExecRequest): Promise<{
   try {
     const pid = completeExecLaunch(launch, (pid) => {
       trace(`exec process ${pid}`);
+      // Into the container's cgroups before it runs anything (ps, kill --all and limits see it).
+      if (s.cgroup) openCgroups(s.cgroup).apply(pid);
       for (const r of rlimits) setrlimitOf(pid, r.resource, { soft: BigInt(r.soft), hard: BigInt(r.hard) }, r.name);
     });
     launch = null;
