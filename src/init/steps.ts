@@ -87,10 +87,10 @@ export function setUp(plan: InitPlan, channel: SyncChannel, originalNofile: { so
     step('set oom_score_adj', () => writeFileSync('/proc/self/oom_score_adj', String(proc.oomScoreAdj)));
   }
   // Per-thread attributes of this (the main) thread, which execve keeps: set now so create reports failures.
-  if (proc.scheduler) step('process.scheduler: sched_setattr', () => applyScheduler(proc.scheduler!));
-  if (proc.ioPriority !== null) step('process.ioPriority: ioprio_set', () => applyIoPriority(proc.ioPriority!));
-  if (proc.memoryPolicy) step('linux.memoryPolicy: set_mempolicy', () => applyMemoryPolicy(proc.memoryPolicy!));
-  if (proc.personality !== null) step('linux.personality: personality', () => applyPersonality(proc.personality!));
+  if (proc.scheduler) step('process.scheduler', () => applyScheduler(proc.scheduler!));
+  if (proc.ioPriority !== null) step('process.ioPriority', () => applyIoPriority(proc.ioPriority!));
+  if (proc.memoryPolicy) step('linux.memoryPolicy', () => applyMemoryPolicy(proc.memoryPolicy!));
+  if (proc.personality !== null) step('linux.personality', () => applyPersonality(proc.personality!));
   step(`chdir ${proc.cwd}`, () => process.chdir(proc.cwd));
   // CVE-2024-21626: a cwd like /proc/self/fd/N could lead out of the root through an fd we hold;
   // getcwd(3) fails with ENOENT when the cwd is not reachable from our root.
