@@ -24,7 +24,8 @@ export function readCgroupFile(dir: string, file: string): string | null {
 
 export function writeCgroupFile(dir: string, file: string, value: string): void {
   // No O_CREAT: a missing file must fail as ENOENT, not try to create one.
-  const fd = openSync(join(dir, file), constants.O_WRONLY);
+  // (Node opens every file close-on-exec; O_TRUNC is a no-op on cgroupfs.)
+  const fd = openSync(join(dir, file), constants.O_WRONLY | constants.O_TRUNC);
   try {
     writeSync(fd, value);
   } finally {
