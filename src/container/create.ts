@@ -6,7 +6,8 @@ import { chmodSync, chownSync, existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { readBundleConfig } from '../spec/read.js';
 import type { Spec } from '../spec/types.js';
-import { mkfifo } from '../sys/calls.js';
+import { close, mkfifo } from '../sys/calls.js';
+import { connectUnix } from '../sys/tty.js';
 import { mapToHost } from '../linux/idmap.js';
 import { type NamespacePlan, planNamespaces } from '../linux/namespaces.js';
 import { readProcStat } from '../linux/procfs.js';
@@ -24,6 +25,8 @@ export interface CreateRequest {
   bundle: string;
   pidFile?: string | undefined;
   consoleSocket?: string | undefined;
+  /** instead of a path: an already connected socket (run's own terminal) */
+  consoleSocketFd?: number | undefined;
   noPivot: boolean;
   noNewKeyring: boolean;
   preserveFds: number;
@@ -70,6 +73,7 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
     try { launch = launchInit(early, req.preserveFds); } catch { launch = null; }
   }
   let claimed = false;
+  let consoleFd = -1;
   let cgroups: CgroupManager | null = null;
   try {
     // Validation runs while the init boots.
@@ -86,7 +90,11 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
       preserveFds: req.preserveFds,
       noNewKeyring: req.noNewKeyring,
     });
-    if (req.consoleSocket !== undefined) throw new Error('--console-socket: only valid with process.terminal, which is not supported yet');
+    const terminal = plan.init.process.terminal !== null;
+    const hasSocket = req.consoleSocket !== undefined || req.consoleSocketFd !== undefined;
+    // runc's wording for both mismatches.
+    if (terminal && !hasSocket) throw new Error('cannot allocate tty if runc will detach without setting console socket');
+    if (!terminal && hasSocket) throw new Error('cannot use console socket if runc will not detach or allocate tty');
     if (launch && !sameNamespaces(launch.namespaces, plan.namespaces)) {
       abortLaunch(launch);
       launch = null;
@@ -121,6 +129,13 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
       if (plan.namespaces.newUserns) chownSync(fifoPath, mapToHost(0, uidMap) ?? 0, mapToHost(0, gidMap) ?? 0);
 
       launch ??= launchInit(plan.namespaces, req.preserveFds);
+      if (req.consoleSocket !== undefined) {
+        try {
+          consoleFd = connectUnix(req.consoleSocket);
+        } catch (err) {
+          throw new Error(`--console-socket ${req.consoleSocket}: ${(err as Error).message}`, { cause: err });
+        }
+      }
       const active = launch;
       const cg = openCgroups(state.cgroup as NonNullable<StoredState['cgroup']>);
       cgroups = cg;
@@ -136,7 +151,8 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
         trace('cgroup resources set');
       };
       const hooks = loaded.spec.hooks;
-      completeLaunch(active, uidMap, gidMap, plan.init, (pid) => {
+      const extraFds = consoleFd >= 0 ? [consoleFd] : req.consoleSocketFd !== undefined ? [req.consoleSocketFd] : [];
+      completeLaunch(active, uidMap, gidMap, plan.init, extraFds, (pid) => {
         trace(`init pid ${pid}`);
         // Before the init runs anything (it unshares its cgroup namespace first).
         cg.apply(pid);
@@ -166,5 +182,7 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
     }
     if (claimed) store.remove(req.id);
     throw err;
+  } finally {
+    if (consoleFd >= 0) close(consoleFd);
   }
 }

@@ -88,6 +88,8 @@ export function completeLaunch(
   uidMap: readonly IdMapping[],
   gidMap: readonly IdMapping[],
   plan: InitPlan,
+  /** sent with the config after exec.fifo: the console socket, when there is a terminal */
+  extraFds: readonly number[],
   onPid: (pid: number) => void,
   runRuntimeHooks: () => void,
 ): void {
@@ -108,7 +110,7 @@ export function completeLaunch(
   // The fifo goes as an fd: a user-namespace init may not be able to reach its path.
   const fifoFd = open(plan.fifoPath, O_PATH | O_CLOEXEC);
   try {
-    l.channel.send({ type: 'config', plan }, [fifoFd]);
+    l.channel.send({ type: 'config', plan }, [fifoFd, ...extraFds]);
   } finally {
     close(fifoFd);
   }

@@ -8,6 +8,7 @@ import { planNamespaces, type NamespacePlan } from '../linux/namespaces.js';
 import { readBoundingSet } from '../linux/procfs.js';
 import { planRlimits } from '../linux/rlimits.js';
 import { planRootfs } from '../linux/rootfs.js';
+import { planTerminal } from '../linux/terminal.js';
 import { detectLsm, planLsm } from '../linux/lsm.js';
 import { planCpuAffinity, planIoPriority, planMemoryPolicy, planPersonality, planScheduler } from '../linux/sched.js';
 import { planSeccomp } from '../linux/seccomp.js';
@@ -32,7 +33,6 @@ export interface ContainerPlan {
 export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
   const proc = spec.process;
   if (!proc) throw new Error('process: a container needs a process to run');
-  if (proc.terminal) throw new Error('process.terminal: terminals are not supported yet (set "terminal": false)');
   const linux = spec.linux;
   const namespaces = planNamespaces(linux);
   if (!namespaces.create.includes('mount') && !namespaces.join.some((j) => j.kind === 'mount')) {
@@ -74,6 +74,7 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
     hooks: { createContainer: spec.hooks?.createContainer ?? [], startContainer: spec.hooks?.startContainer ?? [] },
     hookState: {},
     process: {
+      terminal: planTerminal(proc.terminal, proc.consoleSize),
       args: proc.args ?? [],
       env: proc.env ?? [],
       cwd: proc.cwd,

@@ -7,9 +7,21 @@ import { createContainer, type CreateRequest } from './create.js';
 import { deleteContainer, startContainer } from './lifecycle.js';
 import { signalInit } from './signal.js';
 import type { Store } from './store.js';
+import { openOwnConsole, proxyTerminal, receiveMaster } from './console.js';
+import { readBundleConfig } from '../spec/read.js';
 import { trace } from './trace.js';
 
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT'] as const;
+
+/** Whether the bundle's config asks for a terminal (a peek; create validates it properly). */
+function wantsTerminal(bundle: string): boolean {
+  try {
+    const doc = readBundleConfig(bundle).doc as { process?: { terminal?: unknown } } | null;
+    return doc?.process?.terminal === true;
+  } catch {
+    return false;
+  }
+}
 
 /** The shell's convention: the exit code, or 128 + the signal that killed it. */
 export function exitCodeOf(status: number): number {
@@ -22,8 +34,15 @@ export async function runContainer(store: Store, req: CreateRequest, detach: boo
     // Orphans of a container without its own pid namespace come to us, not to init.
     prctl(PR_SET_CHILD_SUBREAPER, 1, 'PR_SET_CHILD_SUBREAPER');
   }
-  const { state } = await createContainer(store, req);
+  // A terminal without a console socket: the user's own terminal is the console (runc does the same).
+  const ownConsole = !detach && req.consoleSocket === undefined && wantsTerminal(req.bundle) ? openOwnConsole() : null;
+  if (detach && req.consoleSocket === undefined && wantsTerminal(req.bundle)) {
+    throw new Error('cannot allocate tty if runc will detach without setting console socket');
+  }
+  let master = -1;
+  const { state } = await createContainer(store, ownConsole ? { ...req, consoleSocketFd: ownConsole.theirs } : req);
   try {
+    if (ownConsole) master = receiveMaster(ownConsole);
     startContainer(store, req.id);
   } catch (err) {
     deleteContainer(store, req.id, true);
@@ -32,7 +51,9 @@ export async function runContainer(store: Store, req: CreateRequest, detach: boo
   trace('started');
   if (detach) return 0;
 
-  const status = await forwardSignalsUntilExit(state.pid, (sig) => { signalInit(state, sig); });
+  const exited = forwardSignalsUntilExit(state.pid, (sig) => { signalInit(state, sig); });
+  if (master >= 0) await proxyTerminal(master, exited);
+  const status = await exited;
   trace('container exited');
   // Reap whatever else was left to us.
   try { while (waitpid(-1, WNOHANG).pid > 0) { /* reaped */ } } catch { /* ECHILD */ }

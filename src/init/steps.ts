@@ -20,6 +20,7 @@ import { PR_SET_DUMPABLE } from '../sys/constants.js';
 /** The socket to linux.seccomp.listenerPath, connected before pivot_root, used by finalize. */
 let seccompListenerFd = -1;
 import { runHooks } from '../linux/hooks.js';
+import { setUpTerminal, type TerminalPlan } from '../linux/terminal.js';
 import type { SyncChannel } from '../linux/sync.js';
 
 const RLIMIT_NOFILE = 7;
@@ -73,6 +74,10 @@ export function setUp(plan: InitPlan, channel: SyncChannel, originalNofile: { so
   // then entered again as the user in finalize.
   step(`create cwd ${proc.cwd}`, () => mkdirSync(proc.cwd, { recursive: true, mode: 0o755 }));
   step('finish rootfs', () => finishRootfs(plan.rootfs));
+  if (proc.terminal) {
+    const consoleSocket = channel.takeFd('console socket');
+    step('set up terminal', () => setUpTerminal(proc.terminal as TerminalPlan, consoleSocket));
+  }
 
   if (plan.newKeyring) step('join session keyring', () => joinSessionKeyring(plan.id));
   if (plan.hostname !== null) step('sethostname', () => sethostname(plan.hostname as string));

@@ -3,11 +3,14 @@
 import type { Hook } from '../spec/types.js';
 import type { LsmPlan } from './lsm.js';
 import type { RlimitStep } from './rlimits.js';
+import type { TerminalPlan } from './terminal.js';
 import type { AffinityPlan, MemoryPolicyPlan, SchedulerPlan } from './sched.js';
 import type { SysctlStep } from './sysctl.js';
 import type { RootfsPlan } from './rootfs.js';
 
 export interface ProcessPlan {
+  /** process.terminal: a pty whose master goes over the console socket (sent with the config) */
+  terminal: TerminalPlan | null;
   args: string[];
   env: string[];
   cwd: string;

@@ -88,3 +88,39 @@ export function recvWithFds(sock: number, max: number): { data: Buffer; fds: num
   return { data: data.subarray(0, n), fds };
 }
 
+
+let serverFns: { socket: (...a: unknown[]) => number; bind: (...a: unknown[]) => number; listen: (...a: unknown[]) => number; accept4: (...a: unknown[]) => number } | undefined;
+
+function sockaddrUn(path: string): Buffer {
+  const addr = Buffer.alloc(110);
+  addr.writeUInt16LE(1 /* AF_UNIX */, 0);
+  addr.write(path, 2);
+  return addr;
+}
+
+/** A listening unix stream socket at path (tests and tools play the engine's part with it). */
+export function listenUnix(path: string): number {
+  const { koffi } = libc();
+  if (!serverFns) {
+    const lib = koffi.load('libc.so.6');
+    serverFns = {
+      socket: lib.func('int socket(int domain, int type, int protocol)') as unknown as (...a: unknown[]) => number,
+      bind: lib.func('int bind(int fd, const void *addr, uint32_t len)') as unknown as (...a: unknown[]) => number,
+      listen: lib.func('int listen(int fd, int backlog)') as unknown as (...a: unknown[]) => number,
+      accept4: lib.func('int accept4(int fd, void *addr, void *len, int flags)') as unknown as (...a: unknown[]) => number,
+    };
+  }
+  const fd = serverFns.socket(1, 1 | 0o2000000, 0);
+  if (fd < 0) throw new SysError('socket', lastErrno(), path);
+  if (serverFns.bind(fd, sockaddrUn(path), 2 + Buffer.byteLength(path) + 1) < 0) throw new SysError('bind', lastErrno(), path);
+  if (serverFns.listen(fd, 8) < 0) throw new SysError('listen', lastErrno(), path);
+  return fd;
+}
+
+/** Accept one connection (blocking), close-on-exec. */
+export function acceptUnix(fd: number): number {
+  if (!serverFns) throw new Error('acceptUnix: no listening socket');
+  const conn = serverFns.accept4(fd, null, null, 0o2000000);
+  if (conn < 0) throw new SysError('accept4', lastErrno());
+  return conn;
+}

@@ -1,0 +1,83 @@
+// Terminals: the pty master reaches the engine over --console-socket (one
+// message, the pty name and one fd), the slave is the process's stdio,
+// controlling terminal and /dev/console, and consoleSize is applied.
+import t from 'tap';
+import { closeSync, readSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { acceptUnix, listenUnix, recvWithFds } from '../../src/sys/socket.js';
+import { getWinSize } from '../../src/sys/tty.js';
+import { baseConfig, Sandbox, sharedRootfs, SKIP_NOT_ROOT, until } from '../helpers.js';
+
+const skip = SKIP_NOT_ROOT;
+
+/** Read from the master until `want` shows up (or time runs out). */
+async function readUntil(master: number, want: RegExp, ms = 5000): Promise<string> {
+  let got = '';
+  const end = Date.now() + ms;
+  const buf = Buffer.alloc(4096);
+  while (Date.now() < end && !want.test(got)) {
+    try {
+      const n = readSync(master, buf, 0, buf.length, null);
+      if (n === 0) break;
+      got += buf.subarray(0, n).toString('utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') { await new Promise((r) => setTimeout(r, 20)); continue; }
+      break; // EIO: the slave side is gone
+    }
+  }
+  return got;
+}
+
+t.test('create with a terminal sends the pty master over the console socket', { skip }, async (t) => {
+  const config = baseConfig(['sh'], sharedRootfs());
+  config.process.terminal = true;
+  config.process.consoleSize = { height: 40, width: 132 };
+  const box = new Sandbox(t, config);
+  const sock = join(box.dir, 'console.sock');
+  const listener = listenUnix(sock);
+  t.teardown(() => closeSync(listener));
+  const id = box.id();
+  const c = box.detached(['create', '--bundle', box.bundle, '--console-socket', sock, '--pid-file', join(box.dir, 'pid'), id], id);
+  t.equal(c.code, 0, c.stderr);
+  // Like the shim: accept only after create has exited.
+  const conn = acceptUnix(listener);
+  const msg = recvWithFds(conn, 4096);
+  closeSync(conn);
+  t.equal(msg.fds.length, 1, 'exactly one fd');
+  t.match(msg.data.toString(), /^\/dev\/pts\/\d+$/, 'the payload is the pty name');
+  const master = msg.fds[0] as number;
+  t.teardown(() => { try { closeSync(master); } catch { /* closed */ } });
+  t.same(getWinSize(master), { rows: 40, cols: 132 }, 'consoleSize applied');
+
+  t.equal(box.ocirun(['start', id]).code, 0);
+  writeSync(master, 'tty; ls -l /proc/self/fd/0 /dev/console; echo "done $((6*7))"; exit 9\n');
+  const out = await readUntil(master, /done 42/);
+  t.match(out, /\/dev\/pts\/\d+/, 'stdin is the pty');
+  t.match(out, /\/dev\/console/, '/dev/console exists');
+  t.match(out, /done 42/, 'the shell ran our line');
+  t.ok(await until(() => box.state(id)?.status === 'stopped'), 'the shell exited');
+});
+
+t.test('terminal and console socket must go together (runc\'s errors)', { skip }, async (t) => {
+  const config = baseConfig(['sh'], sharedRootfs());
+  config.process.terminal = true;
+  const box = new Sandbox(t, config);
+  const r = box.detached(['create', '--bundle', box.bundle, box.id()], 'a');
+  t.equal(r.code, 1);
+  t.match(r.stderr, /cannot allocate tty if runc will detach without setting console socket/);
+  const plain = new Sandbox(t, baseConfig(['true'], sharedRootfs()));
+  const r2 = plain.detached(['create', '--bundle', plain.bundle, '--console-socket', join(plain.dir, 'x.sock'), plain.id()], 'b');
+  t.equal(r2.code, 1);
+  t.match(r2.stderr, /cannot use console socket if runc will not detach or allocate tty/);
+});
+
+t.test('run with a terminal and no socket joins the caller\'s terminal', { skip }, async (t) => {
+  const config = baseConfig(['sh', '-c', 'tty; exit 7'], sharedRootfs());
+  config.process.terminal = true;
+  const box = new Sandbox(t, config);
+  // script(1) gives ocirun a terminal of its own to join.
+  const { run } = await import('../helpers.js');
+  const r = run('script', ['-qec', `${join(process.cwd(), 'bin/ocirun')} --root ${box.root} run --bundle ${box.bundle} ${box.id()}`, '/dev/null'], { env: { ...process.env, NODE_OPTIONS: '' } });
+  t.match(r.stdout, /\/dev\/pts\/\d+/, 'the container\'s stdin is a pty');
+  t.equal(r.code, 7, 'exit status through the terminal');
+});
