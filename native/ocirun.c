@@ -31,7 +31,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -77,6 +80,8 @@ struct ocirun_spawn {
 	int unshare_flags;		/* other CLONE_NEW* to create */
 	const char *timens_offsets;	/* for /proc/self/timens_offsets, or NULL */
 	const struct ocirun_finalize *exec;	/* exec: stage 2 becomes this process, not the init */
+	int console_fd;			/* exec with a terminal: connected console socket, else -1 */
+	unsigned short console_rows, console_cols;	/* 0 leaves the pty's size alone */
 };
 
 /* Write one JSON line to the sync socket; best effort, we are failing anyway. */
@@ -137,6 +142,45 @@ static int tidy_fds(int preserve_fds, int keep)
 	return 0;
 }
 
+/*
+ * exec with a terminal: a pty from the container's devpts (we are in its
+ * mount namespace now), its master sent over the console socket as one
+ * message (name + fd), the slave made our controlling terminal and stdio.
+ */
+static int exec_terminal(const struct ocirun_spawn *s, const char **step)
+{
+	char name[64];
+	unsigned int n = 0, unlock = 0;
+	int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0) { *step = "open /dev/pts/ptmx"; return -errno; }
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &n) < 0) { *step = "unlock pty"; return -errno; }
+	if (s->console_rows && s->console_cols) {
+		struct winsize ws = { s->console_rows, s->console_cols, 0, 0 };
+		if (ioctl(master, TIOCSWINSZ, &ws) < 0) { *step = "set pty size"; return -errno; }
+	}
+	snprintf(name, sizeof(name), "/dev/pts/%u", n);
+	int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0) { *step = "open pty slave"; return -errno; }
+
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { name, strlen(name) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &master, sizeof(int));
+	if (sendmsg(s->console_fd, &msg, 0) < 0) { *step = "send pty master"; return -errno; }
+	close(master);
+	close(s->console_fd);
+	if (ioctl(slave, TIOCSCTTY, 0) < 0) { *step = "set controlling terminal"; return -errno; }
+	for (int fd = 0; fd < 3; fd++)
+		if (dup2(slave, fd) < 0) { *step = "dup2 pty"; return -errno; }
+	if (slave > 2)
+		close(slave);
+	return 0;
+}
+
 static void __attribute__((noreturn)) stage2(const struct ocirun_spawn *s)
 {
 	/* A container is its own session, so no terminal signal reaches it by accident. */
@@ -152,7 +196,11 @@ static void __attribute__((noreturn)) stage2(const struct ocirun_spawn *s)
 		const char *step = "finalize";
 		if (read_line(s->sync_fd, line, sizeof(line)) < 0 || strstr(line, "\"exec\"") == NULL)
 			bail(s->sync_fd, "waiting for the runtime", EPIPE);
-		int err = -ocirun_finalize(s->exec, &step);
+		int err = 0;
+		if (s->console_fd >= 0)
+			err = -exec_terminal(s, &step);
+		if (err == 0)
+			err = -ocirun_finalize(s->exec, &step);
 		bail(s->sync_fd, step, err);
 	}
 	if (tidy_fds(s->preserve_fds, s->sync_fd) < 0)

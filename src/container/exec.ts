@@ -6,7 +6,10 @@ import { readlinkSync } from 'node:fs';
 
 import type { Process } from '../spec/types.js';
 import { CAPABILITY_NAMES } from '../spec/names.js';
-import { setrlimitOf } from '../sys/calls.js';
+import { close, fcntl, setrlimitOf } from '../sys/calls.js';
+import { F_DUPFD_CLOEXEC } from '../sys/constants.js';
+import { connectUnix, getWinSize } from '../sys/tty.js';
+import { openOwnConsole, type OwnConsole, receiveMaster } from './console.js';
 import type { FinalizeRequest } from '../sys/native.js';
 import { capabilityNames, missingFromHost, planCapabilities } from '../linux/capabilities.js';
 import { pathFromEnv } from '../linux/lookpath.js';
@@ -122,18 +125,41 @@ export function planExecFinalize(proc: Process, s: StoredState, preserveFds: num
 }
 
 /** Start the process; returns its host pid once it has exec'd. */
-export async function execInContainer(store: Store, req: ExecRequest): Promise<{ pid: number; state: StoredState }> {
+export async function execInContainer(store: Store, req: ExecRequest): Promise<{ pid: number; state: StoredState; master: number | null }> {
   const s = store.read(req.id);
   const status = currentStatus(store, s);
   if (status === 'stopped') throw new Error('cannot exec in a stopped container');
   if (status === 'paused' && !req.ignorePaused) throw new Error('cannot exec in a paused container (use --ignore-paused to override)');
   if (status === 'creating') throw new Error('cannot exec in a container that is still being created');
   const proc = await execProcessSpec(s, req);
-  if (proc.terminal) throw new Error('process.terminal: terminals are not supported yet');
-  if (req.consoleSocket !== undefined) throw new Error('--console-socket: only valid with a terminal, which is not supported yet');
+  if (proc.terminal && req.detach && req.consoleSocket === undefined) throw new Error('cannot allocate tty if runc will detach without setting console socket');
+  if (!proc.terminal && req.consoleSocket !== undefined) throw new Error('cannot use console socket if runc will not detach or allocate tty');
   const finalize = planExecFinalize(proc, s, req.preserveFds);
   const rlimits = planRlimits(proc.rlimits);
-  let launch: Launch | null = launchInit(namespacesToJoin(s), req.preserveFds, finalize);
+  // The terminal: the engine's console socket, or (foreground, none given) our own, joined to the user's terminal.
+  let consoleFd = -1;
+  let ownConsole: OwnConsole | null = null;
+  if (proc.terminal) {
+    let fd: number;
+    if (req.consoleSocket !== undefined) {
+      try { fd = connectUnix(req.consoleSocket); } catch (err) { throw new Error(`--console-socket ${req.consoleSocket}: ${(err as Error).message}`, { cause: err }); }
+    } else {
+      ownConsole = openOwnConsole();
+      fd = ownConsole.theirs;
+    }
+    // Above the fds --preserve-fds passes on: the native step closes it after use.
+    consoleFd = fcntl(fd, F_DUPFD_CLOEXEC, 3 + req.preserveFds);
+    close(fd);
+    if (ownConsole) ownConsole.theirs = consoleFd;
+  }
+  const size = proc.consoleSize ? { rows: proc.consoleSize.height, cols: proc.consoleSize.width } : (ownConsole ? getWinSize(0) : null);
+  let launch: Launch | null;
+  try {
+    launch = launchInit(namespacesToJoin(s), req.preserveFds, finalize, consoleFd >= 0 ? { fd: consoleFd, rows: size?.rows ?? 0, cols: size?.cols ?? 0 } : undefined);
+  } catch (err) {
+    if (consoleFd >= 0 && !ownConsole) close(consoleFd);
+    throw err;
+  }
   try {
     const pid = completeExecLaunch(launch, (pid) => {
       trace(`exec process ${pid}`);
@@ -143,9 +169,12 @@ export async function execInContainer(store: Store, req: ExecRequest): Promise<{
     });
     launch = null;
     if (req.pidFile) writePidFile(req.pidFile, pid);
-    return { pid, state: s };
+    if (consoleFd >= 0 && !ownConsole) close(consoleFd);
+    return { pid, state: s, master: ownConsole ? receiveMaster(ownConsole) : null };
   } catch (err) {
     if (launch) abortLaunch(launch);
+    if (consoleFd >= 0) { try { close(consoleFd); } catch { /* closed */ } }
+    if (ownConsole) { try { close(ownConsole.ours); } catch { /* closed */ } }
     throw friendlierExecError(err, proc.args?.[0] ?? '');
   }
 }

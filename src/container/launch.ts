@@ -32,7 +32,7 @@ function closeChannel(l: Launch): void {
 }
 
 /** Fork stage 1 (which forks the init). Nothing is sent to it yet. */
-export function launchInit(ns: NamespacePlan, preserveFds: number, exec?: FinalizeRequest): Launch {
+export function launchInit(ns: NamespacePlan, preserveFds: number, exec?: FinalizeRequest, console?: { fd: number; rows: number; cols: number }): Launch {
   const [parentEnd, childEnd] = socketpair();
   // The child's end must sit above the fds that --preserve-fds passes on.
   let childFd = -1;
@@ -66,6 +66,7 @@ export function launchInit(ns: NamespacePlan, preserveFds: number, exec?: Finali
       unshareFlags: ns.unshareFlags,
       timensOffsets: ns.timensOffsets,
       ...(exec ? { exec } : {}),
+      ...(console ? { console } : {}),
     });
     trace(`stage 1 forked: pid ${stage1}`);
     return { stage1, channel: new SyncChannel(parentEnd), initPid: 0, namespaces: ns, preserveFds, channelOpen: true };

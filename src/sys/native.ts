@@ -20,6 +20,8 @@ export interface SpawnRequest {
   timensOffsets: string | null;
   /** exec: stage 2 becomes this process (after the runtime says "exec") instead of starting the init */
   exec?: FinalizeRequest;
+  /** exec with a terminal: the connected console socket and the pty size (0 × 0: leave it) */
+  console?: { fd: number; rows: number; cols: number };
 }
 
 export interface FinalizeRequest {
@@ -106,6 +108,9 @@ export function loadNative(): NativeLib {
     unshare_flags: 'int',
     timens_offsets: 'const char *',
     exec: 'const ocirun_finalize *',
+    console_fd: 'int',
+    console_rows: 'uint16_t',
+    console_cols: 'uint16_t',
   });
   lib = {
     spawn: so.func('int ocirun_spawn(const ocirun_spawn *s)') as unknown as NativeLib['spawn'],
@@ -133,6 +138,9 @@ export function nativeSpawn(req: SpawnRequest): number {
     unshare_flags: req.unshareFlags,
     timens_offsets: req.timensOffsets,
     exec: req.exec ? finalizeStruct(req.exec) : null,
+    console_fd: req.console?.fd ?? -1,
+    console_rows: req.console?.rows ?? 0,
+    console_cols: req.console?.cols ?? 0,
   });
   if (pid < 0) throw new SysError('fork', -pid);
   return pid;

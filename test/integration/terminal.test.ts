@@ -81,3 +81,38 @@ t.test('run with a terminal and no socket joins the caller\'s terminal', { skip 
   t.match(r.stdout, /\/dev\/pts\/\d+/, 'the container\'s stdin is a pty');
   t.equal(r.code, 7, 'exit status through the terminal');
 });
+
+t.test('exec --tty sends its own pty master over the console socket', { skip }, async (t) => {
+  const box = new Sandbox(t, baseConfig(['sleep', '60'], sharedRootfs()));
+  const id = box.id();
+  t.equal(box.create(id).code, 0);
+  t.equal(box.ocirun(['start', id]).code, 0);
+  const sock = join(box.dir, 'exec-console.sock');
+  const listener = listenUnix(sock);
+  t.teardown(() => closeSync(listener));
+  const pidFile = join(box.dir, 'exec.pid');
+  const r = box.detached(['exec', '--tty', '--detach', '--console-socket', sock, '--pid-file', pidFile, id, 'sh'], 'exec');
+  t.equal(r.code, 0, r.stderr);
+  const conn = acceptUnix(listener);
+  const msg = recvWithFds(conn, 4096);
+  closeSync(conn);
+  t.equal(msg.fds.length, 1, 'exactly one fd');
+  t.match(msg.data.toString(), /^\/dev\/pts\/\d+$/);
+  const master = msg.fds[0] as number;
+  t.teardown(() => { try { closeSync(master); } catch { /* closed */ } });
+  writeSync(master, 'tty; echo "exec $((6*7))"; exit\n');
+  const out = await readUntil(master, /exec 42/);
+  t.match(out, /\/dev\/pts\/\d+/, 'the exec\'d shell has the pty as stdin');
+  t.match(out, /exec 42/);
+});
+
+t.test('exec -t without a socket joins the caller\'s terminal', { skip }, async (t) => {
+  const box = new Sandbox(t, baseConfig(['sleep', '60'], sharedRootfs()));
+  const id = box.id();
+  t.equal(box.create(id).code, 0);
+  t.equal(box.ocirun(['start', id]).code, 0);
+  const { run } = await import('../helpers.js');
+  const r = run('script', ['-qec', `${join(process.cwd(), 'bin/ocirun')} --root ${box.root} exec -t ${id} sh -c 'tty; exit 6'`, '/dev/null'], { env: { ...process.env, NODE_OPTIONS: '' } });
+  t.match(r.stdout, /\/dev\/pts\/\d+/);
+  t.equal(r.code, 6);
+});

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { execInContainer, type ExecRequest } from '../../container/exec.js';
 import { exitCodeOf, forwardSignalsUntilExit } from '../../container/run.js';
+import { proxyTerminal } from '../../container/console.js';
 import type { Context } from '../context.js';
 import type { ArgValue, ParsedArgs } from '../defs.js';
 
@@ -31,7 +32,9 @@ export async function exec(args: ParsedArgs, ctx: Context): Promise<number> {
     preserveFds: typeof o['preserve-fds'] === 'number' ? o['preserve-fds'] : 0,
     ignorePaused: o['ignore-paused'] === true,
   };
-  const { pid } = await execInContainer(ctx.store, req);
+  const { pid, master } = await execInContainer(ctx.store, req);
   if (req.detach) return 0;
-  return exitCodeOf(await forwardSignalsUntilExit(pid));
+  const exited = forwardSignalsUntilExit(pid);
+  if (master !== null) await proxyTerminal(master, exited);
+  return exitCodeOf(await exited);
 }
