@@ -62,15 +62,25 @@ function earlyNamespacePlan(doc: unknown): NamespacePlan | null {
   }
 }
 
+/** LISTEN_FDS, when LISTEN_PID says it is meant for us (sd_listen_fds' rule), else 0. */
+export function socketActivationFds(): number {
+  const n = Number(process.env.LISTEN_FDS);
+  if (!Number.isInteger(n) || n <= 0 || Number(process.env.LISTEN_PID) !== process.pid) return 0;
+  return n;
+}
+
 export async function createContainer(store: Store, req: CreateRequest): Promise<Created> {
   validateId(req.id);
   if (existsSync(store.dir(req.id))) throw new Error(`container with id exists: ${req.id}`);
   const read = readBundleConfig(req.bundle);
+  // Socket activation: fds 3.. that systemd (or whoever) handed us go first, then --preserve-fds.
+  const listenFds = socketActivationFds();
+  const passFds = listenFds + req.preserveFds;
 
   let launch: Launch | null = null;
   const early = earlyNamespacePlan(read.doc);
   if (early) {
-    try { launch = launchInit(early, req.preserveFds); } catch { launch = null; }
+    try { launch = launchInit(early, passFds); } catch { launch = null; }
   }
   let claimed = false;
   let consoleFd = -1;
@@ -87,9 +97,10 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
       rootfs: loaded.rootfs,
       fifoPath,
       noPivot: req.noPivot,
-      preserveFds: req.preserveFds,
+      preserveFds: passFds,
       noNewKeyring: req.noNewKeyring,
     });
+    if (listenFds > 0) plan.init.process.env.push(`LISTEN_FDS=${listenFds}`, 'LISTEN_PID=1');
     const terminal = plan.init.process.terminal !== null;
     const hasSocket = req.consoleSocket !== undefined || req.consoleSocketFd !== undefined;
     // runc's wording for both mismatches.
@@ -128,7 +139,7 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
       const gidMap = loaded.spec.linux?.gidMappings ?? [];
       if (plan.namespaces.newUserns) chownSync(fifoPath, mapToHost(0, uidMap) ?? 0, mapToHost(0, gidMap) ?? 0);
 
-      launch ??= launchInit(plan.namespaces, req.preserveFds);
+      launch ??= launchInit(plan.namespaces, passFds);
       if (req.consoleSocket !== undefined) {
         try {
           consoleFd = connectUnix(req.consoleSocket);
