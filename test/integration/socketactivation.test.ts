@@ -4,7 +4,7 @@
 import t from 'tap';
 import { openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { baseConfig, OCIRUN, run, Sandbox, sharedRootfs, SKIP_NOT_ROOT } from '../helpers.js';
+import { baseConfig, OCIRUN, run, Sandbox, sharedRootfs, SKIP_NOT_ROOT, until } from '../helpers.js';
 
 function fdsAndEnv(pid: number): { fds: number[]; env: string[] } {
   return {
@@ -24,10 +24,15 @@ t.test('LISTEN_FDS and --preserve-fds pass exactly their fds', { skip: SKIP_NOT_
     t.equal(r.code, 0, 'run -d succeeds');
     return Number(readFileSync(pidFile, 'utf8'));
   };
-  const a = fdsAndEnv(detached(box.id(), '$$', '--preserve-fds 1'));
+  // start returns once the init has its go-ahead; the exec itself follows a moment later.
+  const execd = async (pid: number): Promise<number> => {
+    t.ok(await until(() => readFileSync(`/proc/${pid}/comm`, 'utf8') === 'sleep\n'), 'the init became sleep');
+    return pid;
+  };
+  const a = fdsAndEnv(await execd(detached(box.id(), '$$', '--preserve-fds 1')));
   t.same(a.fds, [0, 1, 2, 3, 4, 5], 'fds 3 and 4 (activation) and 5 (--preserve-fds 1); not 6');
   t.same(a.env.sort(), ['LISTEN_FDS=2', 'LISTEN_PID=1'], 'LISTEN_FDS=2 and LISTEN_PID=1 inside');
-  const b = fdsAndEnv(detached(box.id(), '1', ''));
+  const b = fdsAndEnv(await execd(detached(box.id(), '1', '')));
   t.same(b.fds, [0, 1, 2], 'LISTEN_FDS meant for another pid passes nothing');
   t.same(b.env, []);
 });
