@@ -61,8 +61,9 @@ export function killContainer(store: Store, id: string, signal: number, all: boo
       throw new Error('container not running');
     }
     if (all) {
+      // The cgroup holds every process of the container, however it was started: signal each once.
       if (s.cgroup) signalCgroup(openCgroups(s.cgroup), signal);
-      signalAll(s, signal);
+      else signalAll(s, signal);
     } else if (!signalInit(s, signal)) throw new Error('container not running');
   });
 }
