@@ -148,16 +148,16 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
         }
       }
       const active = launch;
-      const cg = openCgroups(state.cgroup as NonNullable<StoredState['cgroup']>);
+      const cg = state.cgroup ? openCgroups(state.cgroup) : null;
       cgroups = cg;
-      cg.create();
+      cg?.create();
       store.write(state); // with the directories made, for a delete after a crash
       // Resources go on once the init's own setup is done (its Node runtime is
       // charged to the container until it execs), but before runtime hooks.
       let resourcesSet = false;
       const setResources = (): void => {
         if (resourcesSet) return;
-        applyConfigResources(cg, loaded.spec);
+        if (cg) applyConfigResources(cg, loaded.spec);
         resourcesSet = true;
         trace('cgroup resources set');
       };
@@ -166,7 +166,7 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
       completeLaunch(active, uidMap, gidMap, plan.init, extraFds, (pid) => {
         trace(`init pid ${pid}`);
         // Before the init runs anything (it unshares its cgroup namespace first).
-        cg.apply(pid);
+        cg?.apply(pid);
         plan.init.hookState = JSON.parse(hookStateJson(state, 'creating', pid)) as Record<string, unknown>;
       }, () => {
         // In the runtime's namespaces, after the mounts and before pivot_root (as runc).

@@ -16,7 +16,15 @@ const SIGKILL = 9;
  * hybrid host to one side: the tests use it to run the cgroup2-only path on
  * a hybrid machine.
  */
-export function cgroupRecordFor(spec: Spec, id: string): CgroupRecord {
+export function cgroupRecordFor(spec: Spec, id: string): CgroupRecord | undefined {
+  if (process.geteuid?.() !== 0) {
+    // Without root there is no cgroup to make (rootless cgroups through
+    // delegation are not supported yet): go without, unless limits are asked for.
+    const r = spec.linux?.resources ?? {};
+    const asked = Object.entries(r).some(([k, v]) => k !== 'devices' && v !== undefined);
+    if (asked || spec.linux?.cgroupsPath) throw new Error('linux.resources: cgroup limits need root (rootless cgroups are not supported yet)');
+    return undefined;
+  }
   const force = process.env._OCIRUN_CGROUP_MODE;
   const hierarchies = detectHierarchies(force === 'v1' || force === 'v2' ? force as CgroupMode : undefined);
   const paths = resolveCgroupPaths(hierarchies, readOwnCgroups(), spec.linux?.cgroupsPath, id);
