@@ -34,6 +34,23 @@ function step<T>(what: string, fn: () => T): T {
   }
 }
 
+/**
+ * mkdir -p, one component at a time. Node's recursive mkdir never returns
+ * for a path like /proc/self/fd/99 (ENOENT although the parent exists, so
+ * it retries forever); here any error but EEXIST ends it.
+ */
+function makeDirs(path: string): void {
+  let prefix = '';
+  for (const part of path.split('/').filter(Boolean)) {
+    prefix += `/${part}`;
+    try {
+      mkdirSync(prefix, { mode: 0o755 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
 /** Everything up to "ready": returns the exec.fifo O_PATH fd and the resolved program path. */
 export function setUp(plan: InitPlan, channel: SyncChannel, originalNofile: { soft: bigint; hard: bigint } | null): { fifoFd: number; path: string } {
   // Load every native piece now: after pivot_root nothing outside the container is reachable.
@@ -72,7 +89,7 @@ export function setUp(plan: InitPlan, channel: SyncChannel, originalNofile: { so
   const proc = plan.process;
   // cwd is created as root (runc does too) before the root may turn read-only,
   // then entered again as the user in finalize.
-  step(`create cwd ${proc.cwd}`, () => mkdirSync(proc.cwd, { recursive: true, mode: 0o755 }));
+  step(`create cwd ${proc.cwd}`, () => makeDirs(proc.cwd));
   step('finish rootfs', () => finishRootfs(plan.rootfs));
   if (proc.terminal) {
     const consoleSocket = channel.takeFd('console socket');
