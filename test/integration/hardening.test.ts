@@ -5,8 +5,8 @@
 // leaving the rootfs through symlinks and "..", and masked/read-only paths
 // undone from inside without CAP_SYS_ADMIN.
 import t, { type Test } from 'tap';
-import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { baseConfig, buildRootfs, type Config, OCIRUN, procComm, Sandbox, sharedRootfs, SKIP_NOT_ROOT, statusField, until } from '../helpers.js';
 
@@ -118,7 +118,95 @@ t.test('CVE-2019-5736: /proc/<pid>/exe of a waiting init cannot be opened from i
   t.ok(await until(() => !existsSync(`/proc/${ca.pid}`) || /\) Z /.test(readFileSync(`/proc/${ca.pid}/stat`, 'utf8'))), 'probe finished');
   const lines = readFileSync(join(box.dir, `${a}.stdout`), 'utf8').trim().split('\n');
   t.ok(lines.includes('1 readable opened'), `the probe can read its own exe (control): ${lines.join('; ')}`);
-  t.ok(lines.includes(`${nspid} denied refused`), `the init (pid ${nspid} inside) is non-dumpable: its exe is out of reach`);
+  t.ok(lines.includes(`${nspid} denied refused`), `the init (pid ${nspid} inside) is out of reach: more capabilities than the attacker, and non-dumpable`);
+});
+
+// A seccomp listener that holds the first notified call until a "release" file appears, then lets it run.
+const HOLDING_LISTENER_C = String.raw`
+#define _GNU_SOURCE
+#include <linux/seccomp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	strncpy(a.sun_path, argv[1], sizeof(a.sun_path) - 1);
+	if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 1) < 0) return 1;
+	int c = accept(s, NULL, NULL);
+	char buf[65536], ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+	if (recvmsg(c, &m, 0) <= 0 || !CMSG_FIRSTHDR(&m)) return 2;
+	int fd;
+	memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof(int));
+	struct seccomp_notif req;
+	memset(&req, 0, sizeof(req));
+	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) return 3;
+	FILE *out = fopen(argv[2], "w");
+	fprintf(out, "held %u\n", req.pid);
+	fclose(out);
+	while (access(argv[3], F_OK) != 0)
+		usleep(20000);
+	struct seccomp_notif_resp resp;
+	memset(&resp, 0, sizeof(resp));
+	resp.id = req.id;
+	resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+	return 0;
+}
+`;
+
+t.test('CVE-2019-5736: /proc/<pid>/exe stays out of reach after the capability drop, up to execve', { skip: skip || (spawnSync('cc', ['--version']).status === 0 ? false : 'needs a C compiler') }, async (t) => {
+  // The dangerous window: the init has dropped to the container's uid and capabilities (so a
+  // container process passes the uid and capability checks of ptrace_may_access), but its exe
+  // is still the host's node. A seccomp listener holds it right there, in execve.
+  const box = new Sandbox(t);
+  const bin = join(box.dir, 'holder');
+  writeFileSync(`${bin}.c`, HOLDING_LISTENER_C);
+  const cc = spawnSync('cc', ['-o', bin, `${bin}.c`], { encoding: 'utf8' });
+  if (!t.equal(cc.status, 0, cc.stderr)) return;
+  const sock = join(box.dir, 'holder.sock');
+  const held = join(box.dir, 'held');
+  const release = join(box.dir, 'release');
+  const holder = spawn(bin, [sock, held, release], { stdio: 'ignore' });
+  t.teardown(() => { holder.kill('SIGKILL'); });
+  t.ok(await until(() => existsSync(sock)), 'listener up');
+
+  const probe = 'while [ ! -e /tmp/go ]; do sleep 0.1; done; n=$(cat /tmp/pid); '
+    + 'if readlink /proc/$n/exe >/dev/null 2>&1; then r=readable; else r=denied; fi; '
+    + 'if cat /proc/$n/exe >/dev/null 2>&1; then o=opened; else o=refused; fi; echo "$n $r $o"; '
+    + 'if readlink /proc/1/exe >/dev/null 2>&1; then echo "control readable"; fi';
+  box.writeConfig(baseConfig(['sh', '-c', probe], sharedRootfs()));
+  const a = box.id('a');
+  const ca = box.create(a);
+  if (!t.equal(ca.code, 0, ca.stderr)) return;
+  t.equal(box.ocirun(['start', a]).code, 0);
+
+  const bConfig = baseConfig(['true'], sharedRootfs());
+  bConfig.linux.namespaces = bConfig.linux.namespaces.map((n: { type: string }) => (n.type === 'pid' ? { type: 'pid', path: `/proc/${ca.pid}/ns/pid` } : n));
+  bConfig.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: sock, syscalls: [{ names: ['execve'], action: 'SCMP_ACT_NOTIFY' }] };
+  box.writeConfig(bConfig);
+  const b = box.id('b');
+  const cb = box.create(b);
+  if (!t.equal(cb.code, 0, cb.stderr)) return;
+  t.equal(box.ocirun(['start', b]).code, 0);
+  if (!t.ok(await until(() => existsSync(held)), 'the init is held in execve')) return;
+  t.equal(statusField(cb.pid, 'CapEff'), statusField(ca.pid, 'CapEff'), 'with the same capabilities as the attacker');
+  t.equal(statusField(cb.pid, 'Uid'), statusField(ca.pid, 'Uid'), 'and the same uid');
+  t.match(readlinkSync(`/proc/${cb.pid}/exe`), /node/, 'while its exe is still the host\'s node');
+
+  const nspid = (statusField(cb.pid, 'NSpid') ?? '').split(/\s+/).at(-1);
+  writeFileSync(`/proc/${ca.pid}/root/tmp/pid`, `${nspid}\n`);
+  writeFileSync(`/proc/${ca.pid}/root/tmp/go`, '');
+  t.ok(await until(() => !existsSync(`/proc/${ca.pid}`) || /\) Z /.test(readFileSync(`/proc/${ca.pid}/stat`, 'utf8'))), 'probe finished');
+  writeFileSync(release, '');
+  const out = readFileSync(join(box.dir, `${a}.stdout`), 'utf8');
+  t.match(out, new RegExp(`^${nspid} denied refused\\ncontrol readable\\n$`), 'non-dumpable: the exe cannot be opened');
+  t.ok(await until(() => !existsSync(`/proc/${cb.pid}`) || /\) Z /.test(readFileSync(`/proc/${cb.pid}/stat`, 'utf8'))), 'released, the program ran and ended');
 });
 
 t.test('mount destinations and device paths cannot leave the rootfs through symlinks or ".."', { skip }, async (t) => {
