@@ -1,8 +1,8 @@
 // The init's setup, in order. Each step says why it sits where it does.
 import { closeSync, mkdirSync, writeFileSync, writeSync } from 'node:fs';
 import { open as openAsync } from 'node:fs/promises';
-import { CLONE_NEWCGROUP, O_CLOEXEC, O_PATH } from '../sys/constants.js';
-import { open, setdomainname, sethostname, setrlimit, unshare } from '../sys/calls.js';
+import { CLONE_NEWCGROUP } from '../sys/constants.js';
+import { setdomainname, sethostname, setrlimit, unshare } from '../sys/calls.js';
 import { libc } from '../sys/libc.js';
 import { loadNative, nativeFinalize } from '../sys/native.js';
 import { lastCapability } from '../linux/procfs.js';
