@@ -214,6 +214,14 @@ static void __attribute__((noreturn)) stage1(const struct ocirun_spawn *s)
 	char line[256];
 	int fd = s->sync_fd;
 
+	/*
+	 * Not dumpable from the start: once we join the container's namespaces
+	 * its processes must not reach our memory or /proc/<pid>/exe (the
+	 * CVE-2019-5736 class). execve of the final program resets it.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		bail(fd, "prctl PR_SET_DUMPABLE", errno);
+
 	/* Joining first, with host privileges; a given user namespace comes first in the list. */
 	for (int i = 0; i < s->join_count; i++) {
 		if (setns(s->join_fds[i], s->join_types[i]) < 0) {

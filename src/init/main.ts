@@ -5,6 +5,8 @@
 // make fds 0-2 non-blocking, and the container shares them.
 import { closeSync, writeSync } from 'node:fs';
 import { SyncChannel } from '../linux/sync.js';
+import { prctl } from '../sys/calls.js';
+import { PR_SET_DUMPABLE } from '../sys/constants.js';
 import { becomeContainerProcess, exitNow, setUp, waitForStart } from './steps.js';
 
 function parseNofile(text: string | undefined): { soft: bigint; hard: bigint } | null {
@@ -15,6 +17,10 @@ function parseNofile(text: string | undefined): { soft: bigint; hard: bigint } |
 }
 
 async function main(): Promise<void> {
+  // First of all: not dumpable, so nothing in the container's namespaces can
+  // reach our memory or /proc/<pid>/exe (the CVE-2019-5736 class); the final
+  // execve resets it for the container's own program.
+  prctl(PR_SET_DUMPABLE, 0, 'PR_SET_DUMPABLE');
   const channel = new SyncChannel(Number(process.env._OCIRUN_SYNC_FD));
   const nofile = parseNofile(process.env._OCIRUN_NOFILE);
   // PID 1 of a pid namespace only receives signals it handles: take the

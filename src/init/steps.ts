@@ -14,8 +14,7 @@ import { applyExecLabels } from '../linux/lsm.js';
 import { applyCpuAffinity, applyIoPriority, applyMemoryPolicy, applyPersonality, applyScheduler } from '../linux/sched.js';
 import { containerProcessState } from '../linux/seccomp.js';
 import { applySysctl } from '../linux/sysctl.js';
-import { connectUnix, prctl } from '../sys/calls.js';
-import { PR_SET_DUMPABLE } from '../sys/constants.js';
+import { connectUnix } from '../sys/calls.js';
 
 /** The socket to linux.seccomp.listenerPath, connected before pivot_root, used by finalize. */
 let seccompListenerFd = -1;
@@ -55,9 +54,7 @@ function makeDirs(path: string): void {
 export function setUp(plan: InitPlan, channel: SyncChannel, originalNofile: { soft: bigint; hard: bigint } | null): { fifoFd: number; path: string } {
   // Load every native piece now: after pivot_root nothing outside the container is reachable.
   step('load native library', () => loadNative());
-  // CVE-2019-5736: until execve, /proc/<pid>/exe of this process is the host's node binary;
-  // non-dumpable, no one without CAP_SYS_PTRACE can open it (execve resets dumpability).
-  step('prctl PR_SET_DUMPABLE', () => prctl(PR_SET_DUMPABLE, 0, 'PR_SET_DUMPABLE'));
+  // (The init made itself non-dumpable first thing, in main.ts: CVE-2019-5736.)
   // "initial" applies as soon as the process is in the container's cgroups (runc's order).
   const affinity = plan.process.cpuAffinity;
   if (affinity?.initial) step('sched_setaffinity (execCPUAffinity.initial)', () => applyCpuAffinity(affinity.initial as number[]));

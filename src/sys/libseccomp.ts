@@ -64,7 +64,8 @@ export function libseccompAvailable(): boolean {
 
 /** "2.5.4" */
 export function libseccompVersion(): string {
-  const v = load().version() as { major: number; minor: number; micro: number };
+  // seccomp_version() returns a pointer to a static struct: koffi hands back the pointer, decode it.
+  const v = libc().koffi.decode(load().version(), 'ocirun_scmp_version') as { major: number; minor: number; micro: number };
   return `${v.major}.${v.minor}.${v.micro}`;
 }
 
