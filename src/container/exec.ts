@@ -6,9 +6,9 @@ import { readlinkSync } from 'node:fs';
 
 import type { Process } from '../spec/types.js';
 import { CAPABILITY_NAMES } from '../spec/names.js';
-import { close, fcntl, setrlimitOf } from '../sys/calls.js';
+import { close, connectUnix, fcntl, setrlimitOf } from '../sys/calls.js';
 import { F_DUPFD_CLOEXEC } from '../sys/constants.js';
-import { connectUnix, getWinSize } from '../sys/tty.js';
+import { getWinSize } from '../sys/tty.js';
 import { openOwnConsole, type OwnConsole, receiveMaster } from './console.js';
 import type { FinalizeRequest } from '../sys/native.js';
 import { capabilityNames, missingFromHost, planCapabilities } from '../linux/capabilities.js';

@@ -1,8 +1,5 @@
-// Pseudo-terminals and unix-socket connects: ioctl(2) and connect(2) shapes
-// koffi needs spelled out (both are variadic or take sockaddr structs).
-import { AF_UNIX, SOCK_CLOEXEC, SOCK_STREAM } from './constants.js';
-import { SysError } from './errors.js';
-import { check, libc, lastErrno } from './libc.js';
+// Pseudo-terminals: the ioctl(2) shapes koffi needs spelled out (ioctl is variadic).
+import { check, libc } from './libc.js';
 
 // asm-generic values, shared by x86_64 and arm64.
 const TIOCGPTN = 0x80045430;
@@ -12,7 +9,7 @@ const TIOCGWINSZ = 0x5413;
 const TIOCSWINSZ = 0x5414;
 
 type Fn = (...args: unknown[]) => number;
-let fns: { ioctlPtr: Fn; ioctlInt: Fn; socket: Fn; connect: Fn; dup2: Fn } | undefined;
+let fns: { ioctlPtr: Fn; ioctlInt: Fn; dup2: Fn } | undefined;
 
 function bind(): NonNullable<typeof fns> {
   if (!fns) {
@@ -20,8 +17,6 @@ function bind(): NonNullable<typeof fns> {
     fns = {
       ioctlPtr: lib.func('ioctl', 'int', ['int', 'ulong', '...']) as unknown as Fn,
       ioctlInt: lib.func('ioctl', 'int', ['int', 'ulong', '...']) as unknown as Fn,
-      socket: lib.func('int socket(int domain, int type, int protocol)') as unknown as Fn,
-      connect: lib.func('int connect(int fd, const void *addr, uint32_t len)') as unknown as Fn,
       dup2: lib.func('int dup2(int oldfd, int newfd)') as unknown as Fn,
     };
   }
@@ -60,22 +55,4 @@ export function setControllingTerminal(fd: number): void {
 
 export function dup2(oldfd: number, newfd: number): void {
   check(bind().dup2(oldfd, newfd), 'dup2');
-}
-
-/** A close-on-exec stream socket connected to the unix socket at path. */
-export function connectUnix(path: string): number {
-  const f = bind();
-  const addr = Buffer.alloc(110);
-  addr.writeUInt16LE(AF_UNIX, 0);
-  if (Buffer.byteLength(path) > 107) throw new SysError('connect', 36 /* ENAMETOOLONG */, path);
-  addr.write(path, 2);
-  const fd = check(f.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), 'socket', path);
-  for (;;) {
-    if (Number(f.connect(fd, addr, 2 + Buffer.byteLength(path) + 1)) === 0) return fd;
-    const errno = lastErrno();
-    if (errno !== 4) {
-      libc().close(fd);
-      throw new SysError('connect', errno, path);
-    }
-  }
 }
