@@ -83,6 +83,7 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
   }
   let claimed = false;
   let consoleFd = -1;
+  let listenerFd = -1;
   let cgroups: CgroupManager | null = null;
   try {
     // Validation runs while the init boots.
@@ -161,7 +162,20 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
         trace('cgroup resources set');
       };
       const hooks = loaded.spec.hooks;
-      const extraFds = consoleFd >= 0 ? [consoleFd] : req.consoleSocketFd !== undefined ? [req.consoleSocketFd] : [];
+      // The seccomp listener's socket is connected here, as host root: a user-namespace
+      // init may not be allowed to. The init takes the fds in this order.
+      const listener = plan.init.process.seccompListener;
+      if (listener) {
+        try {
+          listenerFd = connectUnix(listener.path);
+        } catch (err) {
+          throw new Error(`linux.seccomp.listenerPath: connect ${listener.path}: ${(err as Error).message}`, { cause: err });
+        }
+      }
+      const extraFds = [
+        ...(listenerFd >= 0 ? [listenerFd] : []),
+        ...(consoleFd >= 0 ? [consoleFd] : req.consoleSocketFd !== undefined ? [req.consoleSocketFd] : []),
+      ];
       completeLaunch(active, uidMap, gidMap, plan.init, extraFds, (pid) => {
         trace(`init pid ${pid}`);
         // Before the init runs anything (it unshares its cgroup namespace first).
@@ -194,5 +208,6 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
     throw err;
   } finally {
     if (consoleFd >= 0) close(consoleFd);
+    if (listenerFd >= 0) close(listenerFd);
   }
 }

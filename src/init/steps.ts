@@ -14,7 +14,6 @@ import { applyExecLabels } from '../linux/lsm.js';
 import { applyCpuAffinity, applyIoPriority, applyMemoryPolicy, applyPersonality, applyScheduler } from '../linux/sched.js';
 import { containerProcessState } from '../linux/seccomp.js';
 import { applySysctl } from '../linux/sysctl.js';
-import { connectUnix } from '../sys/calls.js';
 
 /** The socket to linux.seccomp.listenerPath, connected before pivot_root, used by finalize. */
 let seccompListenerFd = -1;
@@ -76,9 +75,8 @@ export function setUp(plan: InitPlan, channel: SyncChannel, originalNofile: { so
   // user-namespace init need not be able to reach the state directory.
   const fifoFd = channel.takeFd('exec.fifo');
 
-  // The listener's socket is a host path: connect while it is reachable; finalize sends the notify fd.
-  const listener = plan.process.seccompListener;
-  if (listener) seccompListenerFd = step(`linux.seccomp.listenerPath: connect ${listener.path}`, () => connectUnix(listener.path));
+  // The runtime connected linux.seccomp.listenerPath for us and sent the socket; finalize sends the notify fd.
+  if (plan.process.seccompListener) seccompListenerFd = channel.takeFd('seccomp listener');
 
   step('pivot root', () => enterRootfs(plan.rootfs));
   // In the container's /proc (its namespaces' values), before finishRootfs makes /proc/sys read-only.
