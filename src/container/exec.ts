@@ -16,6 +16,7 @@ import { pathFromEnv } from '../linux/lookpath.js';
 import { type NamespaceKind, type NamespacePlan, PROC_NS_NAME } from '../linux/namespaces.js';
 import { lastCapability, readBoundingSet } from '../linux/procfs.js';
 import { planRlimits } from '../linux/rlimits.js';
+import { detectLsm, planLsm } from '../linux/lsm.js';
 import { abortLaunch, completeExecLaunch, type Launch, launchInit } from './launch.js';
 import { currentStatus, type StoredState } from './state.js';
 import { type Store, writePidFile } from './store.js';
@@ -38,6 +39,8 @@ export interface ExecRequest {
   noNewPrivs: boolean;
   preserveFds: number;
   ignorePaused: boolean;
+  apparmor?: string | undefined;
+  processLabel?: string | undefined;
 }
 
 /** "uid" or "uid:gid", numbers only (runc's --user). */
@@ -132,6 +135,11 @@ export async function execInContainer(store: Store, req: ExecRequest): Promise<{
   if (status === 'paused' && !req.ignorePaused) throw new Error('cannot exec in a paused container (use --ignore-paused to override)');
   if (status === 'creating') throw new Error('cannot exec in a container that is still being created');
   const proc = await execProcessSpec(s, req);
+  if (req.apparmor !== undefined) proc.apparmorProfile = req.apparmor;
+  if (req.processLabel !== undefined) proc.selinuxLabel = req.processLabel;
+  // On a host with the LSM this names the field that cannot be honoured; runc's flags map onto them.
+  const lsm = planLsm({ process: proc }, detectLsm());
+  if (lsm.apparmorProfile || lsm.selinuxLabel) throw new Error('exec: AppArmor and SELinux labels for exec are not supported yet');
   if (proc.terminal && req.detach && req.consoleSocket === undefined) throw new Error('cannot allocate tty if runc will detach without setting console socket');
   if (!proc.terminal && req.consoleSocket !== undefined) throw new Error('cannot use console socket if runc will not detach or allocate tty');
   const finalize = planExecFinalize(proc, s, req.preserveFds);

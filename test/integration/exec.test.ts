@@ -95,3 +95,13 @@ t.test('exec --preserve-fds passes exactly the fds asked for', { skip }, async (
   t.same(readdirSync(`/proc/${execPid}/fd`).map(Number).sort((x, y) => x - y), [0, 1, 2, 3], 'stdio and fd 3; fd 4 was not asked for');
   t.equal(readlinkSync(`/proc/${execPid}/fd/3`), '/etc/hostname', 'fd 3 is the one we passed');
 });
+
+t.test('exec --apparmor / --process-label name the LSM this host lacks', { skip }, async (t) => {
+  const { box, id } = await running(t);
+  const a = box.ocirun(['exec', '--apparmor', 'some-profile', id, 'true']);
+  t.equal(a.code, 1);
+  t.match(a.stderr, /process\.apparmorProfile: AppArmor is not enabled on this host/);
+  const s = box.ocirun(['exec', '--process-label', 'system_u:system_r:container_t:s0', id, 'true']);
+  t.equal(s.code, 1);
+  t.match(s.stderr, /process\.selinuxLabel: SELinux is not enabled on this host/);
+});

@@ -31,6 +31,8 @@ export async function exec(args: ParsedArgs, ctx: Context): Promise<number> {
     noNewPrivs: o['no-new-privs'] === true,
     preserveFds: typeof o['preserve-fds'] === 'number' ? o['preserve-fds'] : 0,
     ignorePaused: o['ignore-paused'] === true,
+    apparmor: text(o.apparmor),
+    processLabel: text(o['process-label']),
   };
   const { pid, master } = await execInContainer(ctx.store, req);
   if (req.detach) return 0;
