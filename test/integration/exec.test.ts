@@ -105,3 +105,21 @@ t.test('exec --apparmor / --process-label name the LSM this host lacks', { skip 
   t.equal(s.code, 1);
   t.match(s.stderr, /process\.selinuxLabel: SELinux is not enabled on this host/);
 });
+
+t.test('exec into a user-namespace container runs as its mapped root', { skip }, async (t) => {
+  const config = baseConfig(['sleep', '60'], sharedRootfs());
+  config.linux.namespaces.push({ type: 'user' });
+  config.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  config.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  const { box, id, pid } = await running(t, config);
+  const { chmodSync } = await import('node:fs');
+  chmodSync(box.dir, 0o711);
+  const pidFile = join(box.dir, 'exec.pid');
+  const r = box.detached(['exec', '-d', '--pid-file', pidFile, id, 'sleep', '30'], 'userns-exec');
+  t.equal(r.code, 0, r.stderr);
+  const execPid = Number(readFileSync(pidFile, 'utf8'));
+  t.equal(readlinkSync(`/proc/${execPid}/ns/user`), readlinkSync(`/proc/${pid}/ns/user`), 'in the container\'s user namespace');
+  t.match(readFileSync(`/proc/${execPid}/status`, 'utf8'), /^Uid:\s+100000\s+100000\s+100000\s+100000$/m, 'root inside is 100000 on the host');
+  const inside = box.ocirun(['exec', id, 'id', '-u']);
+  t.equal(inside.stdout, '0\n', 'and 0 inside');
+});
