@@ -82,7 +82,8 @@ t.test('memory: v1 files, memory+swap ordering, v2 swap conversion and refusals'
   const noFile = (): null => null;
   t.same(P.memoryV1({ limit: 100, swap: 200 }, () => '50').map((w) => w.file), ['memory.memsw.limit_in_bytes', 'memory.limit_in_bytes'], 'raising: memsw first');
   t.same(P.memoryV1({ limit: 100, swap: 200 }, () => '500').map((w) => w.file), ['memory.limit_in_bytes', 'memory.memsw.limit_in_bytes'], 'lowering: memory first');
-  t.same(P.memoryV1({ limit: -1 }, noFile).map((w) => [w.file, w.value]), [['memory.memsw.limit_in_bytes', '-1'], ['memory.limit_in_bytes', '-1']], 'unlimited memory makes swap unlimited');
+  t.same(P.memoryV1({ limit: -1 }, () => '0').map((w) => [w.file, w.value]), [['memory.memsw.limit_in_bytes', '-1'], ['memory.limit_in_bytes', '-1']], 'unlimited memory makes swap unlimited');
+  t.same(P.memoryV1({ limit: -1, swap: -1 }, noFile).map((w) => w.file), ['memory.limit_in_bytes'], 'no swap accounting: unlimited swap is a no-op');
   const all = P.memoryV1({ reservation: 10, kernel: 20, kernelTCP: 30, swappiness: 60, disableOOMKiller: true, useHierarchy: true }, noFile);
   t.same(all.map((w) => `${w.file}=${w.value}`), ['memory.soft_limit_in_bytes=10', 'memory.kmem.limit_in_bytes=20', 'memory.kmem.tcp.limit_in_bytes=30', 'memory.swappiness=60', 'memory.oom_control=1', 'memory.use_hierarchy=1']);
   t.throws(() => P.memoryV1({ swappiness: 101 }, noFile), /memory.swappiness: 101 is out of range/);

@@ -32,6 +32,8 @@ export function memoryV1(m: Memory, read: ReadCgroupFile): CgroupWrite[] {
   const limit = m.limit ?? 0;
   // runc: an unlimited memory with swap left unset means both unlimited.
   if (limit === -1 && swap === 0) swap = -1;
+  // Without swap accounting there is no memsw file: unlimited swap is then nothing to do.
+  if (swap === -1 && read('memory.memsw.limit_in_bytes') === null) swap = 0;
   const limitW = { file: 'memory.limit_in_bytes', value: String(limit), field: `${R}.memory.limit` };
   const swapW = { file: 'memory.memsw.limit_in_bytes', value: String(swap), field: `${R}.memory.swap` };
   if (limit !== 0 && swap !== 0) {
