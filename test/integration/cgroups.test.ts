@@ -9,7 +9,9 @@ import { closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, r
 import { join } from 'node:path';
 import { baseConfig, type Config, procComm, readProcFile, Sandbox, sharedRootfs, SKIP_NOT_ROOT, startContainer, until } from '../helpers.js';
 import { parseCgroupMounts, parseProcCgroup } from '../../src/linux/cgroups/hierarchy.js';
-import { BPF_CGROUP_DEVICE, bpfProgQuery } from '../../src/sys/bpf.js';
+import { BPF_CGROUP_DEVICE, BPF_PROG_TYPE_CGROUP_DEVICE, bpfProgLoad, bpfProgQuery } from '../../src/sys/bpf.js';
+import { deviceProgram, encodeProgram } from '../../src/linux/cgroups/devicebpf.js';
+import { type DeviceRule, deviceRules } from '../../src/linux/cgroups/devices.js';
 
 const MOUNTS = parseCgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8'));
 const V1 = new Map(MOUNTS.v1.flatMap((h) => h.controllers.map((c) => [c, h.mountPoint] as const)));
@@ -400,4 +402,24 @@ t.test('cgroup2 alone (the hybrid host narrowed to its cgroup2 mount): hugetlb, 
   t.equal(box.ocirun(['delete', '--force', id]).code, 0, 'delete --force (cgroup.kill)');
   t.notOk(existsSync(join(UNIFIED as string, tag)));
   t.ok(await until(() => procComm(execPid) === null));
+});
+
+t.test('the kernel verifier accepts device programs of every shape', { skip: SKIP_NOT_ROOT }, async (t) => {
+  const shapes: [string, DeviceRule[]][] = [
+    ['runc\'s default config', deviceRules([{ allow: false, access: 'rwm' }], [])],
+    ['no rules at all', []],
+    ['an allow-all rule last', deviceRules([{ allow: true, access: 'rwm' }], []).concat([{ allow: true, type: 'a', major: -1, minor: -1, access: 'rwm' }])],
+    ['partial accesses and wildcards', [{ allow: false, type: 'c', major: -1, minor: 3, access: 'w' }, { allow: true, type: 'b', major: 8, minor: -1, access: 'rm' }, { allow: false, type: 'a', major: -1, minor: -1, access: 'm' }]],
+  ];
+  for (const [what, rules] of shapes) {
+    let fd = -1;
+    try {
+      fd = bpfProgLoad(BPF_PROG_TYPE_CGROUP_DEVICE, encodeProgram(deviceProgram(rules)), 'Apache-2.0');
+      t.ok(fd >= 0, what);
+    } catch (err) {
+      t.fail(`${what}: ${(err as Error).message}`);
+    } finally {
+      if (fd >= 0) closeSync(fd);
+    }
+  }
 });
