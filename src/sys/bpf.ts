@@ -38,33 +38,53 @@ function native(data: Buffer): { ptr: unknown; address: bigint } {
   return { ptr, address: koffi.address(ptr) };
 }
 
-/** Load a program; on a verifier refusal the error carries the verifier's log. */
+/**
+ * Load a program. Without a log first (the verifier is faster without one);
+ * a refusal is loaded again with the log, so the error carries the
+ * verifier's last words. EAGAIN (the verifier saw a signal pending) is retried
+ * a few times, as libbpf does.
+ */
 export function bpfProgLoad(type: number, insns: Buffer, license: string): number {
+  try {
+    return loadOnce(type, insns, license, false);
+  } catch {
+    return loadOnce(type, insns, license, true);
+  }
+}
+
+function loadOnce(type: number, insns: Buffer, license: string, withLog: boolean): number {
   const { koffi } = libc();
   const code = native(insns);
   const lic = native(Buffer.from(`${license}\0`));
-  const logSize = 65536;
-  const log = native(Buffer.alloc(logSize));
+  const logSize = withLog ? 65536 : 0;
+  const log = withLog ? native(Buffer.alloc(logSize)) : null;
   try {
     const attr = Buffer.alloc(128);
     attr.writeUInt32LE(type, 0); // prog_type
     attr.writeUInt32LE(insns.length / 8, 4); // insn_cnt
     attr.writeBigUInt64LE(code.address, 8); // insns
     attr.writeBigUInt64LE(lic.address, 16); // license
-    attr.writeUInt32LE(1, 24); // log_level
-    attr.writeUInt32LE(logSize, 28); // log_size
-    attr.writeBigUInt64LE(log.address, 32); // log_buf
-    try {
-      return bpf(BPF_PROG_LOAD, attr, 'BPF_PROG_LOAD');
-    } catch (err) {
-      const text = Buffer.from(koffi.view(log.ptr, logSize)).toString('utf8').replace(/\0[\s\S]*$/, '').trim();
-      if (text && err instanceof SysError) err.message += ` (verifier: ${text.split('\n').slice(-3).join(' | ')})`;
-      throw err;
+    if (log) {
+      attr.writeUInt32LE(1, 24); // log_level
+      attr.writeUInt32LE(logSize, 28); // log_size
+      attr.writeBigUInt64LE(log.address, 32); // log_buf
+    }
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return bpf(BPF_PROG_LOAD, attr, 'BPF_PROG_LOAD');
+      } catch (err) {
+        if (err instanceof SysError && err.code === 'EAGAIN' && attempt < 5) continue;
+        if (log && err instanceof SysError) {
+          const text = Buffer.from(koffi.view(log.ptr, logSize)).toString('utf8').replace(/\0[\s\S]*$/, '').trim();
+          if (text) err.message += ` (verifier: ${text.split('\n').slice(-3).join(' | ')})`;
+        }
+        throw err;
+      }
     }
   } finally {
     koffi.free(code.ptr);
     koffi.free(lic.ptr);
-    koffi.free(log.ptr);
+    if (log) koffi.free(log.ptr);
   }
 }
 
