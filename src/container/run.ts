@@ -52,13 +52,16 @@ export async function runContainer(store: Store, req: CreateRequest, detach: boo
   if (detach) return 0;
 
   const exited = forwardSignalsUntilExit(state.pid, (sig) => { signalInit(state, sig); });
-  if (master >= 0) await proxyTerminal(master, exited);
-  const status = await exited;
-  trace('container exited');
-  // Reap whatever else was left to us.
-  try { while (waitpid(-1, WNOHANG).pid > 0) { /* reaped */ } } catch { /* ECHILD */ }
-  if (!keep) deleteContainer(store, req.id, true);
-  return exitCodeOf(status);
+  try {
+    if (master >= 0) await proxyTerminal(master, exited);
+    const status = await exited;
+    trace('container exited');
+    return exitCodeOf(status);
+  } finally {
+    // Whatever went wrong meanwhile, a foreground run leaves no container behind.
+    try { while (waitpid(-1, WNOHANG).pid > 0) { /* reaped */ } } catch { /* ECHILD */ }
+    if (!keep) deleteContainer(store, req.id, true);
+  }
 }
 
 /**
