@@ -2,7 +2,7 @@
 // console socket's other end ourselves, and join the user's terminal to the
 // container's pty (raw mode, both directions, window size).
 import { createReadStream, createWriteStream } from 'node:fs';
-import { ReadStream } from 'node:tty';
+import type { ReadStream } from 'node:tty';
 import { close, socketpair } from '../sys/calls.js';
 import { recvWithFds } from '../sys/socket.js';
 import { getWinSize, setWinSize } from '../sys/tty.js';

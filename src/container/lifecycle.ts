@@ -5,7 +5,7 @@ import { O_CLOEXEC, O_NONBLOCK, O_RDONLY, POLLIN } from '../sys/constants.js';
 import { close, open, pollOne, readSome } from '../sys/calls.js';
 import { isProcessAlive } from '../linux/procfs.js';
 import { signalAll, signalInit, waitForInitExit } from './signal.js';
-import { currentStatus, hookStateJson, stateDocument, type Status, type StoredState } from './state.js';
+import { currentStatus, hookStateJson, type Status, type StoredState } from './state.js';
 import { runHooksWarnOnly } from '../linux/hooks.js';
 import { warn } from './trace.js';
 import { NotFoundError, type Store } from './store.js';
@@ -96,8 +96,4 @@ export function deleteContainer(store: Store, id: string, force: boolean): void 
     if (err instanceof NotFoundError && force) return;
     throw err;
   }
-}
-
-export function containerState(store: Store, id: string): Record<string, unknown> {
-  return stateDocument(store, store.read(id));
 }

@@ -2,7 +2,7 @@
 // the runtime's stdout/stderr, and its timeout. Which hooks run where, and
 // what a failure means, is decided by the callers (create, the init, start,
 // delete); this module only runs them.
-import { spawnSync } from 'node:child_process';
+import type { spawnSync as SpawnSync } from 'node:child_process';
 import type { Hook, HookName } from '../spec/types.js';
 
 /** The hook kinds ocirun runs, in lifecycle order. */
@@ -27,6 +27,8 @@ function envObject(env: readonly string[] | undefined): Record<string, string> {
 /** Run one hook; throws HookError when it cannot start, fails, or times out. */
 export function runHook(kind: HookName, index: number, hook: Hook, state: string): void {
   const [argv0, ...args] = hook.args?.length ? hook.args : [hook.path];
+  // child_process costs ~5 ms to load: only commands that really run a hook pay for it.
+  const spawnSync = process.getBuiltinModule('node:child_process').spawnSync as typeof SpawnSync;
   const r = spawnSync(hook.path, args, {
     argv0,
     env: envObject(hook.env),
