@@ -2,7 +2,7 @@
 // container's root filesystem (it may not even have a libc), so the native
 // step joins the container's namespaces (user first) and, once we have put
 // it in the container's cgroups and set its rlimits, becomes the process.
-import { readlinkSync } from 'node:fs';
+import { readlinkSync, writeFileSync } from 'node:fs';
 
 import type { Process } from '../spec/types.js';
 import { CAPABILITY_NAMES } from '../spec/names.js';
@@ -22,6 +22,8 @@ import { currentStatus, type StoredState } from './state.js';
 import { type Store, writePidFile } from './store.js';
 import { trace } from './trace.js';
 import { openCgroups } from '../linux/cgroups/lifecycle.js';
+import { subCgroupDirs } from '../linux/cgroups/subcgroup.js';
+import { join } from 'node:path';
 
 export interface ExecRequest {
   id: string;
@@ -41,6 +43,8 @@ export interface ExecRequest {
   ignorePaused: boolean;
   apparmor?: string | undefined;
   processLabel?: string | undefined;
+  /** --cgroup: [<controller>:]<sub-cgroup> (repeatable) */
+  cgroups: string[];
 }
 
 /** "uid" or "uid:gid", numbers only (runc's --user). */
@@ -172,7 +176,14 @@ export async function execInContainer(store: Store, req: ExecRequest): Promise<{
     const pid = completeExecLaunch(launch, (pid) => {
       trace(`exec process ${pid}`);
       // Into the container's cgroups before it runs anything (ps, kill --all and limits see it).
-      if (s.cgroup) openCgroups(s.cgroup).apply(pid);
+      if (s.cgroup) {
+        const cg = openCgroups(s.cgroup);
+        cg.apply(pid);
+        // --cgroup: further down, into sub-cgroups that already exist.
+        for (const dir of subCgroupDirs(cg.paths, req.cgroups)) writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+      } else if (req.cgroups.length) {
+        throw new Error('--cgroup: this container has no cgroups');
+      }
       for (const r of rlimits) setrlimitOf(pid, r.resource, { soft: BigInt(r.soft), hard: BigInt(r.hard) }, r.name);
     });
     launch = null;

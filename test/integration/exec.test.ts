@@ -123,3 +123,35 @@ t.test('exec into a user-namespace container runs as its mapped root', { skip },
   const inside = box.ocirun(['exec', id, 'id', '-u']);
   t.equal(inside.stdout, '0\n', 'and 0 inside');
 });
+
+t.test('exec --cgroup puts the process in an existing sub-cgroup', { skip }, async (t) => {
+  const config = baseConfig(['sleep', '60'], sharedRootfs());
+  const { box, id, pid } = await running(t, config);
+  const { mkdirSync, rmdirSync, existsSync } = await import('node:fs');
+  // The container's own cgroup, per hierarchy, from the kernel's view of its init.
+  const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n').map((l) => l.split(':'));
+  const memLine = lines.find((l) => l[1]?.split(',').includes('memory'));
+  const cpuLine = lines.find((l) => l[1]?.split(',').includes('cpu'));
+  t.ok(memLine && cpuLine, 'the init is in memory and cpu cgroups');
+  const memDir = `/sys/fs/cgroup/memory${memLine?.[2]}`;
+  const cpuDir = `/sys/fs/cgroup/cpu${cpuLine?.[2]}`;
+  mkdirSync(join(memDir, 'sub'));
+  t.teardown(() => { for (const d of [join(memDir, 'sub')]) if (existsSync(d)) try { rmdirSync(d); } catch { /* busy */ } });
+  const pidFile = join(box.dir, 'exec.pid');
+  const r = box.detached(['exec', '-d', '--pid-file', pidFile, '--cgroup', 'memory:sub', id, 'sleep', '30'], 'cg');
+  t.equal(r.code, 0, r.stderr);
+  const execPid = Number(readFileSync(pidFile, 'utf8'));
+  const cg = readFileSync(`/proc/${execPid}/cgroup`, 'utf8');
+  t.match(cg, new RegExp(`:memory:${memLine?.[2]}/sub$`, 'm'), 'memory: the sub-cgroup');
+  t.match(cg, new RegExp(`:cpu:${cpuLine?.[2]}$`, 'm'), 'cpu: the container\'s own cgroup');
+  t.ok(existsSync(cpuDir));
+  const missing = box.ocirun(['exec', '--cgroup', 'nope', id, 'true']);
+  t.equal(missing.code, 1);
+  t.match(missing.stderr, /--cgroup nope: .* is not an existing cgroup/);
+  const climb = box.ocirun(['exec', '--cgroup', '../x', id, 'true']);
+  t.equal(climb.code, 1);
+  t.match(climb.stderr, /--cgroup \.\.\/x: expected a path inside the container's cgroup/);
+  process.kill(execPid, 'SIGKILL');
+  await until(() => !readFileSync(join(memDir, 'sub', 'cgroup.procs'), 'utf8').trim());
+  rmdirSync(join(memDir, 'sub'));
+});

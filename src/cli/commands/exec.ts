@@ -14,8 +14,6 @@ export async function exec(args: ParsedArgs, ctx: Context): Promise<number> {
     if (!/^\d+$/.test(g)) throw new Error(`--additional-gids: "${g}" is not a number`);
     return Number(g);
   });
-  // Refused rather than ignored: running in a sub-cgroup is a promise we do not keep yet.
-  if (list(o.cgroup).length) throw new Error('--cgroup: running an exec\'d process in a sub-cgroup is not supported yet');
   const pidFile = text(o['pid-file']);
   const req: ExecRequest = {
     id: args.positionals['container-id'] as string,
@@ -35,6 +33,7 @@ export async function exec(args: ParsedArgs, ctx: Context): Promise<number> {
     ignorePaused: o['ignore-paused'] === true,
     apparmor: text(o.apparmor),
     processLabel: text(o['process-label']),
+    cgroups: list(o.cgroup),
   };
   const { pid, master } = await execInContainer(ctx.store, req);
   if (req.detach) return 0;
