@@ -63,6 +63,7 @@ struct ocirun_finalize {
 	unsigned int seccomp_flags;	/* SECCOMP_FILTER_FLAG_* for seccomp(2) */
 	int listener_fd;		/* with FLAG_NEW_LISTENER: connected to linux.seccomp.listenerPath */
 	const char *listener_state;	/* the container process state (JSON) sent with the notify fd */
+	const char *const *exec_attrs;	/* LSM exec labels: path, text, path, text, …, NULL (exec only) */
 };
 
 int ocirun_finalize(const struct ocirun_finalize *f, const char **step);
@@ -365,6 +366,13 @@ int ocirun_finalize(const struct ocirun_finalize *f, const char **step)
 		FAIL("sigprocmask");
 	if (tidy_fds(f->preserve_fds, -1) < 0)
 		FAIL("close_range");
+	/* AppArmor/SELinux: the label the next execve of this thread takes on. */
+	for (const char *const *a = f->exec_attrs; a && a[0] && a[1]; a += 2) {
+		int afd = open(a[0], O_WRONLY | O_CLOEXEC);
+		if (afd < 0 || write(afd, a[1], strlen(a[1])) < 0)
+			FAIL("set LSM exec label");
+		close(afd);
+	}
 	if (f->seccomp && !f->no_new_privs && install_seccomp(f) < 0)
 		FAIL("seccomp");
 	memset(data, 0, sizeof(data));

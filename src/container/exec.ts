@@ -16,7 +16,7 @@ import { pathFromEnv } from '../linux/lookpath.js';
 import { type NamespaceKind, type NamespacePlan, PROC_NS_NAME } from '../linux/namespaces.js';
 import { lastCapability, readBoundingSet } from '../linux/procfs.js';
 import { planRlimits } from '../linux/rlimits.js';
-import { detectLsm, planLsm } from '../linux/lsm.js';
+import { detectLsm, execLabelAttrs, planLsm } from '../linux/lsm.js';
 import { abortLaunch, completeExecLaunch, type Launch, launchInit } from './launch.js';
 import { currentStatus, type StoredState } from './state.js';
 import { type Store, writePidFile } from './store.js';
@@ -143,10 +143,9 @@ export async function execInContainer(store: Store, req: ExecRequest): Promise<{
   if (req.processLabel !== undefined) proc.selinuxLabel = req.processLabel;
   // On a host with the LSM this names the field that cannot be honoured; runc's flags map onto them.
   const lsm = planLsm({ process: proc }, detectLsm());
-  if (lsm.apparmorProfile || lsm.selinuxLabel) throw new Error('exec: AppArmor and SELinux labels for exec are not supported yet');
   if (proc.terminal && req.detach && req.consoleSocket === undefined) throw new Error('cannot allocate tty if runc will detach without setting console socket');
   if (!proc.terminal && req.consoleSocket !== undefined) throw new Error('cannot use console socket if runc will not detach or allocate tty');
-  const finalize = planExecFinalize(proc, s, req.preserveFds);
+  const finalize = { ...planExecFinalize(proc, s, req.preserveFds), execAttrs: execLabelAttrs(lsm) };
   const rlimits = planRlimits(proc.rlimits);
   // The terminal: the engine's console socket, or (foreground, none given) our own, joined to the user's terminal.
   let consoleFd = -1;

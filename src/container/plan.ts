@@ -9,7 +9,7 @@ import { readBoundingSet } from '../linux/procfs.js';
 import { planRlimits } from '../linux/rlimits.js';
 import { planRootfs } from '../linux/rootfs.js';
 import { planTerminal } from '../linux/terminal.js';
-import { detectLsm, planLsm } from '../linux/lsm.js';
+import { detectLsm, planLsm, withMountLabel } from '../linux/lsm.js';
 import { planCpuAffinity, planIoPriority, planMemoryPolicy, planPersonality, planScheduler } from '../linux/sched.js';
 import { planSeccomp } from '../linux/seccomp.js';
 import { ownNamespace, planSysctl } from '../linux/sysctl.js';
@@ -106,5 +106,7 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
       lsm,
     },
   };
+  // linux.mountLabel: the SELinux context of the filesystems we create for the container.
+  if (lsm.mountLabel) init.rootfs.mounts = init.rootfs.mounts.map((m) => ({ ...m, data: withMountLabel(m.type, m.data, lsm.mountLabel) }));
   return { namespaces, init };
 }

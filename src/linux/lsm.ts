@@ -14,6 +14,27 @@ export interface LsmHost {
 export interface LsmPlan {
   apparmorProfile: string | null;
   selinuxLabel: string | null;
+  /** linux.mountLabel: given to the filesystems that take a context= option */
+  mountLabel: string | null;
+}
+
+/** The exec labels as (file, text) pairs for the native step (exec, where no JavaScript runs). */
+export function execLabelAttrs(plan: LsmPlan): [string, string][] {
+  const attrs: [string, string][] = [];
+  if (plan.apparmorProfile) {
+    // Kernels with LSM stacking have a per-module file; older ones only the shared one.
+    const file = existsSync('/proc/thread-self/attr/apparmor/exec') ? '/proc/thread-self/attr/apparmor/exec' : '/proc/thread-self/attr/exec';
+    attrs.push([file, `exec ${plan.apparmorProfile}`]);
+  }
+  if (plan.selinuxLabel) attrs.push(['/proc/thread-self/attr/exec', plan.selinuxLabel]);
+  return attrs;
+}
+
+/** SELinux mount context for a mount's data string, for the filesystem types that accept it. */
+export function withMountLabel(type: string, data: string, mountLabel: string | null): string {
+  if (!mountLabel || !['tmpfs', 'devpts', 'mqueue', 'shm'].includes(type)) return data;
+  const context = `context="${mountLabel}"`;
+  return data ? `${data},${context}` : context;
 }
 
 /** What this host has enabled (sysfs, as runc and the LSM tools read it). */
@@ -32,8 +53,7 @@ export function planLsm(spec: Pick<Spec, 'process' | 'linux'>, host: LsmHost): L
   if (profile && !host.apparmor) throw new Error(`process.apparmorProfile: AppArmor is not enabled on this host, so profile ${JSON.stringify(profile)} cannot be applied`);
   if (label && !host.selinux) throw new Error(`process.selinuxLabel: SELinux is not enabled on this host, so label ${JSON.stringify(label)} cannot be applied`);
   if (mountLabel && !host.selinux) throw new Error(`linux.mountLabel: SELinux is not enabled on this host, so label ${JSON.stringify(mountLabel)} cannot be applied`);
-  if (mountLabel) throw new Error('linux.mountLabel: SELinux mount labels are not supported yet');
-  return { apparmorProfile: profile, selinuxLabel: label };
+  return { apparmorProfile: profile, selinuxLabel: label, mountLabel };
 }
 
 /** Set the labels the next execve of this thread takes on. */

@@ -50,6 +50,8 @@ export interface FinalizeRequest {
   seccompFlags?: number;
   /** SCMP_ACT_NOTIFY: a socket connected to listenerPath, and the state JSON to send with the notify fd */
   listener?: { fd: number; state: string } | null;
+  /** LSM exec labels as [file under /proc/thread-self/attr, text] (exec; the init writes its own) */
+  execAttrs?: [string, string][];
 }
 
 interface NativeLib {
@@ -94,6 +96,7 @@ export function loadNative(): NativeLib {
     seccomp_flags: 'uint32_t',
     listener_fd: 'int',
     listener_state: 'const char *',
+    exec_attrs: 'const char **',
   });
   koffi.struct('ocirun_spawn', {
     argv: 'const char **',
@@ -171,6 +174,7 @@ function finalizeStruct(req: FinalizeRequest): object {
     seccomp_flags: req.seccompFlags ?? 0,
     listener_fd: req.listener?.fd ?? -1,
     listener_state: req.listener?.state ?? null,
+    exec_attrs: req.execAttrs?.length ? [...req.execAttrs.flat(), null] : null,
   };
 }
 

@@ -1,7 +1,7 @@
 // The planners beside seccomp: LSM fields, sysctl keys, scheduler, I/O
 // priority, CPU lists, personality, memory policy, Intel RDT (pure, no root).
 import t from 'tap';
-import { planLsm } from '../../src/linux/lsm.js';
+import { execLabelAttrs, planLsm, withMountLabel } from '../../src/linux/lsm.js';
 import { checkIntelRdt } from '../../src/linux/intelrdt.js';
 import type { NamespaceKind } from '../../src/linux/namespaces.js';
 import { bitMask, parseCpuList, planCpuAffinity, planIoPriority, planMemoryPolicy, planPersonality, planScheduler, schedAttr } from '../../src/linux/sched.js';
@@ -15,9 +15,23 @@ t.test('LSM: a field the host cannot honour is an error naming it; empty means n
   t.throws(() => planLsm({ process: { args: ['x'], cwd: '/', apparmorProfile: 'p' } }, none), /^process\.apparmorProfile: AppArmor is not enabled on this host, so profile "p"/);
   t.throws(() => planLsm({ process: { args: ['x'], cwd: '/', selinuxLabel: 'l' } }, none), /^process\.selinuxLabel: SELinux is not enabled/);
   t.throws(() => planLsm({ linux: { mountLabel: 'm' } }, none), /^linux\.mountLabel: SELinux is not enabled/);
-  t.throws(() => planLsm({ linux: { mountLabel: 'm' } }, both), /^linux\.mountLabel: SELinux mount labels are not supported yet/);
-  t.same(planLsm({ process: { args: ['x'], cwd: '/', apparmorProfile: '', selinuxLabel: '' } }, none), { apparmorProfile: null, selinuxLabel: null });
-  t.same(planLsm({ process: { args: ['x'], cwd: '/', apparmorProfile: 'docker-default', selinuxLabel: 'a:b:c:s0' } }, both), { apparmorProfile: 'docker-default', selinuxLabel: 'a:b:c:s0' });
+  t.same(planLsm({ linux: { mountLabel: 'system_u:object_r:container_file_t:s0' } }, both).mountLabel, 'system_u:object_r:container_file_t:s0');
+  t.same(planLsm({ process: { args: ['x'], cwd: '/', apparmorProfile: '', selinuxLabel: '' } }, none), { apparmorProfile: null, selinuxLabel: null, mountLabel: null });
+  t.same(planLsm({ process: { args: ['x'], cwd: '/', apparmorProfile: 'docker-default', selinuxLabel: 'a:b:c:s0' } }, both), { apparmorProfile: 'docker-default', selinuxLabel: 'a:b:c:s0', mountLabel: null });
+});
+
+t.test('LSM planning where the LSMs are on: exec attrs for the native step, mount contexts', async (t) => {
+  const attrs = execLabelAttrs({ apparmorProfile: 'docker-default', selinuxLabel: 'a:b:c:s0', mountLabel: null });
+  t.equal(attrs.length, 2);
+  t.match(attrs[0]?.[0], /^\/proc\/thread-self\/attr\/(apparmor\/)?exec$/);
+  t.equal(attrs[0]?.[1], 'exec docker-default', 'AppArmor takes "exec <profile>"');
+  t.same(attrs[1], ['/proc/thread-self/attr/exec', 'a:b:c:s0']);
+  t.same(execLabelAttrs({ apparmorProfile: null, selinuxLabel: null, mountLabel: null }), []);
+  t.equal(withMountLabel('tmpfs', 'mode=755', 'x:y:z:s0'), 'mode=755,context="x:y:z:s0"');
+  t.equal(withMountLabel('devpts', '', 'x:y:z:s0'), 'context="x:y:z:s0"');
+  t.equal(withMountLabel('proc', '', 'x:y:z:s0'), '', 'proc takes no context=');
+  t.equal(withMountLabel('', '', 'x:y:z:s0'), '', 'nor does a bind mount');
+  t.equal(withMountLabel('tmpfs', 'size=1m', null), 'size=1m');
 });
 
 t.test('sysctl: the namespace of each key; only the container\'s own namespaces', async (t) => {
