@@ -124,3 +124,18 @@ t.test('failing poststart and poststop hooks only warn', { skip }, async (t) => 
   t.match(d.stderr, /warning: poststop hook #0 \(\/bin\/sh\): exited with status 6/);
   t.equal(box.ocirun(['state', id]).code, 1);
 });
+
+t.test('state says "creating" while create is still running', { skip }, async (t) => {
+  const box = new Sandbox(t);
+  const out = join(box.dir, 'state-during-create.json');
+  const id = box.id();
+  const config = baseConfig(['true'], sharedRootfs());
+  // The createRuntime hook runs inside create: ask the runtime for the state right then.
+  const ocirun = join(process.cwd(), 'bin/ocirun');
+  config.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `${ocirun} --root ${box.root} state ${id} > ${out}`] }] };
+  box.writeConfig(config);
+  t.equal(box.create(id).code, 0);
+  const during = JSON.parse(readFileSync(out, 'utf8'));
+  t.equal(during.status, 'creating', 'creating while the hooks of create run');
+  t.equal(box.state(id)?.status, 'created', 'created once create returned');
+});
