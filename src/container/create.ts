@@ -11,13 +11,12 @@ import { mapToHost } from '../linux/idmap.js';
 import { type NamespacePlan, planNamespaces } from '../linux/namespaces.js';
 import { readProcStat } from '../linux/procfs.js';
 import { abortLaunch, completeLaunch, type Launch, launchInit, sameNamespaces } from './launch.js';
-import { planContainer } from './plan.js';
 import { type StoredState, OCI_VERSION, hookStateJson, nowRfc3339Nano } from './state.js';
-import { runHooks } from '../linux/hooks.js';
 import { type Store, validateId, writePidFile } from './store.js';
 import { trace } from './trace.js';
-import { applyConfigResources, cgroupRecordFor, killAndRemoveCgroups, openCgroups } from '../linux/cgroups/lifecycle.js';
 import type { CgroupManager } from '../linux/cgroups/manager.js';
+// Everything else (validator, planners, cgroups, hooks) is imported after the
+// init has been forked: loading it overlaps the init's own Node boot.
 
 export interface CreateRequest {
   id: string;
@@ -85,9 +84,17 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
   let consoleFd = -1;
   let listenerFd = -1;
   let cgroups: CgroupManager | null = null;
+  let killAndRemoveCgroups: ((m: CgroupManager) => void) | null = null;
   try {
-    // Validation runs while the init boots.
-    const { checkBundleConfig } = await import('../spec/load.js');
+    // Loading and validation run while the init boots.
+    const [{ checkBundleConfig }, { planContainer }, cgroupLib, { runHooks }] = await Promise.all([
+      import('../spec/load.js'),
+      import('./plan.js'),
+      import('../linux/cgroups/lifecycle.js'),
+      import('../linux/hooks.js'),
+    ]);
+    const { applyConfigResources, cgroupRecordFor, openCgroups } = cgroupLib;
+    killAndRemoveCgroups = cgroupLib.killAndRemoveCgroups;
     const loaded = checkBundleConfig(read);
     trace('config validated');
     const fifoPath = store.fifoPath(req.id);
@@ -201,7 +208,7 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
     }, false);
   } catch (err) {
     if (launch) abortLaunch(launch);
-    if (cgroups) {
+    if (cgroups && killAndRemoveCgroups) {
       try { killAndRemoveCgroups(cgroups); } catch (cleanup) { (err as Error).message += ` (and removing its cgroups failed: ${(cleanup as Error).message})`; }
     }
     if (claimed) store.remove(req.id);

@@ -4,7 +4,6 @@ import { PR_SET_CHILD_SUBREAPER, WNOHANG } from '../sys/constants.js';
 import { kill, prctl, waitpid } from '../sys/calls.js';
 import { libc } from '../sys/libc.js';
 import { createContainer, type CreateRequest } from './create.js';
-import { deleteContainer, startContainer } from './lifecycle.js';
 import { signalInit } from './signal.js';
 import type { Store } from './store.js';
 import { openOwnConsole, proxyTerminal, receiveMaster } from './console.js';
@@ -40,7 +39,10 @@ export async function runContainer(store: Store, req: CreateRequest, detach: boo
     throw new Error('cannot allocate tty if runc will detach without setting console socket');
   }
   let master = -1;
+  // start/delete (and the cgroups code behind them) load while the init boots.
+  const lifecycle = import('./lifecycle.js');
   const { state } = await createContainer(store, ownConsole ? { ...req, consoleSocketFd: ownConsole.theirs } : req);
+  const { deleteContainer, startContainer } = await lifecycle;
   try {
     if (ownConsole) master = receiveMaster(ownConsole);
     startContainer(store, req.id);
