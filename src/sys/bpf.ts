@@ -2,7 +2,7 @@
 // (cgroup v2's device controller). glibc has no wrapper; union bpf_attr is
 // laid out by hand from include/uapi/linux/bpf.h.
 import { SysError } from './errors.js';
-import { lastErrno, libc } from './libc.js';
+import { lastErrno, libc, libcFunction } from './libc.js';
 
 const SYS_bpf = process.arch === 'arm64' ? 280 : 321;
 
@@ -18,13 +18,9 @@ export const BPF_CGROUP_DEVICE = 6;
 export const BPF_F_ALLOW_MULTI = 2;
 
 type Fn = (...args: unknown[]) => number | bigint;
-let bpfCall: Fn | undefined;
+const bpfCall = libcFunction('syscall', 'long', ['long', 'int', '_Inout_ uint8_t *', 'uint']) as Fn;
 
 function bpf(cmd: number, attr: Buffer, what: string): number {
-  if (!bpfCall) {
-    const { koffi } = libc();
-    bpfCall = koffi.load('libc.so.6').func('syscall', 'long', ['long', 'int', '_Inout_ uint8_t *', 'uint']) as unknown as Fn;
-  }
   const r = Number(bpfCall(SYS_bpf, cmd, attr, attr.length));
   if (r < 0) throw new SysError(`bpf ${what}`, lastErrno());
   return r;

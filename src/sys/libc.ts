@@ -19,6 +19,7 @@ export interface Bindings {
 }
 
 let bound: Bindings | undefined;
+let libcHandle: ReturnType<Koffi['load']> | undefined;
 
 /**
  * koffi's own entry point spends ~7 ms finding its prebuilt binary (it parses
@@ -45,6 +46,7 @@ export function libc(): Bindings {
   if (bound) return bound;
   const koffi = loadKoffi();
   const c = koffi.load('libc.so.6');
+  libcHandle = c;
   const f = (decl: string): Fn => c.func(decl) as unknown as Fn;
   // syscall(2) is variadic; koffi needs one fixed prototype per argument shape.
   const sys = (args: string[]): Fn => c.func('syscall', 'long', ['long', ...args]) as unknown as Fn;
@@ -96,6 +98,26 @@ export function libc(): Bindings {
     syscallSignal: sys(['int', 'int', 'void *', 'uint']),
   };
   return bound;
+}
+
+type Prototype = [decl: string] | [name: string, result: string, args: string[]];
+
+/**
+ * A libc function the core table above does not declare, declared on its
+ * first call (so importing a module costs nothing). syscall(2) is variadic:
+ * each argument shape is its own prototype, e.g.
+ * libcFunction('syscall', 'long', ['long', 'int', 'const char *']).
+ */
+export function libcFunction(...proto: Prototype): Fn {
+  let fn: Fn | undefined;
+  return (...args: unknown[]) => {
+    if (!fn) {
+      libc();
+      const lib = libcHandle as ReturnType<Koffi['load']>;
+      fn = (proto.length === 1 ? lib.func(proto[0]) : lib.func(proto[0], proto[1], proto[2])) as unknown as Fn;
+    }
+    return fn(...args);
+  };
 }
 
 /** errno of the last call made through koffi on this thread. */

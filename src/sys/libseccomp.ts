@@ -8,7 +8,7 @@
 // (seccomp.h, 2.5).
 import { fstatSync, readSync } from 'node:fs';
 import { SysError } from './errors.js';
-import { libc } from './libc.js';
+import { libc, libcFunction } from './libc.js';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -33,7 +33,6 @@ function load(): Lib {
     loadError = new Error(`${LIBSECCOMP_SONAME} cannot be loaded (install libseccomp2): ${(err as Error).message}`, { cause: err });
     throw loadError;
   }
-  const c = koffi.load('libc.so.6');
   const f = (l: typeof so, decl: string): Fn => l.func(decl) as unknown as Fn;
   koffi.struct('ocirun_scmp_version', { major: 'uint', minor: 'uint', micro: 'uint' });
   lib = {
@@ -46,8 +45,8 @@ function load(): Lib {
     ruleAdd: f(so, 'int seccomp_rule_add_array(void *ctx, uint32_t action, int syscall, unsigned int count, const void *args)'),
     exportBpf: f(so, 'int seccomp_export_bpf(void *ctx, int fd)'),
     version: f(so, 'const ocirun_scmp_version *seccomp_version()'),
-    memfdCreate: f(c, 'int memfd_create(const char *name, unsigned int flags)'),
-    close: f(c, 'int close(int fd)'),
+    memfdCreate: libcFunction('int memfd_create(const char *name, unsigned int flags)'),
+    close: libcFunction('int close(int fd)'),
   };
   return lib;
 }

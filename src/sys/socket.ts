@@ -1,6 +1,6 @@
 // Passing file descriptors over unix sockets (SCM_RIGHTS): the exec.fifo to
 // the init, and a pty master to an engine's console socket.
-import { lastErrno, libc } from './libc.js';
+import { lastErrno, libc, libcFunction } from './libc.js';
 import { SysError } from './errors.js';
 
 const SOL_SOCKET = 1;
@@ -8,20 +8,12 @@ const SCM_RIGHTS = 1;
 const MSG_CMSG_CLOEXEC = 0x40000000;
 const CMSG_HDR = 16; // struct cmsghdr: size_t len; int level; int type
 
-type Fn = (...args: unknown[]) => number;
-let fns: { sendmsg: Fn; recvmsg: Fn } | undefined;
-
-function bind(): { sendmsg: Fn; recvmsg: Fn } {
-  if (!fns) {
-    const { koffi } = libc();
-    const lib = koffi.load('libc.so.6');
-    fns = {
-      sendmsg: lib.func('long sendmsg(int fd, const void *msg, int flags)') as unknown as Fn,
-      recvmsg: lib.func('long recvmsg(int fd, void *msg, int flags)') as unknown as Fn,
-    };
-  }
-  return fns;
-}
+const sendmsg = libcFunction('long sendmsg(int fd, const void *msg, int flags)');
+const recvmsg = libcFunction('long recvmsg(int fd, void *msg, int flags)');
+const socketFn = libcFunction('int socket(int domain, int type, int protocol)');
+const bindFn = libcFunction('int bind(int fd, const void *addr, uint32_t len)');
+const listenFn = libcFunction('int listen(int fd, int backlog)');
+const accept4 = libcFunction('int accept4(int fd, void *addr, void *len, int flags)');
 
 /** struct msghdr (56 bytes on 64-bit) over one iovec and a control buffer. */
 function msghdr(iov: Buffer, control: Buffer | null): Buffer {
@@ -54,7 +46,7 @@ export function sendWithFds(sock: number, data: Buffer, fds: readonly number[]):
   const iov = iovec(data);
   const msg = msghdr(iov, control);
   for (;;) {
-    const n = Number(bind().sendmsg(sock, msg, 0));
+    const n = Number(sendmsg(sock, msg, 0));
     if (n >= 0) return;
     const errno = lastErrno();
     if (errno !== 4) throw new SysError('sendmsg', errno);
@@ -69,7 +61,7 @@ export function recvWithFds(sock: number, max: number): { data: Buffer; fds: num
   const msg = msghdr(iov, control);
   let n: number;
   for (;;) {
-    n = Number(bind().recvmsg(sock, msg, MSG_CMSG_CLOEXEC));
+    n = Number(recvmsg(sock, msg, MSG_CMSG_CLOEXEC));
     if (n >= 0) break;
     const errno = lastErrno();
     if (errno !== 4) throw new SysError('recvmsg', errno);
@@ -89,8 +81,6 @@ export function recvWithFds(sock: number, max: number): { data: Buffer; fds: num
 }
 
 
-let serverFns: { socket: (...a: unknown[]) => number; bind: (...a: unknown[]) => number; listen: (...a: unknown[]) => number; accept4: (...a: unknown[]) => number } | undefined;
-
 function sockaddrUn(path: string): Buffer {
   const addr = Buffer.alloc(110);
   addr.writeUInt16LE(1 /* AF_UNIX */, 0);
@@ -100,27 +90,16 @@ function sockaddrUn(path: string): Buffer {
 
 /** A listening unix stream socket at path (tests and tools play the engine's part with it). */
 export function listenUnix(path: string): number {
-  const { koffi } = libc();
-  if (!serverFns) {
-    const lib = koffi.load('libc.so.6');
-    serverFns = {
-      socket: lib.func('int socket(int domain, int type, int protocol)') as unknown as (...a: unknown[]) => number,
-      bind: lib.func('int bind(int fd, const void *addr, uint32_t len)') as unknown as (...a: unknown[]) => number,
-      listen: lib.func('int listen(int fd, int backlog)') as unknown as (...a: unknown[]) => number,
-      accept4: lib.func('int accept4(int fd, void *addr, void *len, int flags)') as unknown as (...a: unknown[]) => number,
-    };
-  }
-  const fd = serverFns.socket(1, 1 | 0o2000000, 0);
+  const fd = Number(socketFn(1, 1 | 0o2000000, 0));
   if (fd < 0) throw new SysError('socket', lastErrno(), path);
-  if (serverFns.bind(fd, sockaddrUn(path), 2 + Buffer.byteLength(path) + 1) < 0) throw new SysError('bind', lastErrno(), path);
-  if (serverFns.listen(fd, 8) < 0) throw new SysError('listen', lastErrno(), path);
+  if (Number(bindFn(fd, sockaddrUn(path), 2 + Buffer.byteLength(path) + 1)) < 0) throw new SysError('bind', lastErrno(), path);
+  if (Number(listenFn(fd, 8)) < 0) throw new SysError('listen', lastErrno(), path);
   return fd;
 }
 
 /** Accept one connection (blocking), close-on-exec. */
 export function acceptUnix(fd: number): number {
-  if (!serverFns) throw new Error('acceptUnix: no listening socket');
-  const conn = serverFns.accept4(fd, null, null, 0o2000000);
+  const conn = Number(accept4(fd, null, null, 0o2000000));
   if (conn < 0) throw new SysError('accept4', lastErrno());
   return conn;
 }
