@@ -5,16 +5,15 @@
 import { readlinkSync, writeFileSync } from 'node:fs';
 
 import type { Process } from '../spec/types.js';
-import { CAPABILITY_NAMES } from '../spec/names.js';
 import { close, connectUnix, fcntl, setrlimitOf } from '../sys/calls.js';
 import { F_DUPFD_CLOEXEC } from '../sys/constants.js';
 import { getWinSize } from '../sys/tty.js';
 import { openOwnConsole, type OwnConsole, receiveMaster } from './console.js';
 import type { FinalizeRequest } from '../sys/native.js';
-import { capabilityNames, missingFromHost, planCapabilities } from '../linux/capabilities.js';
+import { planHostCapabilities } from '../linux/capabilities.js';
 import { pathFromEnv } from '../linux/lookpath.js';
 import { type NamespaceKind, type NamespacePlan, PROC_NS_NAME } from '../linux/namespaces.js';
-import { lastCapability, readBoundingSet } from '../linux/procfs.js';
+import { lastCapability } from '../linux/procfs.js';
 import { planRlimits } from '../linux/rlimits.js';
 import { detectLsm, execLabelAttrs, planLsm } from '../linux/lsm.js';
 import { abortLaunch, completeExecLaunch, type Launch, launchInit } from './launch.js';
@@ -103,9 +102,7 @@ function candidatePaths(name: string, env: readonly string[]): string[] {
 }
 
 export function planExecFinalize(proc: Process, s: StoredState, preserveFds: number): FinalizeRequest {
-  const caps = planCapabilities(proc.capabilities);
-  const missing = missingFromHost(caps, readBoundingSet());
-  if (missing) throw new Error(`process.capabilities: not in this host's bounding set, so they cannot be granted: ${capabilityNames(missing, CAPABILITY_NAMES).join(', ')}`);
+  const caps = planHostCapabilities(proc.capabilities);
   const user = proc.user ?? { uid: 0, gid: 0 };
   const env = proc.env ?? [];
   const args = proc.args ?? [];

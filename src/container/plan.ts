@@ -1,11 +1,9 @@
 // Turning a validated config into the plans the native step and the init
 // carry out. Pure apart from reading the host's capability bounding set.
 import type { Spec } from '../spec/types.js';
-import { CAPABILITY_NAMES } from '../spec/names.js';
-import { capabilityNames, missingFromHost, planCapabilities } from '../linux/capabilities.js';
+import { planHostCapabilities } from '../linux/capabilities.js';
 import type { InitPlan } from '../linux/initplan.js';
 import { planNamespaces, type NamespacePlan } from '../linux/namespaces.js';
-import { readBoundingSet } from '../linux/procfs.js';
 import { planRlimits } from '../linux/rlimits.js';
 import { planRootfs } from '../linux/rootfs.js';
 import { planTerminal } from '../linux/terminal.js';
@@ -38,11 +36,7 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
   if (!namespaces.create.includes('mount') && !namespaces.join.some((j) => j.kind === 'mount')) {
     throw new Error('linux.namespaces: a mount namespace is required (the root filesystem is set up inside it)');
   }
-  const caps = planCapabilities(proc.capabilities);
-  const missing = missingFromHost(caps, readBoundingSet());
-  if (missing) {
-    throw new Error(`process.capabilities: not in this host's bounding set, so they cannot be granted: ${capabilityNames(missing, CAPABILITY_NAMES).join(', ')}`);
-  }
+  const caps = planHostCapabilities(proc.capabilities);
   const lsm = planLsm(spec, detectLsm());
   if (linux?.intelRdt) checkIntelRdt();
   const sysctl = planSysctl(linux?.sysctl, (kind) => ownNamespace(namespaces, kind));

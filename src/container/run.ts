@@ -1,5 +1,6 @@
 // `run`: create and start, then (unless detached) stay as the container's
 // parent: forward signals to it, reap it, delete it, and exit with its status.
+import { constants } from 'node:os';
 import { PR_SET_CHILD_SUBREAPER, WNOHANG } from '../sys/constants.js';
 import { kill, prctl, waitpid } from '../sys/calls.js';
 import { libc } from '../sys/libc.js';
@@ -34,8 +35,9 @@ export async function runContainer(store: Store, req: CreateRequest, detach: boo
     prctl(PR_SET_CHILD_SUBREAPER, 1, 'PR_SET_CHILD_SUBREAPER');
   }
   // A terminal without a console socket: the user's own terminal is the console (runc does the same).
-  const ownConsole = !detach && req.consoleSocket === undefined && wantsTerminal(req.bundle) ? openOwnConsole() : null;
-  if (detach && req.consoleSocket === undefined && wantsTerminal(req.bundle)) {
+  const terminalWithoutSocket = req.consoleSocket === undefined && wantsTerminal(req.bundle);
+  const ownConsole = !detach && terminalWithoutSocket ? openOwnConsole() : null;
+  if (detach && terminalWithoutSocket) {
     throw new Error('cannot allocate tty if runc will detach without setting console socket');
   }
   let master = -1;
@@ -81,7 +83,7 @@ export async function forwardSignalsUntilExit(pid: number, send: (sig: number) =
 }
 
 function libcSignal(name: (typeof FORWARDED)[number]): number {
-  return { SIGINT: 2, SIGTERM: 15, SIGHUP: 1, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGWINCH: 28, SIGCONT: 18 }[name];
+  return constants.signals[name];
 }
 
 /** waitpid in koffi's worker thread, so the main thread keeps handling signals. */

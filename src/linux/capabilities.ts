@@ -1,6 +1,7 @@
 // Capability sets: names from the config → the bit masks the native
 // finalize step applies, checked against what this host can grant.
-import { capabilityNumber } from '../spec/names.js';
+import { CAPABILITY_NAMES, capabilityNumber } from '../spec/names.js';
+import { readBoundingSet } from './procfs.js';
 import type { Process } from '../spec/types.js';
 
 export interface CapabilityMasks {
@@ -50,4 +51,14 @@ export function capabilityNames(mask: bigint, names: readonly string[]): string[
 export function missingFromHost(masks: CapabilityMasks, hostBounding: bigint): bigint {
   const wanted = masks.bounding | masks.effective | masks.permitted | masks.inheritable | masks.ambient;
   return wanted & ~hostBounding;
+}
+
+/** planCapabilities, refusing (naming them) the capabilities this host's bounding set lacks. */
+export function planHostCapabilities(caps: CapSets | undefined): CapabilityMasks {
+  const masks = planCapabilities(caps);
+  const missing = missingFromHost(masks, readBoundingSet());
+  if (missing) {
+    throw new Error(`process.capabilities: not in this host's bounding set, so they cannot be granted: ${capabilityNames(missing, CAPABILITY_NAMES).join(', ')}`);
+  }
+  return masks;
 }

@@ -7,6 +7,7 @@ import { CAPABILITY_NAMES, NAMESPACE_TYPES, SECCOMP_ACTIONS, SECCOMP_OPERATORS }
 import type { Features } from '../spec/types.js';
 import { libseccompAvailable, libseccompVersion, resolveArch } from '../sys/libseccomp.js';
 import { HOOK_KINDS } from './hooks.js';
+import { detectLsm } from './lsm.js';
 import { knownMountOptions } from './mountopts.js';
 import { PROC_NS_NAME } from './namespaces.js';
 import { lastCapability } from './procfs.js';
@@ -33,15 +34,9 @@ function kernelHasSeccomp(): boolean {
   return /^Seccomp:/m.test(readFileSync('/proc/self/status', 'utf8'));
 }
 
-function lsmEnabled(name: 'apparmor' | 'selinux'): boolean {
-  if (name === 'apparmor') {
-    try { return readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim() === 'Y'; } catch { return false; }
-  }
-  return existsSync('/sys/fs/selinux/enforce');
-}
-
 export function hostFeatures(ociVersionMax: string): Features {
   const types = mountTypes();
+  const lsm = detectLsm();
   const seccompOn = kernelHasSeccomp() && libseccompAvailable();
   const annotations: Record<string, string> = {};
   if (seccompOn) annotations['io.github.seccomp.libseccomp.version'] = libseccompVersion();
@@ -68,8 +63,8 @@ export function hostFeatures(ociVersionMax: string): Features {
         knownFlags: Object.keys(SECCOMP_FILTER_FLAGS),
         supportedFlags: seccompOn ? Object.keys(SECCOMP_FILTER_FLAGS) : [],
       },
-      apparmor: { enabled: lsmEnabled('apparmor') },
-      selinux: { enabled: lsmEnabled('selinux') },
+      apparmor: { enabled: lsm.apparmor },
+      selinux: { enabled: lsm.selinux },
       intelRdt: { enabled: existsSync('/sys/fs/resctrl/schemata') },
       // Id-mapped mounts are not implemented: say so, engines decide on it.
       mountExtensions: { idmap: { enabled: false } },
