@@ -10,7 +10,8 @@ import { HOOK_KINDS } from './hooks.js';
 import { detectLsm } from './lsm.js';
 import { knownMountOptions } from './mountopts.js';
 import { PROC_NS_NAME } from './namespaces.js';
-import { lastCapability } from './procfs.js';
+import { lastCapability, readMountinfo } from './procfs.js';
+import { resctrlMounted } from './intelrdt.js';
 import { SECCOMP_FILTER_FLAGS, archName } from './seccomp.js';
 
 // The architecture names config-linux.md lists; which of them work is libseccomp's answer.
@@ -21,21 +22,12 @@ const SPEC_ARCHES = [
   'SCMP_ARCH_PARISC64', 'SCMP_ARCH_RISCV64', 'SCMP_ARCH_LOONGARCH64', 'SCMP_ARCH_M68K', 'SCMP_ARCH_SH', 'SCMP_ARCH_SHEB',
 ];
 
-function mountTypes(): Set<string> {
-  const types = new Set<string>();
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const sep = line.indexOf(' - ');
-    if (sep >= 0) types.add(line.slice(sep + 3).split(' ')[0] ?? '');
-  }
-  return types;
-}
-
 function kernelHasSeccomp(): boolean {
   return /^Seccomp:/m.test(readFileSync('/proc/self/status', 'utf8'));
 }
 
 export function hostFeatures(ociVersionMax: string): Features {
-  const types = mountTypes();
+  const types = new Set(readMountinfo().map((m) => m.fstype));
   const lsm = detectLsm();
   const seccompOn = kernelHasSeccomp() && libseccompAvailable();
   const annotations: Record<string, string> = {};
@@ -65,7 +57,7 @@ export function hostFeatures(ociVersionMax: string): Features {
       },
       apparmor: { enabled: lsm.apparmor },
       selinux: { enabled: lsm.selinux },
-      intelRdt: { enabled: existsSync('/sys/fs/resctrl/schemata') },
+      intelRdt: { enabled: resctrlMounted() },
       // Id-mapped mounts are not implemented: say so, engines decide on it.
       mountExtensions: { idmap: { enabled: false } },
     },

@@ -1,12 +1,12 @@
 // linux.intelRdt: Intel RDT cache and memory-bandwidth allocation through
 // the resctrl filesystem. Not implemented yet; a config asking for it fails
 // at create with the reason, rather than running without the limits.
-import { readFileSync } from 'node:fs';
+import { readMountinfo } from './procfs.js';
 
 /** True when a resctrl filesystem is mounted (at /sys/fs/resctrl, as the kernel documents). */
 export function resctrlMounted(): boolean {
   try {
-    return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => / - resctrl /.test(l));
+    return readMountinfo().some((m) => m.fstype === 'resctrl');
   } catch {
     return false;
   }

@@ -83,3 +83,22 @@ export function lastCapability(): number {
     return 40;
   }
 }
+
+export interface MountEntry {
+  mountPoint: string;
+  fstype: string;
+  superOptions: string[];
+}
+
+/** This process's mount table, from /proc/self/mountinfo (octal escapes in paths decoded). */
+export function readMountinfo(): MountEntry[] {
+  const entries: MountEntry[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const [fstype = '', , superOpts = ''] = line.slice(sep + 3).split(' ');
+    const mountPoint = (line.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    entries.push({ mountPoint, fstype, superOptions: superOpts.split(',') });
+  }
+  return entries;
+}

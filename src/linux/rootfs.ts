@@ -9,6 +9,7 @@ import { statfsFlags } from '../sys/statfs.js';
 import { deviceTypeBits, devSymlinks, planDevices, type DeviceNode, type DeviceSpec } from './devices.js';
 import { isBindMount, parseMountOptions, ROOTFS_PROPAGATION } from './mountopts.js';
 import { fdPath, isDirectory, resolveInRoot } from './pathsafe.js';
+import { readMountinfo } from './procfs.js';
 
 export interface MountStep {
   destination: string;
@@ -107,12 +108,8 @@ function wrap(err: unknown, what: string): Error {
 
 /** pivot_root refuses a new root whose parent mount is shared: make the mount holding rootfs private. */
 function makeParentMountPrivate(rootfs: string): void {
-  const info = readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
   let best = '';
-  for (const line of info) {
-    const mp = line.split(' ')[4];
-    if (mp === undefined) continue;
-    const point = mp.replace(/\\040/g, ' ');
+  for (const { mountPoint: point } of readMountinfo()) {
     if ((rootfs === point || rootfs.startsWith(point === '/' ? '/' : `${point}/`)) && point.length > best.length) best = point;
   }
   if (best) mount(null, best, null, C.MS_PRIVATE, null);
@@ -162,15 +159,8 @@ function mountCgroupV1(step: MountStep, rootFd: number, cgroupns: boolean): void
 
 function findCgroupMount(controllers: string): string | null {
   const wanted = controllers.split(',');
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const sep = line.indexOf(' - ');
-    if (sep < 0) continue;
-    const [fstype, , superOpts] = line.slice(sep + 3).split(' ');
-    if (fstype !== 'cgroup' || !superOpts) continue;
-    const opts = superOpts.split(',');
-    if (wanted.every((c) => opts.includes(c))) return (line.split(' ')[4] ?? '').replace(/\\040/g, ' ');
-  }
-  return null;
+  const m = readMountinfo().find((e) => e.fstype === 'cgroup' && wanted.every((c) => e.superOptions.includes(c)));
+  return m ? m.mountPoint : null;
 }
 
 function hostHasCgroupV1(): boolean {
