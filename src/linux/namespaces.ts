@@ -1,6 +1,6 @@
 // Which namespaces a container creates and which it joins, as a plan the
 // native spawn step carries out.
-import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER, CLONE_NEWUTS, O_CLOEXEC, O_RDONLY } from '../sys/constants.js';
+import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER, CLONE_NEWUTS } from '../sys/constants.js';
 import type { Linux } from '../spec/types.js';
 
 export type NamespaceKind = 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'user' | 'cgroup' | 'time';
@@ -68,5 +68,3 @@ export function planNamespaces(linux: Linux | undefined): NamespacePlan {
     timensOffsets,
   };
 }
-
-export const NAMESPACE_OPEN_FLAGS = O_RDONLY | O_CLOEXEC;

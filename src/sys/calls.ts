@@ -1,6 +1,6 @@
 // Typed wrappers over libc: each returns plainly or throws SysError naming
 // the call, the errno and the path. Raw numbers stay inside sys/.
-import { AT_FDCWD, F_SETFD, FD_CLOEXEC, F_GETFD, SYS, SOCK_CLOEXEC, AF_UNIX, SOCK_STREAM } from './constants.js';
+import { AT_FDCWD, SYS, SOCK_CLOEXEC, AF_UNIX, SOCK_STREAM } from './constants.js';
 import { SysError } from './errors.js';
 import { check, lastErrno, libc } from './libc.js';
 
@@ -62,11 +62,6 @@ export function fcntl(fd: number, cmd: number, arg: number): number {
   return check(libc().fcntl(fd, cmd, arg), 'fcntl');
 }
 
-export function setCloexec(fd: number, on: boolean): void {
-  const flags = fcntl(fd, F_GETFD, 0);
-  fcntl(fd, F_SETFD, on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC);
-}
-
 /** One read(2): at most `max` bytes; an empty buffer means end of file. */
 export function readSome(fd: number, max: number): Buffer {
   const buf = Buffer.alloc(max);
@@ -102,15 +97,6 @@ export function open(path: string, flags: number, mode = 0): number {
 
 export function openat(dirfd: number, path: string, flags: number, mode = 0): number {
   return check(libc().openat(dirfd, path, flags, mode), 'openat', path);
-}
-
-/** openat2(2) with a resolve mask, e.g. RESOLVE_IN_ROOT to keep `path` inside `dirfd`. */
-export function openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number {
-  const how = Buffer.alloc(24);
-  how.writeBigUInt64LE(BigInt(flags), 0);
-  how.writeBigUInt64LE(BigInt(mode), 8);
-  how.writeBigUInt64LE(BigInt(resolve), 16);
-  return check(libc().syscall4(SYS.openat2, dirfd, path, how, how.length), 'openat2', path);
 }
 
 export function mkdirat(dirfd: number, path: string, mode: number): void {
@@ -171,12 +157,6 @@ export interface Rlimit { soft: bigint; hard: bigint }
 
 export function setrlimit(resource: number, limit: Rlimit, name: string): void {
   check(libc().setrlimit(resource, { cur: limit.soft, max: limit.hard }), 'setrlimit', name);
-}
-
-export function getrlimit(resource: number): Rlimit {
-  const out = { cur: 0n, max: 0n };
-  check(libc().getrlimit(resource, out), 'getrlimit');
-  return { soft: BigInt(out.cur), hard: BigInt(out.max) };
 }
 
 /** mount_setattr(2) on `path` (relative to dirfd), e.g. recursive read-only. */

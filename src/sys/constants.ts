@@ -48,13 +48,6 @@ export const MOUNT_ATTR_STRICTATIME = 0x20;
 export const MOUNT_ATTR_NODIRATIME = 0x80;
 export const MOUNT_ATTR_NOSYMFOLLOW = 0x200000;
 
-// openat2(2)
-export const RESOLVE_NO_XDEV = 0x01;
-export const RESOLVE_NO_MAGICLINKS = 0x02;
-export const RESOLVE_NO_SYMLINKS = 0x04;
-export const RESOLVE_BENEATH = 0x08;
-export const RESOLVE_IN_ROOT = 0x10;
-
 export const O_RDONLY = 0o0;
 export const O_WRONLY = 0o1;
 export const O_RDWR = 0o2;
@@ -102,6 +95,6 @@ export const POLLIN = 0x1;
 
 /** Syscall numbers for the calls glibc 2.36 has no wrapper for. */
 export const SYS = process.arch === 'arm64'
-  ? { pidfd_open: 434, pidfd_send_signal: 424, openat2: 437, mount_setattr: 442, pivot_root: 41, close_range: 436 }
-  : { pidfd_open: 434, pidfd_send_signal: 424, openat2: 437, mount_setattr: 442, pivot_root: 155, close_range: 436 };
+  ? { pidfd_open: 434, pidfd_send_signal: 424, mount_setattr: 442, pivot_root: 41, close_range: 436 }
+  : { pidfd_open: 434, pidfd_send_signal: 424, mount_setattr: 442, pivot_root: 155, close_range: 436 };
 export const SIGKILL = 9;

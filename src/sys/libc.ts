@@ -13,7 +13,7 @@ export interface Bindings {
   mount: Fn; umount2: Fn; unshare: Fn; setns: Fn; sethostname: Fn; setdomainname: Fn;
   mknod: Fn; mkfifo: Fn; chroot: Fn; socketpair: Fn; fcntl: Fn; read: Fn; write: Fn; close: Fn;
   open: Fn; openat: Fn; mkdirat: Fn; flock: Fn; waitpid: Fn; prctl: Fn; prlimit: Fn; poll: Fn;
-  kill: Fn; setrlimit: Fn; getrlimit: Fn; syscall3: Fn; syscall4: Fn; syscall5: Fn; syscall1: Fn; syscallPaths: Fn; syscallSignal: Fn;
+  kill: Fn; setrlimit: Fn; syscall3: Fn; syscall5: Fn; syscallPaths: Fn; syscallSignal: Fn;
   fchown: Fn; fchmod: Fn; symlinkat: Fn; statfs: Fn; _exit: Fn; fchdir: Fn;
   socket: Fn; connect: Fn; schedSetaffinity: Fn; personality: Fn; syscallPtr: Fn;
 }
@@ -80,7 +80,6 @@ export function libc(): Bindings {
     prctl: f('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)'),
     prlimit: f('int prlimit(int pid, int resource, const ocirun_rlimit *newlim, _Out_ ocirun_rlimit *oldlim)'),
     setrlimit: f('int setrlimit(int resource, const ocirun_rlimit *lim)'),
-    getrlimit: f('int getrlimit(int resource, _Out_ ocirun_rlimit *lim)'),
     poll: f('int poll(_Inout_ ocirun_pollfd *fds, unsigned long n, int timeout)'),
     kill: f('int kill(int pid, int sig)'),
     _exit: f('void _exit(int status)'),
@@ -90,9 +89,7 @@ export function libc(): Bindings {
     schedSetaffinity: f('int sched_setaffinity(int pid, size_t size, const uint8_t *mask)'),
     personality: f('int personality(unsigned long persona)'),
     syscallPtr: sys(['int', 'void *', 'unsigned long']),
-    syscall1: sys(['int']),
     syscall3: sys(['int', 'int', 'uint']),
-    syscall4: sys(['int', 'const char *', 'void *', 'size_t']),
     syscall5: sys(['int', 'const char *', 'uint', 'void *', 'size_t']),
     syscallPaths: sys(['const char *', 'const char *']),
     syscallSignal: sys(['int', 'int', 'void *', 'uint']),
