@@ -95,6 +95,6 @@ export const POLLIN = 0x1;
 
 /** Syscall numbers for the calls glibc 2.36 has no wrapper for. */
 export const SYS = process.arch === 'arm64'
-  ? { pidfd_open: 434, pidfd_send_signal: 424, mount_setattr: 442, pivot_root: 41, close_range: 436 }
-  : { pidfd_open: 434, pidfd_send_signal: 424, mount_setattr: 442, pivot_root: 155, close_range: 436 };
+  ? { pidfd_open: 434, pidfd_send_signal: 424, mount_setattr: 442, pivot_root: 41 }
+  : { pidfd_open: 434, pidfd_send_signal: 424, mount_setattr: 442, pivot_root: 155 };
 export const SIGKILL = 9;
