@@ -28,11 +28,12 @@ export function cgroupRecordFor(spec: Spec, id: string): CgroupRecord | undefine
   const force = process.env._OCIRUN_CGROUP_MODE;
   const hierarchies = detectHierarchies(force === 'v1' || force === 'v2' ? force as CgroupMode : undefined);
   const paths = resolveCgroupPaths(hierarchies, readOwnCgroups(), spec.linux?.cgroupsPath, id);
-  return { paths, created: [], resources: spec.linux?.resources ?? {} };
+  return { paths, created: [], enabled: [], resources: spec.linux?.resources ?? {} };
 }
 
 export function openCgroups(rec: CgroupRecord): CgroupManager {
-  return cgroupManager(rec.paths, rec.created);
+  rec.enabled ??= [];
+  return cgroupManager(rec.paths, rec.created, rec.enabled);
 }
 
 /** The config's resources and device rules (the defaults included). */
