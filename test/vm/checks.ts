@@ -1,0 +1,411 @@
+// The VM tier's checks, run inside the VMs by test/vm/run (node runs this
+// file directly: erasable TypeScript only, no imports from src/). Node starts
+// 30-45 times slower under emulation, so this is one process driving
+// bin/ocirun, not the tap suite. Each check prints a TAP line; the exit
+// status is the number of failures (capped).
+//   checks.ts cgroup2   pure cgroup2, no systemd (cgroupfs driver)
+//   checks.ts systemd   systemd as PID 1: the --systemd-cgroup driver
+import { type ChildProcess, spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const TOP = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const OCIRUN = join(TOP, 'bin/ocirun');
+const CG = '/sys/fs/cgroup';
+const WORK = '/tmp/ocivm';
+const ROOT = join(WORK, 'state');
+const MODE = process.argv[2] ?? 'cgroup2';
+
+let count = 0;
+let failures = 0;
+const started = Date.now();
+
+function ok(cond: boolean, what: string, detail = ''): boolean {
+  count += 1;
+  if (!cond) failures += 1;
+  const secs = ((Date.now() - started) / 1000).toFixed(1);
+  console.log(`${cond ? 'ok' : 'not ok'} ${count} - ${what}${!cond && detail ? ` # ${detail.trim().replace(/\n/g, ' | ')}` : ''} [${secs}s]`);
+  return cond;
+}
+
+function eq(got: unknown, want: unknown, what: string): boolean {
+  return ok(JSON.stringify(got) === JSON.stringify(want), what, `got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+}
+
+function section(name: string): void {
+  console.log(`# ${name}`);
+}
+
+interface Result { code: number | null; stdout: string; stderr: string }
+
+function run(cmd: string, args: string[], opts: SpawnSyncOptions = {}): Result {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 120_000, ...opts });
+  return { code: r.status, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') + (r.error ? String(r.error) : '') };
+}
+
+/** Global flags for every ocirun command: the systemd run passes --systemd-cgroup, as engines do. */
+const GLOBAL = MODE === 'systemd' ? ['--systemd-cgroup'] : [];
+
+function oc(args: string[], opts: SpawnSyncOptions = {}): Result {
+  return run(OCIRUN, ['--root', ROOT, ...GLOBAL, ...args], opts);
+}
+
+/** A command that leaves a container behind: its stdio goes to files, not pipes that would stay open. */
+function ocDetached(args: string[], prefix: string[] = []): Result {
+  const out = join(WORK, 'last.out');
+  const err = join(WORK, 'last.err');
+  const o = openSync(out, 'w');
+  const e = openSync(err, 'w');
+  try {
+    const argv = [...prefix, OCIRUN, '--root', ROOT, ...GLOBAL, ...args];
+    const r = spawnSync(argv[0] as string, argv.slice(1), { stdio: ['ignore', o, e], timeout: 120_000 });
+    return { code: r.status, stdout: readFileSync(out, 'utf8'), stderr: readFileSync(err, 'utf8') };
+  } finally {
+    closeSync(o);
+    closeSync(e);
+  }
+}
+
+const read = (dir: string, file: string): string => {
+  try { return readFileSync(join(dir, file), 'utf8').trim(); } catch { return '<missing>'; }
+};
+
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function until(cond: () => boolean, timeoutMs = 20_000): boolean {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) return false;
+    sleepMs(50);
+  }
+  return true;
+}
+
+function cgroupOf(pid: number): string {
+  try {
+    const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::'));
+    return line ? line.slice(3) : '<none>';
+  } catch {
+    return '<gone>';
+  }
+}
+
+function state(id: string): Record<string, unknown> | null {
+  const r = oc(['state', id]);
+  return r.code === 0 ? JSON.parse(r.stdout) as Record<string, unknown> : null;
+}
+
+/** Lines of a cgroup.procs (or any list file) as numbers. */
+function procs(dir: string): number[] {
+  return read(dir, 'cgroup.procs').split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
+}
+
+// ------------------------------------------------------------- the bundle
+
+type Config = Record<string, any>;
+
+// Built on the host by test/vm/run (400 symlinks take 40 s under emulation).
+const ROOTFS = process.env.OCIVM_ROOTFS ?? join(WORK, 'rootfs');
+const BUNDLE = join(WORK, 'bundle');
+
+function config(args: string[], linux: Config = {}): Config {
+  return {
+    ociVersion: '1.3.0',
+    process: {
+      terminal: false, user: { uid: 0, gid: 0 }, args, cwd: '/',
+      env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root'],
+      capabilities: { bounding: ['CAP_KILL'], effective: ['CAP_KILL'], permitted: ['CAP_KILL'] },
+      noNewPrivileges: true,
+    },
+    root: { path: ROOTFS, readonly: true },
+    hostname: 'vmbox',
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc' },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] },
+      { destination: '/out', type: 'bind', source: join(WORK, 'out'), options: ['rbind', 'rw'] },
+    ],
+    linux: {
+      namespaces: [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
+      ...linux,
+    },
+  };
+}
+
+function writeConfig(c: Config): void {
+  writeFileSync(join(BUNDLE, 'config.json'), JSON.stringify(c));
+}
+
+let serial = 0;
+const made: string[] = [];
+function newId(): string {
+  serial += 1;
+  const id = `vm${serial}`;
+  made.push(id);
+  return id;
+}
+
+/** create + start; the init's host pid, 0 on failure. */
+function startContainer(id: string, what: string): number {
+  const pidFile = join(WORK, `${id}.pid`);
+  const c = ocDetached(['create', '--bundle', BUNDLE, '--pid-file', pidFile, id]);
+  if (!ok(c.code === 0, `${what}: create`, c.stderr)) return 0;
+  const s = oc(['start', id]);
+  if (!ok(s.code === 0, `${what}: start`, s.stderr)) return 0;
+  return Number(readFileSync(pidFile, 'utf8'));
+}
+
+function counter(): number {
+  try { return Number(readFileSync(join(WORK, 'out/count'), 'utf8') || 0); } catch { return 0; }
+}
+
+function setup(): void {
+  rmSync(WORK, { recursive: true, force: true });
+  mkdirSync(join(WORK, 'out'), { recursive: true });
+  mkdirSync(BUNDLE, { recursive: true });
+  if (!existsSync(join(ROOTFS, 'bin/busybox'))) {
+    const b = run('bash', [join(TOP, 'bundles/build-rootfs.sh'), ROOTFS]);
+    if (b.code !== 0) throw new Error(`building the rootfs failed: ${b.stderr}`);
+  }
+}
+
+function cleanup(): void {
+  for (const id of made) oc(['delete', '--force', id]);
+}
+
+// ------------------------------------------------------------- cgroup v2
+
+const LOOP = ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /out/count; usleep 50000; done'];
+
+/** cpu.shares → cpu.weight, runc's mapping (the file shows this). */
+const weightOf = (shares: number): number => 1 + Math.floor(((shares - 2) * 9999) / 262142);
+
+function placementNextToCaller(): void {
+  section('no cgroupsPath from a populated cgroup (a session, a service): next to it, and it is left as it was');
+  const slice = join(CG, 'ocivm.slice');
+  const caller = join(slice, 'caller');
+  mkdirSync(caller, { recursive: true });
+  const sleeper: ChildProcess = spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec sleep 600', caller], { stdio: 'ignore' });
+  until(() => procs(caller).length > 0, 5000);
+  const before = [read(caller, 'cgroup.type'), read(caller, 'cgroup.subtree_control')];
+  writeConfig(config(['sleep', '600'], { resources: { memory: { limit: 64 * 1024 * 1024, swappiness: 30 }, pids: { limit: 32 }, cpu: { shares: 512, quota: 20000, period: 100000 } } }));
+  const id = newId();
+  const pidFile = join(WORK, `${id}.pid`);
+  const c = ocDetached(['create', '--bundle', BUNDLE, '--pid-file', pidFile, id], ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', caller]);
+  if (ok(c.code === 0, 'create from inside the populated cgroup (memory.swappiness ignored on v2, as runc)', c.stderr)) {
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    const dir = join(slice, id);
+    eq(cgroupOf(pid), `/ocivm.slice/${id}`, 'the container sits next to the caller\'s cgroup');
+    eq([read(caller, 'cgroup.type'), read(caller, 'cgroup.subtree_control')], before, 'the caller\'s cgroup: still a domain, no controller enabled');
+    eq(read(dir, 'memory.max'), String(64 * 1024 * 1024), 'memory.max');
+    eq(read(dir, 'pids.max'), '32', 'pids.max');
+    eq(read(dir, 'cpu.max'), '20000 100000', 'cpu.max');
+    eq(read(dir, 'cpu.weight'), String(weightOf(512)), 'cpu.weight from cpu.shares');
+    eq(read(dir, 'memory.swappiness'), '<missing>', 'no swappiness file on v2');
+    const stats = oc(['events', '--stats', id]);
+    ok(stats.code === 0 && /"swap":\{"limit":18446744073709551615,/.test(stats.stdout), 'events --stats: an unlimited swap is 18446744073709551615, every digit', stats.stdout.slice(0, 300) + stats.stderr);
+    const d = oc(['delete', '--force', id]);
+    ok(d.code === 0 && !existsSync(dir), 'delete --force removes its cgroup', d.stderr);
+  }
+  sleeper.kill('SIGKILL');
+  until(() => procs(caller).length === 0, 5000);
+  rmdirSync(caller);
+  rmdirSync(slice);
+}
+
+function resourcesAndLifecycle(): void {
+  section('resources in the files, devices, exec, ps, pause/resume, update, kill --all, delete');
+  const path = '/ocivm-abs/c';
+  const dir = join(CG, path);
+  const hugetlb = existsSync('/sys/kernel/mm/hugepages/hugepages-2048kB');
+  const resources: Config = {
+    memory: { limit: 128 * 1024 * 1024, swap: 192 * 1024 * 1024, reservation: 32 * 1024 * 1024 },
+    cpu: { shares: 1024, quota: 50000, period: 100000, cpus: '0', mems: '0' },
+    pids: { limit: 64 },
+    unified: { 'memory.high': String(100 * 1024 * 1024) },
+    devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 10, minor: 229, access: 'r' }],
+  };
+  if (hugetlb) resources.hugepageLimits = [{ pageSize: '2MB', limit: 4 * 1024 * 1024 }];
+  writeConfig(config(LOOP, {
+    cgroupsPath: path, resources,
+    devices: [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }, { path: '/dev/loop-control', type: 'c', major: 10, minor: 237 }],
+  }));
+  const id = newId();
+  const pid = startContainer(id, 'an absolute cgroupsPath');
+  if (!pid) return;
+  eq(cgroupOf(pid), path, 'the init is in the container\'s cgroup');
+  eq(read(dir, 'memory.max'), String(128 * 1024 * 1024), 'memory.max');
+  eq(read(dir, 'memory.swap.max'), String(64 * 1024 * 1024), 'memory.swap.max (swap alone: memory+swap minus memory)');
+  eq(read(dir, 'memory.low'), String(32 * 1024 * 1024), 'memory.low from reservation');
+  eq(read(dir, 'memory.high'), String(100 * 1024 * 1024), 'unified: memory.high');
+  eq(read(dir, 'cpu.weight'), String(weightOf(1024)), 'cpu.weight');
+  eq(read(dir, 'cpu.max'), '50000 100000', 'cpu.max');
+  eq(read(dir, 'cpuset.cpus'), '0', 'cpuset.cpus');
+  eq(read(dir, 'pids.max'), '64', 'pids.max');
+  if (hugetlb) eq(read(dir, 'hugetlb.2MB.max'), String(4 * 1024 * 1024), 'hugetlb.2MB.max');
+
+  const probe = oc(['exec', id, 'sh', '-c', 'head -c 4 /dev/zero | wc -c; head -c 0 /dev/fuse && echo fuse-read-ok; echo x > /dev/fuse; head -c 0 /dev/loop-control; true']);
+  ok(/^4$/m.test(probe.stdout), 'device program: /dev/zero (a default device) works', probe.stdout + probe.stderr);
+  ok(/fuse-read-ok/.test(probe.stdout), 'device program: "r" on /dev/fuse lets it be opened for reading', probe.stdout + probe.stderr);
+  ok(/can't create \/dev\/fuse: Operation not permitted/.test(probe.stderr), 'device program: but not for writing', probe.stderr);
+  ok(/loop-control: Operation not permitted/.test(probe.stderr), 'device program: a device no rule allows is refused', probe.stderr);
+
+  const e = ocDetached(['exec', '--detach', '--pid-file', join(WORK, 'exec.pid'), id, 'sleep', '300']);
+  if (ok(e.code === 0, 'exec --detach', e.stderr)) {
+    const execPid = Number(readFileSync(join(WORK, 'exec.pid'), 'utf8'));
+    eq(cgroupOf(execPid), path, 'exec joins the container\'s cgroup');
+    const ps = oc(['ps', '--format', 'json', id]);
+    const listed = ps.code === 0 ? JSON.parse(ps.stdout) as number[] : [];
+    ok(listed.includes(pid) && listed.includes(execPid), 'ps lists the init and the exec\'d process', ps.stdout + ps.stderr);
+  }
+
+  ok(until(() => counter() > 2), 'the container is counting');
+  const p = oc(['pause', id]);
+  ok(p.code === 0, 'pause', p.stderr);
+  eq(read(dir, 'cgroup.freeze'), '1', 'cgroup.freeze is 1');
+  ok(/^frozen 1$/m.test(read(dir, 'cgroup.events')), 'cgroup.events: frozen 1');
+  eq(state(id)?.status, 'paused', 'state: paused');
+  const at = counter();
+  sleepMs(1500);
+  eq(counter(), at, 'no progress while paused');
+  const r = oc(['resume', id]);
+  ok(r.code === 0, 'resume', r.stderr);
+  ok(until(() => counter() > at + 2), 'counting again after resume');
+
+  const u = oc(['update', '--memory', '96m', '--memory-swap', '160m', '--pids-limit', '20', '--cpu-quota', '30000', id]);
+  ok(u.code === 0, 'update', u.stderr);
+  eq(read(dir, 'memory.max'), String(96 * 1024 * 1024), 'update: memory.max');
+  eq(read(dir, 'memory.swap.max'), String(64 * 1024 * 1024), 'update: memory.swap.max');
+  eq(read(dir, 'pids.max'), '20', 'update: pids.max');
+  eq(read(dir, 'cpu.max'), '30000 100000', 'update: cpu.max');
+
+  const stats = oc(['events', '--stats', id]);
+  const ev = stats.code === 0 ? JSON.parse(stats.stdout) as Config : {};
+  eq(ev.data?.memory?.usage?.limit, 96 * 1024 * 1024, 'events --stats: memory limit');
+  eq(ev.data?.pids?.limit, 20, 'events --stats: pids limit');
+  ok((ev.data?.cpu?.usage?.total ?? 0) > 0, 'events --stats: cpu usage');
+
+  const k = oc(['kill', '--all', id, 'KILL']);
+  ok(k.code === 0, 'kill --all', k.stderr);
+  ok(until(() => procs(dir).length === 0), 'kill --all: the cgroup is empty (init and exec\'d process)');
+  ok(until(() => state(id)?.status === 'stopped'), 'stopped');
+  const d = oc(['delete', id]);
+  ok(d.code === 0, 'delete', d.stderr);
+  ok(!existsSync(join(CG, 'ocivm-abs')), 'delete: the cgroup and the parent it made are gone');
+}
+
+function hostPidNamespace(): void {
+  section('a container in the host pid namespace: kill --all after its init exited, delete kills what is left');
+  const c = config(['sh', '-c', 'sleep 300 & sleep 301 & echo started > /out/flag; exit 0'], { cgroupsPath: '/ocivm-hostpid' });
+  c.linux.namespaces = c.linux.namespaces.filter((n: Config) => n.type !== 'pid');
+  writeConfig(c);
+  const id = newId();
+  if (!startContainer(id, 'no pid namespace')) return;
+  const dir = join(CG, 'ocivm-hostpid');
+  ok(until(() => existsSync(join(WORK, 'out/flag')) && state(id)?.status === 'stopped'), 'the init is gone');
+  eq(procs(dir).length, 2, 'its two children are still in the cgroup');
+  const k = oc(['kill', '--all', id, 'KILL']);
+  ok(k.code === 0 && until(() => procs(dir).length === 0), 'kill --all on a stopped container reaches them (cgroup.kill)', k.stderr);
+  ok(oc(['delete', id]).code === 0 && !existsSync(dir), 'delete: nothing left');
+}
+
+function oomEvent(): void {
+  section('OOM: the kill and the oom event');
+  writeConfig(config(['sleep', '600'], { cgroupsPath: '/ocivm-oom', resources: { memory: { limit: 32 * 1024 * 1024, swap: 32 * 1024 * 1024 } } }));
+  const id = newId();
+  if (!startContainer(id, 'a 32M container')) return;
+  const events = spawn(OCIRUN, ['--root', ROOT, ...GLOBAL, 'events', '--interval', '1s', id], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  events.stdout?.on('data', (d: Buffer) => { text += d.toString(); });
+  // The events process runs in this process's event loop: wait asynchronously.
+  return void waitAsync(async () => {
+    await untilAsync(() => text.includes('"type":"stats"'), 30_000);
+    const eat = ocDetached(['exec', '--detach', id, 'tail', '/dev/zero']);
+    ok(eat.code === 0, 'exec a memory eater', eat.stderr);
+    ok(await untilAsync(() => text.includes('"type":"oom"'), 60_000), 'events reports the OOM kill', text.slice(-300));
+    ok(/^oom_kill [1-9]/m.test(read(join(CG, 'ocivm-oom'), 'memory.events')), 'memory.events counts it');
+    oc(['delete', '--force', id]);
+    ok(await untilAsync(() => events.exitCode !== null, 20_000), 'events ends with the container');
+    events.kill('SIGKILL');
+    ok(!existsSync(join(CG, 'ocivm-oom')), 'delete --force: nothing left');
+  });
+}
+
+function failureGivesBack(): void {
+  section('a create that fails gives back what it enabled on a cgroup it did not make');
+  const lone = join(CG, 'ocivm-lone');
+  mkdirSync(lone);
+  eq(read(lone, 'cgroup.subtree_control'), '', 'the pre-existing cgroup enables nothing');
+  writeConfig(config(['true'], { cgroupsPath: '/ocivm-lone/x', resources: { memory: { limit: 64 * 1024 * 1024 }, pids: { limit: 10 }, unified: { 'memory.nosuchfile': '1' } } }));
+  const id = newId();
+  const c = ocDetached(['create', '--bundle', BUNDLE, id]);
+  ok(c.code === 1 && /memory\.nosuchfile/.test(c.stderr), 'create fails naming the field', c.stderr);
+  ok(!existsSync(join(lone, 'x')), 'its cgroup is gone');
+  eq(read(lone, 'cgroup.subtree_control'), '', 'the controllers it enabled there are disabled again');
+  ok(!existsSync(join(ROOT, id)), 'no state left');
+  rmdirSync(lone);
+}
+
+function leftovers(): void {
+  section('nothing left behind');
+  const left = readdirSync(CG, { withFileTypes: true }).filter((e) => e.isDirectory() && e.name.startsWith('ocivm')).map((e) => e.name);
+  eq(left, [], 'no test cgroup left at the root');
+  const listed = oc(['list', '--format', 'json']);
+  // runc prints null for no containers.
+  eq(listed.code === 0 ? JSON.parse(listed.stdout || 'null') ?? [] : listed.stderr, [], 'no container left in the state root');
+}
+
+// ------------------------------------------------------------------ systemd
+
+async function systemdChecks(): Promise<void> {
+  ok(false, 'systemd checks written');
+}
+
+// ------------------------------------------------------------ async helpers
+
+const pending: Promise<void>[] = [];
+function waitAsync(fn: () => Promise<void>): void {
+  pending.push(fn());
+}
+
+async function untilAsync(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return true;
+}
+
+// --------------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  console.log(`# ocirun VM checks: ${MODE}, kernel ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}, cgroup root controllers: ${read(CG, 'cgroup.controllers')}`);
+  setup();
+  try {
+    if (MODE === 'cgroup2') {
+      eq(run('stat', ['-fc', '%T', CG]).stdout.trim(), 'cgroup2fs', 'a pure cgroup2 host');
+      placementNextToCaller();
+      resourcesAndLifecycle();
+      hostPidNamespace();
+      oomEvent();
+      await Promise.all(pending.splice(0));
+      failureGivesBack();
+      leftovers();
+    } else {
+      await systemdChecks();
+      leftovers();
+    }
+  } catch (err) {
+    ok(false, 'the checks ran to the end', (err as Error).stack ?? String(err));
+  } finally {
+    cleanup();
+  }
+  console.log(`# ${count - failures} passed, ${failures} failed, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  process.exitCode = Math.min(failures, 100);
+}
+
+await main();
