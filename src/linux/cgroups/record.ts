@@ -3,6 +3,7 @@
 import type { Resources } from '../../spec/types.js';
 import { readCgroupFile } from './fsutil.js';
 import type { CgroupPaths, EnabledController } from './paths.js';
+import type { SystemdRecord } from './systemd.js';
 
 export interface CgroupRecord {
   paths: CgroupPaths;
@@ -10,6 +11,8 @@ export interface CgroupRecord {
   created: string[];
   /** controllers enabled on cgroups create did not make (given back by delete); absent in older states */
   enabled?: EnabledController[];
+  /** --systemd-cgroup: the transient unit that holds the container */
+  systemd?: SystemdRecord;
   /** the resources in force: update merges into them */
   resources: Resources;
 }
