@@ -83,6 +83,8 @@ function startUnit(unit: string, props: UnitProperty[]): void {
 }
 
 export class SystemdCgroups implements CgroupManager {
+  /** create() was called: apply() must start the unit (not join one that exists) */
+  private starting = false;
   /** this process started the unit: its properties went with the start */
   private startedHere = false;
 
@@ -96,18 +98,22 @@ export class SystemdCgroups implements CgroupManager {
     return this.inner.created;
   }
 
-  /** systemd makes the unit's cgroup when the unit starts (apply). */
-  create(): void {}
+  /** systemd makes the unit's cgroup when the unit starts, in apply(). */
+  create(): void {
+    this.starting = true;
+  }
 
-  /** The directory that exists while the unit runs. */
-  private unitDir(): string {
-    const p = this.inner.paths;
-    if (p.mode === 'v2' && p.unified) return p.unified.dir;
-    return (p.v1.find((h) => h.controllers.includes('name=systemd')) ?? p.v1[0])?.dir ?? '';
+  /**
+   * A create that failed before its unit started owns nothing: the unit of
+   * that name (if any) is another container's, and must not be touched.
+   */
+  private ownsNothing(): boolean {
+    return this.starting && !this.startedHere;
   }
 
   apply(pid: number): void {
-    if (!existsSync(this.unitDir())) {
+    // create starts the unit; exec joins the running one's cgroups.
+    if (this.starting && !this.startedHere) {
       const u = this.unit;
       const withPid: UnitProperty[] = u.unit.endsWith('.slice') ? u.properties : [...u.properties, ['PIDs', { sig: 'au', value: [pid] }]];
       try {
@@ -141,12 +147,16 @@ export class SystemdCgroups implements CgroupManager {
   freeze(): void { this.inner.freeze(); }
   thaw(): void { this.inner.thaw(); }
   isFrozen(): boolean { return this.inner.isFrozen(); }
-  pids(): number[] { return this.inner.pids(); }
+  pids(): number[] { return this.ownsNothing() ? [] : this.inner.pids(); }
   oomKills(): number { return this.inner.oomKills(); }
   locate(controller: string): Located | null { return this.inner.locate(controller); }
-  killAll(): boolean { return this.inner.killAll(); }
+  killAll(): boolean {
+    if (this.ownsNothing()) return true;
+    return this.inner.killAll();
+  }
 
   destroy(): void {
+    if (this.ownsNothing()) return;
     const unit = this.unit.unit;
     let job: string | null = null;
     try {
