@@ -474,6 +474,24 @@ t.test('events --stats: uint64 values exact in the JSON (runc prints every digit
   t.equal(box.ocirun(['delete', '--force', id]).code, 0);
 });
 
+t.test('--systemd-cgroup where systemd does not run the host: clear errors, nothing left; other commands take the flag', { skip: SKIP_NOT_ROOT || (existsSync('/run/systemd/system') ? 'systemd runs this host: the VM tier covers the driver' : false) }, async (t) => {
+  const box = new CgroupBox(t);
+  box.writeConfig(configWith(['true'], { cgroupsPath: '/not/systemd' }));
+  const id = box.id();
+  const bad = box.create(id, []);
+  t.equal(bad.code, 0, 'without the flag an absolute path is fine (cgroupfs)');
+  t.equal(box.ocirun(['delete', '--force', id]).code, 0);
+  const r = box.ocirun(['--systemd-cgroup', 'create', '--bundle', box.bundle, id]);
+  t.equal(r.code, 1);
+  t.match(r.stderr, /linux.cgroupsPath: expected cgroupsPath to be of format "slice:prefix:name" for systemd cgroups, got "\/not\/systemd" instead/, 'runc\'s message for a cgroupfs path');
+  box.writeConfig(configWith(['true'], { cgroupsPath: 'system.slice:ocirun:x' }));
+  const s = box.ocirun(['--systemd-cgroup', 'create', '--bundle', box.bundle, id]);
+  t.equal(s.code, 1);
+  t.match(s.stderr, /--systemd-cgroup: systemd is not running on this host/, s.stderr.trim());
+  t.notOk(existsSync(join(box.root, id)), 'no state left');
+  t.equal(box.ocirun(['--systemd-cgroup', 'list']).code, 0, 'the flag is accepted by every command (engines pass it everywhere)');
+});
+
 t.test('the kernel verifier accepts device programs of every shape', { skip: SKIP_NOT_ROOT }, async (t) => {
   const shapes: [string, DeviceRule[]][] = [
     ['runc\'s default config', deviceRules([{ allow: false, access: 'rwm' }], [])],

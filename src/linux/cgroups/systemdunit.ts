@@ -110,12 +110,6 @@ export function resourceProperties(r: Resources, version: 1 | 2): UnitProperty[]
     if (c.cpus) out.push(['AllowedCPUs', { sig: 'ay', value: listToMask(c.cpus) }]);
     if (c.mems) out.push(['AllowedMemoryNodes', { sig: 'ay', value: listToMask(c.mems) }]);
     if ((r.blockIO?.weight ?? 0) !== 0) out.push(['IOWeight', u64(blkioWeightToIOWeight(r.blockIO?.weight as number))]);
-    // Limits given as raw cgroup2 files that systemd also manages: tell it,
-    // or it puts its own value back when it next writes the cgroup.
-    for (const [file, prop] of [['memory.min', 'MemoryMin'], ['memory.low', 'MemoryLow'], ['memory.high', 'MemoryHigh'], ['memory.max', 'MemoryMax'], ['memory.swap.max', 'MemorySwapMax'], ['pids.max', 'TasksMax']] as const) {
-      const v = r.unified?.[file];
-      if (v !== undefined && /^(max|\d+)$/.test(v.trim())) out.push([prop, v.trim() === 'max' ? u64(BigInt(MAX_UINT64)) : u64(BigInt(v.trim()))]);
-    }
   } else {
     if ((m.limit ?? 0) !== 0) out.push(['MemoryLimit', limit(m.limit as number)]);
     if ((c.shares ?? 0) !== 0) out.push(['CPUShares', u64(c.shares as number)]);
@@ -127,7 +121,15 @@ export function resourceProperties(r: Resources, version: 1 | 2): UnitProperty[]
   if (quota !== 0 || period !== 0) out.push(['CPUQuotaPerSecUSec', u64(quotaPerSecUSec(quota, period))]);
   const pids = r.pids?.limit ?? 0;
   if (pids !== 0) out.push(['TasksMax', limit(pids)]);
-  return out;
+  if (version === 2) {
+    // Limits given as raw cgroup2 files that systemd also manages: tell it,
+    // or it puts its own value back when it next writes the cgroup.
+    for (const [file, prop] of [['memory.min', 'MemoryMin'], ['memory.low', 'MemoryLow'], ['memory.high', 'MemoryHigh'], ['memory.max', 'MemoryMax'], ['memory.swap.max', 'MemorySwapMax'], ['pids.max', 'TasksMax']] as const) {
+      const v = r.unified?.[file];
+      if (v !== undefined && /^(max|\d+)$/.test(v.trim())) out.push([prop, v.trim() === 'max' ? u64(BigInt(MAX_UINT64)) : u64(BigInt(v.trim()))]);
+    }
+  }
+  return mergeProperties(out);
 }
 
 /** Character and block driver names by major number, from /proc/devices. */
