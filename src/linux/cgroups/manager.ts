@@ -264,6 +264,10 @@ export class V1Cgroups implements CgroupManager {
 // -------------------------------------------------------------------- v2
 
 export class V2Cgroups implements CgroupManager {
+  /** The first populated cgroup we left alone, for the error that says why a controller is missing. */
+  private blockedBy: string | undefined;
+
+  /** `enabled`: controllers enabled on cgroups we did not make (the record's list, kept up to date) */
   constructor(readonly paths: CgroupPaths, readonly created: string[] = [], readonly enabled: EnabledController[] = []) {}
 
   private place(): UnifiedPlace {
@@ -321,9 +325,6 @@ export class V2Cgroups implements CgroupManager {
       }
     }
   }
-
-  /** The first populated cgroup we left alone, for the error that says why a controller is missing. */
-  private blockedBy: string | undefined;
 
   apply(pid: number): void {
     joinCgroup(this.dir, pid);
