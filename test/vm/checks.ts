@@ -45,7 +45,7 @@ function run(cmd: string, args: string[], opts: SpawnSyncOptions = {}): Result {
 }
 
 /** Global flags for every ocirun command: the systemd run passes --systemd-cgroup, as engines do. */
-const GLOBAL = MODE === 'systemd' ? ['--systemd-cgroup'] : [];
+const GLOBAL = MODE.startsWith('systemd') ? ['--systemd-cgroup'] : [];
 
 function oc(args: string[], opts: SpawnSyncOptions = {}): Result {
   return run(OCIRUN, ['--root', ROOT, ...GLOBAL, ...args], opts);
