@@ -12,6 +12,7 @@ import { planCpuAffinity, planIoPriority, planMemoryPolicy, planPersonality, pla
 import { planSeccomp } from '../linux/seccomp.js';
 import { ownNamespace, planSysctl } from '../linux/sysctl.js';
 import { checkIntelRdt } from '../linux/intelrdt.js';
+import { chooseMapWriter, setgroupsAllowed } from '../linux/idmap.js';
 
 export interface CreateOptions {
   id: string;
@@ -37,6 +38,11 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
     throw new Error('linux.namespaces: a mount namespace is required (the root filesystem is set up inside it)');
   }
   const caps = planHostCapabilities(proc.capabilities);
+  // An unprivileged runtime mapping only its own ids must deny setgroups in the new user namespace.
+  const setGroups = !namespaces.newUserns || setgroupsAllowed(chooseMapWriter(process.geteuid?.() ?? 0, process.getegid?.() ?? 0, linux?.uidMappings ?? [], linux?.gidMappings ?? []));
+  if (!setGroups && (proc.user?.additionalGids?.length ?? 0) > 0) {
+    throw new Error('process.user.additionalGids: cannot be set when an unprivileged user maps only its own ids (setgroups is denied); map ranges through /etc/subgid instead');
+  }
   const lsm = planLsm(spec, detectLsm());
   if (linux?.intelRdt) checkIntelRdt();
   const sysctl = planSysctl(linux?.sysctl, (kind) => ownNamespace(namespaces, kind));
@@ -89,7 +95,7 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
       noNewPrivileges,
       preserveFds: opts.preserveFds,
       seccomp: seccomp?.filter ?? null,
-      setGroups: true,
+      setGroups,
       seccompFlags: seccomp?.flags ?? 0,
       seccompListener: seccomp?.listenerPath ? { path: seccomp.listenerPath, metadata: seccomp.listenerMetadata } : null,
       scheduler: planScheduler(proc.scheduler),
