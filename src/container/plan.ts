@@ -13,6 +13,7 @@ import { planSeccomp } from '../linux/seccomp.js';
 import { ownNamespace, planSysctl } from '../linux/sysctl.js';
 import { checkIntelRdt } from '../linux/intelrdt.js';
 import { chooseMapWriter, setgroupsAllowed } from '../linux/idmap.js';
+import { inUserNamespace } from '../linux/rootless.js';
 
 export interface CreateOptions {
   id: string;
@@ -61,7 +62,8 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
       maskedPaths: linux?.maskedPaths,
       readonlyPaths: linux?.readonlyPaths,
       noPivot: opts.noPivot,
-      inUserns: namespaces.inUserns,
+      // Rootless podman calls us as root of its own user namespace: mknod is refused there too.
+      inUserns: namespaces.inUserns || inUserNamespace(),
       cgroupns: namespaces.newCgroupns,
     }),
     hostname: spec.hostname ?? null,

@@ -27,3 +27,13 @@ export function isRootless(flag: string | boolean | undefined): boolean {
   if (value !== 'auto') throw new Error(`--rootless: want "true", "false" or "auto", got ${JSON.stringify(value)}`);
   return process.geteuid?.() !== 0 || inUserNamespace();
 }
+
+/**
+ * Whether state belongs under $XDG_RUNTIME_DIR: for an unprivileged caller,
+ * and for root of a user namespace that is not the host's unless that is a
+ * real root login (rootless podman runs us as its namespace's root).
+ */
+export function honorsXdgRuntimeDir(): boolean {
+  if (process.geteuid?.() !== 0) return true;
+  return inUserNamespace() && process.env.USER !== 'root';
+}
