@@ -29,6 +29,7 @@
 #include <linux/close_range.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -103,6 +104,7 @@ struct ocirun_spawn {
 	int become_root;		/* setresuid/gid(0) inside the user ns */
 	int unshare_flags;		/* other CLONE_NEW* to create */
 	const char *timens_offsets;	/* for /proc/self/timens_offsets, or NULL */
+	int loopback_up;		/* bring "lo" up in the network namespace just created */
 	const struct ocirun_finalize *exec;	/* exec: stage 2 becomes this process, not the init */
 	int console_fd;			/* exec with a terminal: connected console socket, else -1 */
 	unsigned short console_rows, console_cols;	/* 0 leaves the pty's size alone */
@@ -233,6 +235,32 @@ static void __attribute__((noreturn)) stage2(const struct ocirun_spawn *s)
 	bail(s->sync_fd, "execve init", errno);
 }
 
+/*
+ * A new network namespace starts with "lo" down; runc brings it up, and
+ * programs expect 127.0.0.1 to work. It is done here, right after the
+ * unshare that made the namespace, rather than in the init: every init
+ * (whatever carries out its setup) goes through this step, and stage 1
+ * holds the capabilities over the namespace at this point.
+ */
+static int bring_loopback_up(void)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	int rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	if (rc == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	}
+	int err = errno;
+	close(fd);
+	errno = err;
+	return rc;
+}
+
 static void __attribute__((noreturn)) stage1(const struct ocirun_spawn *s)
 {
 	char line[256];
@@ -272,6 +300,8 @@ static void __attribute__((noreturn)) stage1(const struct ocirun_spawn *s)
 	}
 	if (s->unshare_flags && unshare(s->unshare_flags) < 0)
 		bail(fd, "unshare namespaces", errno);
+	if (s->loopback_up && bring_loopback_up() < 0)
+		bail(fd, "bring up the loopback interface", errno);
 	/* Offsets must be set before any process lives in the new time namespace. */
 	if (s->timens_offsets) {
 		int tfd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);

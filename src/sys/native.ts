@@ -18,6 +18,8 @@ export interface SpawnRequest {
   becomeRoot: boolean;
   unshareFlags: number;
   timensOffsets: string | null;
+  /** bring "lo" up in the network namespace stage 1 creates */
+  loopbackUp: boolean;
   /** exec: stage 2 becomes this process (after the runtime says "exec") instead of starting the init */
   exec?: FinalizeRequest;
   /** exec with a terminal: the connected console socket and the pty size (0 × 0: leave it) */
@@ -146,6 +148,7 @@ export function loadNative(): NativeLib {
     become_root: 'int',
     unshare_flags: 'int',
     timens_offsets: 'const char *',
+    loopback_up: 'int',
     exec: 'const ocirun_finalize *',
     console_fd: 'int',
     console_rows: 'uint16_t',
@@ -176,6 +179,7 @@ export function nativeSpawn(req: SpawnRequest): number {
     become_root: req.becomeRoot ? 1 : 0,
     unshare_flags: req.unshareFlags,
     timens_offsets: req.timensOffsets,
+    loopback_up: req.loopbackUp ? 1 : 0,
     exec: req.exec ? finalizeStruct(req.exec) : null,
     console_fd: req.console?.fd ?? -1,
     console_rows: req.console?.rows ?? 0,
