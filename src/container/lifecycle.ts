@@ -6,7 +6,7 @@ import { close, open, pollOne, readSome } from '../sys/calls.js';
 import { isProcessAlive } from '../linux/procfs.js';
 import { signalAll, signalInit, waitForInitExit } from './signal.js';
 import { currentStatus, hookStateJson, type Status, type StoredState } from './state.js';
-import { runHooksWarnOnly } from '../linux/hooks.js';
+import { runHooks, runHooksWarnOnly } from '../linux/hooks.js';
 import { warn } from './trace.js';
 import { NotFoundError, type Store } from './store.js';
 import { killAndRemoveCgroups, openCgroups, signalCgroup } from '../linux/cgroups/lifecycle.js';
@@ -43,7 +43,14 @@ export function startContainer(store: Store, id: string): void {
     rmSync(fifo, { force: true });
     // "E<error>": a startContainer hook failed, and the init has stopped the container.
     if (answer !== '0') throw new Error(answer.startsWith('E') ? answer.slice(1) : `unexpected answer from the init: ${answer}`);
-    for (const w of runHooksWarnOnly('poststart', s.hooks?.poststart, hookStateJson(s, 'running', s.pid))) warn(w);
+    // runtime.md lifecycle step 9: a failing poststart hook is an error, and the
+    // container is stopped; `delete` then destroys it and runs poststop (steps 12-13).
+    try {
+      runHooks('poststart', s.hooks?.poststart, hookStateJson(s, 'running', s.pid));
+    } catch (err) {
+      try { killAndWait(s); } catch (stop) { (err as Error).message += ` (and stopping the container failed: ${(stop as Error).message})`; }
+      throw err;
+    }
   });
 }
 

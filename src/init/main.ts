@@ -4,6 +4,7 @@
 // which waits for `start` and execs the program.
 // It must not touch process.stdout/stderr/stdin or console: those would
 // make fds 0-2 non-blocking, and the container shares them.
+import { HookError } from '../linux/hooks.js';
 import { SyncChannel } from '../linux/sync.js';
 import { prctl } from '../sys/calls.js';
 import { PR_SET_DUMPABLE } from '../sys/constants.js';
@@ -35,7 +36,8 @@ async function main(): Promise<void> {
     becomeContainerProcess(plan, path, channel.fd, fifoFd);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    try { channel.send({ type: 'error', message }); } catch { /* the runtime is gone */ }
+    // A failed createContainer hook is marked: create then runs the poststop hooks (lifecycle step 13).
+    try { channel.send({ type: 'error', message, ...(err instanceof HookError ? { hook: true } : {}) }); } catch { /* the runtime is gone */ }
     exitNow(1);
   }
 }

@@ -68,7 +68,8 @@ export function setUp(plan: InitPlan, channel: SyncChannel, originalNofile: { so
     channel.send({ type: 'run-hooks' });
     channel.expect('hooks-done');
   }
-  runHooks('createContainer', plan.hooks.createContainer, hookState(plan, 'creating'));
+  // "created": runtime.md's state for everything after lifecycle step 2 (see README, Hooks).
+  runHooks('createContainer', plan.hooks.createContainer, hookState(plan, 'created'));
 
   // The runtime sent exec.fifo as an O_PATH fd: it survives pivot_root, and a
   // user-namespace init need not be able to reach the state directory.

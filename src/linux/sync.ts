@@ -24,11 +24,12 @@ export type SyncMessage =
   | { type: 'run-hooks' }
   | { type: 'exec' }
   | { type: 'hooks-done' }
-  | { type: 'error'; message: string; stage?: string; errno?: number };
+  | { type: 'error'; message: string; stage?: string; errno?: number; hook?: boolean };
 
 /** The error the other side sent, carrying its own words. */
 export class PeerError extends Error {
-  constructor(message: string) {
+  /** hook: the peer failed because a hook failed (the lifecycle then goes on to poststop) */
+  constructor(message: string, readonly hook = false) {
     super(message);
     this.name = 'PeerError';
   }
@@ -95,7 +96,7 @@ export class SyncChannel {
   expect<T extends SyncMessage['type']>(type: T): Extract<SyncMessage, { type: T }> {
     const msg = this.receive();
     if (msg.type === type) return msg as Extract<SyncMessage, { type: T }>;
-    if (msg.type === 'error') throw new PeerError(msg.errno ? `${msg.message}: ${errnoName(msg.errno)}` : msg.message);
+    if (msg.type === 'error') throw new PeerError(msg.errno ? `${msg.message}: ${errnoName(msg.errno)}` : msg.message, msg.hook === true);
     throw new PeerError(`sync: expected ${type}, got ${msg.type}`);
   }
 }
