@@ -15,6 +15,7 @@ import { type StoredState, OCI_VERSION, hookStateJson, nowRfc3339Nano } from './
 import { type Store, validateId, writePidFile } from './store.js';
 import { trace, warn } from './trace.js';
 import { PeerError } from '../linux/sync.js';
+import { mountsAt, undoHostRootfs } from '../linux/hostmounts.js';
 import type { CgroupManager } from '../linux/cgroups/manager.js';
 // Everything else (validator, planners, cgroups, hooks) is imported after the
 // init has been forked: loading it overlaps the init's own Node boot.
@@ -53,7 +54,6 @@ function earlyNamespacePlan(doc: unknown): NamespacePlan | null {
     if (ns.path !== undefined && (typeof ns.path !== 'string' || !ns.path.startsWith('/'))) return null;
     seen.add(ns.type);
   }
-  if (!seen.has('mount')) return null;
   try {
     return planNamespaces(linux as Spec['linux']);
   } catch {
@@ -89,6 +89,7 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
   // A prestart, createRuntime or createContainer hook failed: after undoing
   // create, the poststop hooks run (runtime.md lifecycle steps 3-5, 12, 13).
   let hookFailed = false;
+  const hostMounts: { rootfs: string; before: number } = { rootfs: '', before: -1 };
   const onHookFailure: { poststop: (() => void) | null } = { poststop: null };
   try {
     // Loading and validation run while the init boots.
@@ -142,7 +143,10 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
         namespaces: [...plan.namespaces.create, ...plan.namespaces.join.map((j) => j.kind)],
         seccomp: plan.init.process.seccomp,
         cgroup: cgroupRecordFor(loaded.spec, req.id),
+        // No mount namespace: the mounts go into ours, on the rootfs; delete takes off those above this many.
+        ...(plan.init.rootfs.ownMountNamespace ? {} : { hostRootfsMounts: mountsAt(loaded.rootfs) }),
       };
+      if (state.hostRootfsMounts !== undefined) Object.assign(hostMounts, { rootfs: loaded.rootfs, before: state.hostRootfsMounts });
       store.write(state);
       onHookFailure.poststop = () => {
         for (const w of runHooksWarnOnly('poststop', loaded.spec.hooks?.poststop, hookStateJson(state, 'stopped', 0))) warn(w);
@@ -222,6 +226,9 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
     }, false);
   } catch (err) {
     if (launch) abortLaunch(launch);
+    if (hostMounts.before >= 0) {
+      try { undoHostRootfs(hostMounts.rootfs, hostMounts.before); } catch (cleanup) { (err as Error).message += ` (and unmounting its root filesystem failed: ${(cleanup as Error).message})`; }
+    }
     if (cgroups && killAndRemoveCgroups) {
       try { killAndRemoveCgroups(cgroups); } catch (cleanup) { (err as Error).message += ` (and removing its cgroups failed: ${(cleanup as Error).message})`; }
     }

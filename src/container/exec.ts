@@ -146,6 +146,8 @@ export async function execInContainer(store: Store, req: ExecRequest): Promise<{
   if (proc.terminal && req.detach && req.consoleSocket === undefined) throw new Error('cannot allocate tty if runc will detach without setting console socket');
   if (!proc.terminal && req.consoleSocket !== undefined) throw new Error('cannot use console socket if runc will not detach or allocate tty');
   const finalize = { ...planExecFinalize(proc, s, req.preserveFds), execAttrs: execLabelAttrs(lsm) };
+  // No mount namespace to join: the container's root is the init's chroot.
+  if (!(s.namespaces ?? []).includes('mount')) finalize.root = `/proc/${s.pid}/root`;
   const rlimits = planRlimits(proc.rlimits);
   // The terminal: the engine's console socket, or (foreground, none given) our own, joined to the user's terminal.
   let consoleFd = -1;

@@ -8,6 +8,7 @@ import { signalAll, signalInit, waitForInitExit } from './signal.js';
 import { currentStatus, hookStateJson, type Status, type StoredState } from './state.js';
 import { runHooks, runHooksWarnOnly } from '../linux/hooks.js';
 import { warn } from './trace.js';
+import { undoHostRootfs } from '../linux/hostmounts.js';
 import { NotFoundError, type Store } from './store.js';
 import { killAndRemoveCgroups, openCgroups, signalCgroup } from '../linux/cgroups/lifecycle.js';
 
@@ -96,6 +97,7 @@ export function deleteContainer(store: Store, id: string, force: boolean): void 
       }
       // Stragglers (a container without its own pid namespace) go, then the cgroups.
       if (s.cgroup) killAndRemoveCgroups(openCgroups(s.cgroup));
+      if (s.hostRootfsMounts !== undefined) undoHostRootfs(s.rootfs, s.hostRootfsMounts);
       store.remove(id);
       for (const w of runHooksWarnOnly('poststop', s.hooks?.poststop, hookStateJson(s, 'stopped', 0))) warn(w);
     });

@@ -35,9 +35,8 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
   if (!proc) throw new Error('process: a container needs a process to run');
   const linux = spec.linux;
   const namespaces = planNamespaces(linux);
-  if (!namespaces.create.includes('mount') && !namespaces.join.some((j) => j.kind === 'mount')) {
-    throw new Error('linux.namespaces: a mount namespace is required (the root filesystem is set up inside it)');
-  }
+  // Without one, the container inherits ours (runtime.md): the rootfs is set up in it (README).
+  const ownMountNamespace = namespaces.create.includes('mount') || namespaces.join.some((j) => j.kind === 'mount');
   const caps = planHostCapabilities(proc.capabilities);
   const lsm = planLsm(spec, detectLsm());
   if (linux?.intelRdt) checkIntelRdt();
@@ -59,6 +58,7 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
       noPivot: opts.noPivot,
       inUserns: namespaces.inUserns,
       cgroupns: namespaces.newCgroupns,
+      ownMountNamespace,
     }),
     hostname: spec.hostname ?? null,
     domainname: spec.domainname ?? null,
