@@ -7,8 +7,8 @@
 //   runtime → init             config {plan} + exec.fifo (O_PATH fd, SCM_RIGHTS)
 //   init → runtime             run-hooks              (mounts done: prestart, createRuntime)
 //   runtime → init             hooks-done
-//   init → runtime             ready                  (rootfs done, waiting on exec.fifo)
-//   either way                 error {message}        (the other side reports it and cleans up)
+//   init → runtime             ready                  (from the native finalize: process prepared, next it waits on exec.fifo)
+//   either way                 error {message, hook?} (the other side reports it and cleans up; hook: a createContainer hook failed)
 import { pollOne, writeAll } from '../sys/calls.js';
 import { recvWithFds, sendWithFds } from '../sys/socket.js';
 import { POLLIN } from '../sys/constants.js';
