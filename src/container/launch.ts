@@ -105,6 +105,10 @@ export function completeLaunch(
     if (msg.type !== 'init-pid') throw new Error(`sync: unexpected ${msg.type} from the native step`);
     l.initPid = msg.pid;
     onPid(msg.pid);
+  } catch (err) {
+    // Stage 1 may be waiting for us (idmap-done): it must die before we wait for it.
+    if (l.stage1 > 0) try { kill(l.stage1, SIGKILL); } catch { /* gone */ }
+    throw err;
   } finally {
     reapStage1(l);
   }
