@@ -15,6 +15,7 @@ import { type StoredState, OCI_VERSION, hookStateJson, nowRfc3339Nano } from './
 import { type DirLock, type Store, validateId, writePidFile } from './store.js';
 import { faultPoint } from './faultpoint.js';
 import { Interrupts } from './interrupts.js';
+import { forgetRemovedParents, shareCreatedParents } from './cgroupparents.js';
 import { trace } from './trace.js';
 import type { CgroupManager } from '../linux/cgroups/manager.js';
 // Everything else (validator, planners, cgroups, hooks) is imported after the
@@ -175,6 +176,7 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
     const cg = state.cgroup ? openCgroups(state.cgroup) : null;
     cgroups = cg;
     cg?.create();
+    if (state.cgroup) shareCreatedParents(store.root, state.cgroup);
     store.write(interim()); // with the directories made, for a delete after a crash
     faultPoint('create:cgroups-made');
     // Resources go on once the init's own setup is done (its Node runtime is
@@ -244,7 +246,7 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
   } catch (err) {
     if (launch) abortLaunch(launch);
     if (cgroups && killAndRemoveCgroups) {
-      try { killAndRemoveCgroups(cgroups); } catch (cleanup) { (err as Error).message += ` (and removing its cgroups failed: ${(cleanup as Error).message})`; }
+      try { killAndRemoveCgroups(cgroups); forgetRemovedParents(store.root); } catch (cleanup) { (err as Error).message += ` (and removing its cgroups failed: ${(cleanup as Error).message})`; }
     }
     if (lock) store.bury(req.id);
     throw err;

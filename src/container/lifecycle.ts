@@ -7,6 +7,7 @@ import { isProcessAlive } from '../linux/procfs.js';
 import { signalAll, signalInit, waitForInitExit } from './signal.js';
 import { currentStatus, hookStateJson, killFreezeLeft, killFreezeMarker, type Status, type StoredState } from './state.js';
 import { faultPoint } from './faultpoint.js';
+import { forgetRemovedParents } from './cgroupparents.js';
 import { runHooksWarnOnly } from '../linux/hooks.js';
 import { warn } from './trace.js';
 import { NotFoundError, type Store } from './store.js';
@@ -131,7 +132,10 @@ export function deleteContainer(store: Store, id: string, force: boolean): void 
       }
       faultPoint('delete:killed');
       // Stragglers (a container without its own pid namespace) go, then the cgroups.
-      if (s.cgroup) killAndRemoveCgroups(openCgroups(s.cgroup));
+      if (s.cgroup) {
+        killAndRemoveCgroups(openCgroups(s.cgroup));
+        forgetRemovedParents(store.root);
+      }
       faultPoint('delete:cgroups-removed');
       store.bury(id);
       for (const w of runHooksWarnOnly('poststop', s.hooks?.poststop, hookStateJson(s, 'stopped', 0))) warn(w);
