@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants as fsConstants, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { baseConfig, buildRootfs, OCIRUN, procComm, Sandbox, sharedRootfs, SKIP_NOT_ROOT, until } from '../helpers.js';
-import { interruptAt, isLive, leftovers } from '../fault/fault.js';
+import { interruptAt, isLive, leftovers } from '../fault-helpers.js';
 import { parseCgroupMounts } from '../../src/linux/cgroups/hierarchy.js';
 
 const skip = SKIP_NOT_ROOT;

@@ -2,11 +2,12 @@
 // pause point (src/container/faultpoint.ts), kill or signal it there, then
 // check that what `state` and `list` say is what the kernel shows, and that
 // `delete --force` leaves nothing: no process, mount, cgroup or state file.
+import type { Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OCIRUN, type Sandbox, until } from '../helpers.js';
-import { parseCgroupMounts, parseProcCgroup } from '../../src/linux/cgroups/hierarchy.js';
+import { OCIRUN, type Sandbox, until } from './helpers.js';
+import { parseCgroupMounts, parseProcCgroup } from '../src/linux/cgroups/hierarchy.js';
 
 export type FaultSignal = 'SIGKILL' | 'SIGTERM' | 'SIGINT';
 
@@ -190,4 +191,19 @@ export function leftovers(box: Sandbox, id: string, pids: number[]): string[] {
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(box.dir));
   if (mounts.length) left.push(`mounts: ${mounts.join('; ')}`);
   return left;
+}
+
+/** After the fault: the truth, then delete --force leaves nothing, then the id works again. */
+export async function settle(t: Test, box: Sandbox, id: string, what: string): Promise<string | null> {
+  const truth = await checkTruth(box, id);
+  t.same(truth.problems, [], `${what}: state and list tell the truth (${truth.status ?? 'no container'})`);
+  const del = box.ocirun(['delete', '--force', id]);
+  t.equal(del.code, 0, `${what}: delete --force succeeds: ${del.stderr.trim()}`);
+  t.same(leftovers(box, id, truth.pid ? [truth.pid] : []), [], `${what}: delete --force left nothing`);
+  const again = box.create(id);
+  t.equal(again.code, 0, `${what}: the id can be used again: ${again.stderr.trim()}`);
+  const del2 = box.ocirun(['delete', '--force', id]);
+  t.equal(del2.code, 0, `${what}: and deleted again`);
+  t.same(leftovers(box, id, again.pid ? [again.pid] : []), [], `${what}: nothing left at the end`);
+  return truth.status;
 }
