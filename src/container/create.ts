@@ -16,7 +16,9 @@ import { type DirLock, type Store, validateId, writePidFile } from './store.js';
 import { faultPoint } from './faultpoint.js';
 import { Interrupts } from './interrupts.js';
 import { forgetRemovedParents, shareCreatedParents } from './cgroupparents.js';
-import { trace } from './trace.js';
+import { trace, warn } from './trace.js';
+import { PeerError } from '../linux/sync.js';
+import { mountsAt, undoHostRootfs } from '../linux/hostmounts.js';
 import type { CgroupManager } from '../linux/cgroups/manager.js';
 // Everything else (validator, planners, cgroups, hooks) is imported after the
 // init has been forked: loading it overlaps the init's own Node boot.
@@ -55,7 +57,6 @@ function earlyNamespacePlan(doc: unknown): NamespacePlan | null {
     if (ns.path !== undefined && (typeof ns.path !== 'string' || !ns.path.startsWith('/'))) return null;
     seen.add(ns.type);
   }
-  if (!seen.has('mount')) return null;
   try {
     return planNamespaces(linux as Spec['linux']);
   } catch {
@@ -98,9 +99,14 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
   let listenerFd = -1;
   let cgroups: CgroupManager | null = null;
   let killAndRemoveCgroups: ((m: CgroupManager) => void) | null = null;
+  // A prestart, createRuntime or createContainer hook failed: after undoing
+  // create, the poststop hooks run (runtime.md lifecycle steps 3-5, 12, 13).
+  let hookFailed = false;
+  const hostMounts: { rootfs: string; before: number } = { rootfs: '', before: -1 };
+  const onHookFailure: { poststop: (() => void) | null } = { poststop: null };
   try {
     // Loading and validation run while the init boots.
-    const [{ checkBundleConfig }, { planContainer }, cgroupLib, { runHooks }] = await Promise.all([
+    const [{ checkBundleConfig }, { planContainer }, cgroupLib, { runHooks, runHooksWarnOnly }] = await Promise.all([
       import('../spec/load.js'),
       import('./plan.js'),
       import('../linux/cgroups/lifecycle.js'),
@@ -150,19 +156,26 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
       namespaces: [...plan.namespaces.create, ...plan.namespaces.join.map((j) => j.kind)],
       seccomp: plan.init.process.seccomp,
       cgroup: cgroupRecordFor(loaded.spec, req.id),
+      // No mount namespace: the mounts go into ours, on the rootfs; delete takes off those above this many.
+      ...(plan.init.rootfs.ownMountNamespace ? {} : { hostRootfsMounts: mountsAt(loaded.rootfs) }),
     };
+    if (state.hostRootfsMounts !== undefined) Object.assign(hostMounts, { rootfs: loaded.rootfs, before: state.hostRootfsMounts });
     // The records written before the last carry no annotations: they can be
     // tens of megabytes, and each write would cost as much again.
     const interim = (): StoredState => ({ ...state, annotations: {} });
     // The id's directory appears with this record in it, locked by us until we return.
     lock = store.claim(interim());
     faultPoint('create:claimed');
+    onHookFailure.poststop = () => {
+      for (const w of runHooksWarnOnly('poststop', loaded.spec.hooks?.poststop, hookStateJson(state, 'stopped', 0))) warn(w);
+    };
     mkfifo(fifoPath, 0o622);
     // The init, possibly root of a user namespace, must be able to open it for writing.
     chmodSync(fifoPath, 0o622);
     const uidMap = loaded.spec.linux?.uidMappings ?? [];
     const gidMap = loaded.spec.linux?.gidMappings ?? [];
-    if (plan.namespaces.newUserns) chownSync(fifoPath, mapToHost(0, uidMap) ?? 0, mapToHost(0, gidMap) ?? 0);
+    // (Only root can give it away; without root it stays ours and its mode lets the init write.)
+    if (plan.namespaces.newUserns && process.geteuid?.() === 0) chownSync(fifoPath, mapToHost(0, uidMap) ?? 0, mapToHost(0, gidMap) ?? 0);
 
     launch ??= launchInit(plan.namespaces, passFds);
     if (req.consoleSocket !== undefined) {
@@ -210,7 +223,7 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
       trace(`init pid ${pid}`);
       // Before the init runs anything (it unshares its cgroup namespace first).
       cg?.apply(pid);
-      plan.init.hookState = JSON.parse(hookStateJson(initNeedsState ? state : { ...state, annotations: {} }, 'creating', pid)) as Record<string, unknown>;
+      plan.init.hookState = JSON.parse(hookStateJson(initNeedsState ? state : { ...state, annotations: {} }, 'created', pid)) as Record<string, unknown>;
       // Recorded at once: should we die before the end, state and delete find the init.
       const stat = readProcStat(pid);
       if (stat) {
@@ -223,9 +236,15 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
     }, () => {
       // In the runtime's namespaces, after the mounts and before pivot_root (as runc).
       setResources();
-      const json = hookStateJson(state, 'creating', active.initPid);
-      runHooks('prestart', hooks?.prestart, json);
-      runHooks('createRuntime', hooks?.createRuntime, json);
+      // The runtime environment exists (lifecycle step 2 is over): runtime.md calls that "created".
+      const json = hookStateJson(state, 'created', active.initPid);
+      try {
+        runHooks('prestart', hooks?.prestart, json);
+        runHooks('createRuntime', hooks?.createRuntime, json);
+      } catch (err) {
+        hookFailed = true;
+        throw err;
+      }
       trace('prestart and createRuntime hooks done');
     });
     setResources();
@@ -245,10 +264,14 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
     return { pid: active.initPid, state };
   } catch (err) {
     if (launch) abortLaunch(launch);
+    if (hostMounts.before >= 0) {
+      try { undoHostRootfs(hostMounts.rootfs, hostMounts.before); } catch (cleanup) { (err as Error).message += ` (and unmounting its root filesystem failed: ${(cleanup as Error).message})`; }
+    }
     if (cgroups && killAndRemoveCgroups) {
       try { killAndRemoveCgroups(cgroups); forgetRemovedParents(store.root); } catch (cleanup) { (err as Error).message += ` (and removing its cgroups failed: ${(cleanup as Error).message})`; }
     }
     if (lock) store.bury(req.id);
+    if (hookFailed || (err instanceof PeerError && err.hook)) onHookFailure.poststop?.();
     throw err;
   } finally {
     lock?.release();

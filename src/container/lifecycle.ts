@@ -8,8 +8,9 @@ import { signalAll, signalInit, waitForInitExit } from './signal.js';
 import { currentStatus, hookStateJson, killFreezeLeft, killFreezeMarker, type Status, type StoredState } from './state.js';
 import { faultPoint } from './faultpoint.js';
 import { forgetRemovedParents } from './cgroupparents.js';
-import { runHooksWarnOnly } from '../linux/hooks.js';
+import { runHooks, runHooksWarnOnly } from '../linux/hooks.js';
 import { warn } from './trace.js';
+import { undoHostRootfs } from '../linux/hostmounts.js';
 import { NotFoundError, type Store } from './store.js';
 import { killAndRemoveCgroups, openCgroups, signalCgroup } from '../linux/cgroups/lifecycle.js';
 
@@ -49,7 +50,14 @@ export function startContainer(store: Store, id: string): void {
     // "E<error>": a startContainer hook failed, and the init has stopped the container.
     if (answer !== '0') throw new Error(answer.startsWith('E') ? answer.slice(1) : `unexpected answer from the init: ${answer}`);
     faultPoint('start:answered');
-    for (const w of runHooksWarnOnly('poststart', s.hooks?.poststart, hookStateJson(s, 'running', s.pid))) warn(w);
+    // runtime.md lifecycle step 9: a failing poststart hook is an error, and the
+    // container is stopped; `delete` then destroys it and runs poststop (steps 12-13).
+    try {
+      runHooks('poststart', s.hooks?.poststart, hookStateJson(s, 'running', s.pid));
+    } catch (err) {
+      try { killAndWait(store, s); } catch (stop) { (err as Error).message += ` (and stopping the container failed: ${(stop as Error).message})`; }
+      throw err;
+    }
   });
 }
 
@@ -136,6 +144,7 @@ export function deleteContainer(store: Store, id: string, force: boolean): void 
         killAndRemoveCgroups(openCgroups(s.cgroup));
         forgetRemovedParents(store.root);
       }
+      if (s.hostRootfsMounts !== undefined) undoHostRootfs(s.rootfs, s.hostRootfsMounts);
       faultPoint('delete:cgroups-removed');
       store.bury(id);
       for (const w of runHooksWarnOnly('poststop', s.hooks?.poststop, hookStateJson(s, 'stopped', 0))) warn(w);
