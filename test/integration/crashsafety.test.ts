@@ -102,7 +102,7 @@ t.test('a setup failure while stage 1 waits comes back as an error, not a hang (
   t.same(leftovers(box, id, []), [], 'nothing left');
 });
 
-t.test('a non-root run fails with an error instead of hanging (5)', { skip }, async (t) => {
+t.test('a non-root run ends (with an error, here) instead of hanging (5)', { skip }, async (t) => {
   // ocirun must be runnable by nobody (it is where the checkout is world-readable).
   const probe = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', OCIRUN, '--version'], { encoding: 'utf8' });
   if (probe.status !== 0) { t.comment(`nobody cannot run ${OCIRUN} here: covered by the root test above`); return; }
@@ -115,7 +115,8 @@ t.test('a non-root run fails with an error instead of hanging (5)', { skip }, as
   spawnSync('chmod', ['-R', 'a+rwX', box.dir]);
   const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', OCIRUN, '--root', join(box.dir, 'nobody-root'), 'run', '--bundle', box.bundle, 'nr1'], { encoding: 'utf8', timeout: 20_000 });
   t.not(r.signal, 'SIGTERM', 'did not hang');
-  t.equal(r.status, 1, `fails with an error: ${r.stderr.trim()}`);
+  // Rootless support grows: the run may succeed; if it does not, it says why.
+  if (r.status !== 0) t.match(r.stderr, /^ocirun: run nr1: .+\n$/, `ends with an error: ${r.stderr.trim()}`);
   t.same(readdirSync(join(box.dir, 'nobody-root')).filter((e) => e !== 'cgroup-parents'), [], 'no state left');
 });
 
