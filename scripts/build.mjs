@@ -10,6 +10,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const top = join(dirname(fileURLToPath(import.meta.url)), '..');
+function gitCommit() {
+  try {
+    return execFileSync('git', ['-C', top, 'describe', '--always', '--dirty', '--abbrev=12'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return process.env.OCIRUN_COMMIT || 'unknown';
+  }
+}
 const step = (what) => process.stderr.write(`build: ${what}\n`);
 
 step('native/libocirun.so');
@@ -46,6 +53,8 @@ const common = {
   // yargs looks up its locale files through import.meta.url.
   banner: { js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);" },
   logLevel: 'warning',
+  // `ocirun --version` prints the commit it was built from (src/cli/version.ts).
+  define: { __OCIRUN_COMMIT__: JSON.stringify(gitCommit()) },
 };
 // The CLI splits yargs (and anything else behind a dynamic import) into its own
 // chunk, loaded only when the fast parser hands over to it.
