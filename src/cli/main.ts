@@ -31,6 +31,10 @@ const HANDLERS: Record<string, () => Promise<Handler>> = {
 
 async function main(argv: string[]): Promise<number> {
   enableCompileCache();
+  if (process.platform !== 'linux' || (process.arch !== 'x64' && process.arch !== 'arm64')) {
+    writeSync(2, `ocirun: unsupported platform ${process.platform}-${process.arch}: ocirun runs on linux-x64 and linux-arm64 (glibc)\n`);
+    return 1;
+  }
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
     const { versionText } = await import('./version.js');
     writeSync(1, `${await versionText()}\n`);
