@@ -102,7 +102,7 @@ function archive(arch) {
   if (!ARCHES[arch]) die(`unsupported architecture ${arch} (linux-x64, linux-arm64)`);
   const outDir = resolve(option('out', join(top, 'build')));
   const name = `ocirun-${pkg.version}-linux-${arch}`;
-  if (!existsSync(join(top, 'dist/cli.js'))) die('dist/ is not built: run "npm run build" first');
+  if (!existsSync(join(top, 'dist')) || readdirSync(join(top, 'dist')).length === 0) die('dist/ is not built: run "npm run build" first');
   const so = join(top, 'native/prebuilt', `linux-${arch}`, 'libocirun.so');
   if (!existsSync(so)) buildNative(arch);
   const stage = mkdtempSync(join(tmpdir(), 'ocirun-archive-'));

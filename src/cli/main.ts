@@ -5,7 +5,6 @@ import { type Context, makeContext } from './context.js';
 import type { ParsedArgs } from './defs.js';
 import { fastParse } from './fastparse.js';
 import { setTrace, setWarn } from '../container/trace.js';
-import { enableCompileCache } from '../sys/compilecache.js';
 
 type Handler = (args: ParsedArgs, ctx: Context) => number | Promise<number>;
 
@@ -30,7 +29,6 @@ const HANDLERS: Record<string, () => Promise<Handler>> = {
 };
 
 async function main(argv: string[]): Promise<number> {
-  enableCompileCache();
   if (process.platform !== 'linux' || (process.arch !== 'x64' && process.arch !== 'arm64')) {
     writeSync(2, `ocirun: unsupported platform ${process.platform}-${process.arch}: ocirun runs on linux-x64 and linux-arm64 (glibc)\n`);
     return 1;

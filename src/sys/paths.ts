@@ -29,5 +29,5 @@ export function nativeLibraryPath(): string {
 }
 
 export function initEntryPath(): string {
-  return join(installDir(), 'dist', 'init.js');
+  return join(installDir(), 'dist', 'init.cjs');
 }
