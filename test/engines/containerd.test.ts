@@ -114,6 +114,9 @@ function main(): void {
     t.ok(await waitFor(() => out.includes('ready')), `the task runs (${out})`);
     const pid = taskPid(id);
     t.ok(pid > 0 && alive(pid), `ctr task ls shows a live host pid (${pid})`);
+    const state = sh(RUNTIME, ['--root', join(runcRoot, NS), 'state', id]);
+    t.equal(state.code, 0, `ocirun knows the task under --runc-root (${state.stderr.trim()})`);
+    t.match(JSON.parse(state.stdout || '{}'), { status: 'running', pid }, 'ocirun state: running, the same pid');
 
     // The memory limit, read from the host in the cgroup the process is really in.
     t.equal(cgroupFile(pid, 'memory', 'memory.limit_in_bytes'), String(64 << 20), 'memory.limit_in_bytes of its cgroup');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { mountinfoOf, topMount } from '../helpers.js';
 import {
   alive, busyboxImage, cgroupDirsNamed, cgroupFile, Daemon, engineDir, IMAGE_BASE, IMAGE_USER, missingTools,
-  mountsUnder, procStatus, processesMentioning, removeDir, RUNTIME, sh, stateLeft, waitFor,
+  mountsUnder, procStatus, processesMentioning, readmeSnippet, removeDir, RUNTIME, sh, stateLeft, waitFor,
 } from './lib.js';
 
 // Debian's client; another docker on PATH (a newer one in /usr/local/bin) is not what we test.
@@ -22,10 +22,10 @@ if (missing) {
   main();
 }
 
-/** daemon.json: the runtimes entry as the README shows it, plus this test's private state and no networking. */
-export function daemonJson(runtimePath: string, dir: string): object {
+/** daemon.json: the README's snippet, plus this test's private state and no networking. */
+function daemonJson(dir: string): object {
   return {
-    runtimes: { ocirun: { path: runtimePath } },
+    ...(JSON.parse(readmeSnippet('daemon-json')) as object),
     'data-root': `${dir}/data`,
     'exec-root': `${dir}/exec`,
     pidfile: `${dir}/docker.pid`,
@@ -44,11 +44,12 @@ export function daemonJson(runtimePath: string, dir: string): object {
 
 function main(): void {
   const dir = engineDir('docker');
-  writeFileSync(join(dir, 'daemon.json'), JSON.stringify(daemonJson(RUNTIME, dir), null, 2));
+  writeFileSync(join(dir, 'daemon.json'), JSON.stringify(daemonJson(dir), null, 2));
   const env = { ...process.env, DOCKER_HOST: `unix://${dir}/docker.sock`, DOCKER_CONFIG: join(dir, 'client') };
   const daemon = new Daemon('dockerd', 'dockerd', ['--config-file', join(dir, 'daemon.json')], join(dir, 'dockerd.log'), env);
   const docker = (args: string[], timeout = 60_000) => sh(DOCKER, args, { env, timeout });
-  const runtimeRoot = join(dir, 'exec', 'runtime-ocirun', 'moby');
+  // Docker 20.10 gives every runtime behind the runc v2 shim the root of its "runc" runtime.
+  const runtimeRoot = join(dir, 'exec', 'runtime-runc', 'moby');
   const names: string[] = [];
   const fullIds: string[] = [];
   const newName = (what: string) => { const n = `dk-${what}-${process.pid}`; names.push(n); return n; };
@@ -130,6 +131,9 @@ function main(): void {
     t.equal(e.stdout, 'vol-ok\n', 'the root refuses writes, the volume takes them');
     t.equal(e.stderr, 'exec-err\n', 'exec stderr');
     t.equal(readFileSync(join(vol, 'f'), 'utf8'), 'data\n', 'the host sees the volume file');
+    const state = sh(RUNTIME, ['--root', runtimeRoot, 'state', inspect(long, '{{.Id}}')]);
+    t.equal(state.code, 0, `ocirun knows the container in ${runtimeRoot} (${state.stderr.trim()})`);
+    t.match(JSON.parse(state.stdout || '{}'), { status: 'running', pid }, 'ocirun state: running, the same pid');
     const tty = inTty(['exec', '-it', long, 'sh', '-c', 'tty; exit 4']);
     t.equal(tty.status, 4, `exec -it exit code (${tty.stdout}${tty.stderr})`);
     t.match(tty.stdout, /\/dev\/pts\/\d+/, 'exec -it gets a pty');

@@ -166,3 +166,15 @@ export function removeDir(dir: string): void {
   for (const m of mountsUnder(dir).reverse()) spawnSync('umount', ['-l', m]);
   rmSync(dir, { recursive: true, force: true });
 }
+
+/**
+ * A configuration snippet from README.md, marked `<!-- snippet: NAME -->` before
+ * its fenced block: the tests run exactly what the README shows, with the
+ * install path replaced by the build under test.
+ */
+export function readmeSnippet(name: string): string {
+  const readme = readFileSync(join(TOP, 'README.md'), 'utf8');
+  const m = new RegExp(`<!-- snippet: ${name} -->\\n\`\`\`[a-z]*\\n([\\s\\S]*?)\`\`\`\\n`).exec(readme);
+  if (!m?.[1]) throw new Error(`README.md has no snippet "${name}"`);
+  return m[1].replaceAll('/usr/local/bin/ocirun', RUNTIME);
+}

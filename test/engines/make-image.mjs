@@ -2,8 +2,9 @@
 // Build a busybox container image as one tar that every engine here loads
 // without a registry: an OCI image layout (ctr import, podman load) that also
 // carries Docker's manifest.json (docker load of Docker 20.10 reads only that).
-// Two tags share one layer: `base` (root, /) and `user` (an image user,
-// working directory and environment, for the checks of image config).
+// Three tags share one layer: `base` (root, /), `user` (an image user,
+// working directory and environment, for the checks of image config) and
+// `pause` (a pod sandbox for the CRI test).
 // Usage: make-image.mjs OUT.tar   (needs busybox-static; run as root for ownership)
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -47,6 +48,8 @@ try {
   const variants = {
     base: { Env: [PATH], Cmd: ['sh'], WorkingDir: '/' },
     user: { Env: [PATH, 'GREETING=hello from the image'], Cmd: ['sh'], WorkingDir: '/home/app', User: 'app' },
+    // A pod sandbox image for the CRI test: waits until it is told to stop.
+    pause: { Env: [PATH], Entrypoint: ['sh', '-c', 'trap "exit 0" TERM INT; while :; do sleep 1; done'], WorkingDir: '/' },
   };
   const index = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] };
   const dockerManifest = [];

@@ -11,8 +11,18 @@ import { join } from 'node:path';
 import { mountinfoOf, topMount } from '../helpers.js';
 import {
   alive, busyboxImage, cgroupDirsNamed, cgroupFile, engineDir, IMAGE_BASE, IMAGE_USER, missingTools,
-  mountsUnder, procStatus, processesMentioning, removeDir, RUNTIME, sh, stateLeft, waitFor,
+  mountsUnder, procStatus, processesMentioning, readmeSnippet, removeDir, RUNTIME, sh, stateLeft, waitFor,
 } from './lib.js';
+
+/** What this test adds to containers.conf: no network, limits this host allows (see README). */
+const TEST_CONTAINERS = [
+  '[containers]',
+  'netns = "none"',
+  // The host's hard RLIMIT_NOFILE is below podman's default of 1048576 and
+  // root here lacks CAP_SYS_RESOURCE: runc fails the same way without this.
+  'default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]',
+  '',
+].join('\n');
 
 const missing = missingTools(['podman', 'conmon', 'script']);
 if (missing) {
@@ -22,39 +32,16 @@ if (missing) {
   main();
 }
 
-/** containers.conf as the README shows it, plus what keeps this test's state in its own directory. */
-export function containersConf(runtimePath: string, dir: string): string {
-  return [
-    '[containers]',
-    'netns = "none"',
-    // The host's hard RLIMIT_NOFILE is below podman's default of 1048576 and
-    // root here lacks CAP_SYS_RESOURCE: runc fails the same way without this.
-    'default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]',
-    '',
-    '[engine]',
-    'runtime = "ocirun"',
-    'cgroup_manager = "cgroupfs"',
-    'events_logger = "file"',
-    `events_logfile_path = "${dir}/events.log"`,
-    `tmp_dir = "${dir}/tmp"`,
-    `volume_path = "${dir}/volumes"`,
-    '',
-    '[engine.runtimes]',
-    `ocirun = ["${runtimePath}"]`,
-    '',
-    '[network]',
-    `network_config_dir = "${dir}/networks"`,
-    '',
-  ].join('\n');
-}
-
 function main(): void {
   const dir = engineDir('podman');
   const OCIRUN_ROOT = '/run/ocirun';
-  writeFileSync(join(dir, 'containers.conf'), containersConf(RUNTIME, dir));
+  // The README's [engine] snippet as it is; the rest of this test's state through flags.
+  writeFileSync(join(dir, 'containers.conf'), `${TEST_CONTAINERS}\n${readmeSnippet('containers-conf')}`);
   writeFileSync(join(dir, 'storage.conf'), `[storage]\ndriver = "overlay"\ngraphroot = "${dir}/root"\nrunroot = "${dir}/runroot"\n`);
   const env = { ...process.env, CONTAINERS_CONF: join(dir, 'containers.conf'), CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf') };
-  const podman = (args: string[], timeout = 60_000) => sh('podman', args, { env, timeout, cwd: dir });
+  const flags = ['--cgroup-manager', 'cgroupfs', '--events-backend', 'file', '--tmpdir', join(dir, 'tmp'),
+    '--volumepath', join(dir, 'volumes'), '--network-config-dir', join(dir, 'networks')];
+  const podman = (args: string[], timeout = 60_000) => sh('podman', [...flags, ...args], { env, timeout, cwd: dir });
   const names: string[] = [];
   const fullIds: string[] = [];
   const newName = (what: string) => { const n = `pod-${what}-${process.pid}`; names.push(n); return n; };
@@ -67,7 +54,7 @@ function main(): void {
       try { const id = readFileSync(cidFile(n), 'utf8').trim(); if (id && !fullIds.includes(id)) fullIds.push(id); } catch { /* never created */ }
     }
   };
-  const inTty = (args: string[]) => spawnSync('script', ['-qec', ['podman', ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' '), '/dev/null'], { env, encoding: 'utf8', timeout: 60_000 });
+  const inTty = (args: string[]) => spawnSync('script', ['-qec', ['podman', ...flags, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' '), '/dev/null'], { env, encoding: 'utf8', timeout: 60_000 });
 
   t.before(() => {
     const loaded = podman(['load', '-i', busyboxImage(dir)]);
@@ -95,10 +82,9 @@ function main(): void {
 
   t.test('--runtime PATH selects ocirun without any containers.conf entry', async (t) => {
     const plain = { ...env, CONTAINERS_CONF: join(dir, 'plain.conf') };
-    writeFileSync(plain.CONTAINERS_CONF, '[containers]\nnetns = "none"\ndefault_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]\n[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n' +
-      `events_logfile_path = "${dir}/events.log"\ntmp_dir = "${dir}/tmp"\n`);
+    writeFileSync(plain.CONTAINERS_CONF, TEST_CONTAINERS);
     const name = newName('flag');
-    const r = sh('podman', ['--runtime', RUNTIME, 'run', '--rm', '--name', name, '--cidfile', cidFile(name), IMAGE_BASE, 'sh', '-c', 'cat /proc/1/cmdline | tr "\\0" " "'], { env: plain, cwd: dir });
+    const r = sh('podman', [...flags, '--runtime', RUNTIME, 'run', '--rm', '--name', name, '--cidfile', cidFile(name), IMAGE_BASE, 'sh', '-c', 'cat /proc/1/cmdline | tr "\\0" " "'], { env: plain, cwd: dir });
     t.equal(r.code, 0, r.stderr);
     t.equal(r.stdout, 'sh -c cat /proc/1/cmdline | tr "\\0" " " ', 'the container ran');
   });
@@ -130,6 +116,9 @@ function main(): void {
     t.equal(w.code, 3, `exec's exit code (${w.stderr})`);
     t.equal(w.stdout, 'vol-ok\n', 'the root refuses writes, the volume takes them');
     t.equal(readFileSync(join(vol, 'f'), 'utf8'), 'data\n', 'the host sees the volume file');
+    const state = sh(RUNTIME, ['--root', OCIRUN_ROOT, 'state', inspect(long, '{{.Id}}')]);
+    t.equal(state.code, 0, `ocirun knows the container in its default root (${state.stderr.trim()})`);
+    t.match(JSON.parse(state.stdout || '{}'), { status: 'running', pid }, 'ocirun state: running, the same pid');
   });
 
   t.test('exec as another user under the default seccomp profile', { todo: 'issue 8: a non-root exec user with a seccomp profile (EACCES today)' }, async (t) => {
