@@ -161,9 +161,10 @@ export function stateLeft(root: string, ids: string[]): string[] {
   return names.filter((n) => ids.some((id) => n.includes(id)));
 }
 
-/** Remove the engine directory (after the daemon stopped and nothing is mounted there). */
+/** Remove the engine directory (after the daemon stopped and nothing is mounted there); OCIRUN_ENGINE_KEEP=1 keeps it, logs and all. */
 export function removeDir(dir: string): void {
   for (const m of mountsUnder(dir).reverse()) spawnSync('umount', ['-l', m]);
+  if (process.env.OCIRUN_ENGINE_KEEP) { console.error(`# kept ${dir}`); return; }
   rmSync(dir, { recursive: true, force: true });
 }
 
