@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { mountinfoOf, topMount } from '../helpers.js';
 import {
   alive, busyboxImage, cgroupDirsNamed, cgroupFile, Daemon, engineDir, IMAGE_BASE, IMAGE_USER, missingTools,
-  mountsUnder, procStatus, processesMentioning, removeDir, RUNTIME, sh, stateLeft, waitFor,
+  mountsUnder, procStatus, processesMentioning, removeCgroupParent, removeDir, RUNTIME, sh, stateLeft, waitFor,
 } from './lib.js';
 
 const missing = missingTools(['containerd', 'ctr', 'containerd-shim-runc-v2', 'script']);
@@ -184,5 +184,6 @@ function main(): void {
     t.same(processesMentioning([dir, ...ids]), [], 'no process (shim, ocirun, container)');
     t.same(mountsUnder(dir), [], 'no mount');
     t.same(cgroupDirsNamed(ids), [], 'no cgroup');
+    t.same(removeCgroupParent(NS), [], "the namespace's parent cgroup is empty (and removed)");
   });
 }

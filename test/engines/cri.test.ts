@@ -11,7 +11,7 @@ import {
 } from './cri.js';
 import {
   alive, busyboxImage, cgroupDirsNamed, cgroupFile, cgroupOf, Daemon, engineDir, IMAGE_BASE, missingTools, mountsUnder,
-  processesMentioning, readmeSnippet, removeDir, RUNTIME, sh, stateLeft, waitFor,
+  processesMentioning, readmeSnippet, removeCgroupParent, removeDir, RUNTIME, sh, stateLeft, waitFor,
 } from './lib.js';
 
 const missing = missingTools(['containerd', 'ctr', 'containerd-shim-runc-v2']);
@@ -180,5 +180,6 @@ function main(): void {
     t.same(processesMentioning([dir, ...ids]), [], 'no process (shim, ocirun, container)');
     t.same(mountsUnder(dir), [], 'no mount');
     t.same(cgroupDirsNamed(ids), [], 'no container cgroup');
+    t.same(removeCgroupParent(CGROUP_PARENT), [], "the pod's parent cgroup is empty (and removed)");
   });
 }

@@ -179,3 +179,19 @@ export function readmeSnippet(name: string): string {
   if (!m?.[1]) throw new Error(`README.md has no snippet "${name}"`);
   return m[1].replaceAll('/usr/local/bin/ocirun', RUNTIME);
 }
+
+/**
+ * rmdir (never rm -r) a parent cgroup the engine named for this test, in every
+ * hierarchy, once empty: runtimes (runc too) create parents with mkdir -p and
+ * leave them. Returns the ones still there (not empty: something is left).
+ */
+export function removeCgroupParent(relative: string): string[] {
+  const left: string[] = [];
+  const roots = new Set(mountinfoOf('self').filter((m) => m.fstype === 'cgroup' || m.fstype === 'cgroup2').map((m) => m.mountPoint));
+  for (const root of roots) {
+    const path = join(root, relative);
+    if (!existsSync(path)) continue;
+    if (spawnSync('rmdir', [path]).status !== 0) left.push(path);
+  }
+  return left;
+}
