@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mountinfoOf, topMount } from '../helpers.js';
 import {
-  alive, busyboxImage, cgroupDirsNamed, cgroupFile, engineDir, IMAGE_BASE, IMAGE_USER, missingTools,
+  alive, busyboxImage, cgroupDirsNamed, cgroupFile, engineDir, IMAGE_BASE, missingTools,
   mountsUnder, procStatus, processesMentioning, readmeSnippet, removeDir, RUNTIME, sh, stateLeft, waitFor,
 } from './lib.js';
 
