@@ -174,6 +174,24 @@ function main(): void {
     t.notOk(alive(pid), 'the init is gone');
   });
 
+  t.test('the host pid namespace: the shim kills the rest with kill --all once the init exits', async (t) => {
+    // Without a pid namespace of its own, the init's children outlive it; the
+    // shim then sends `kill --all <id> 9`, on a container already stopped.
+    const id = newId('hostpid');
+    const child = `sleep ${300000 + (process.pid % 1000)}`;
+    t.equal(ctr(['run', '-d', ...runtime, '--with-ns', `pid:/proc/${process.pid}/ns/pid`, IMAGE_BASE, id,
+      'sh', '-c', `${child} & trap "exit 2" TERM; while :; do sleep 0.1; done`]).code, 0, 'run -d');
+    // (busybox runs the applet in the forked shell: both show the init's command line)
+    t.ok(await waitFor(() => processesMentioning([child]).length === 2), 'the init and its background child run');
+    t.equal(ctr(['task', 'kill', id]).code, 0, 'kill (SIGTERM, to the init only)');
+    t.ok(await waitFor(() => taskStatus(id) === 'STOPPED'), 'the task stopped');
+    t.ok(await waitFor(() => processesMentioning([child]).length === 0, 5000), `the orphaned child was killed too (${processesMentioning([child])})`);
+    const d = ctr(['task', 'delete', id]);
+    t.equal(d.code, 0, `task delete (${d.stderr})`);
+    t.match(d.stderr, /exit code 2/, "the init's exit code");
+    t.equal(ctr(['container', 'rm', id]).code, 0, 'container rm');
+  });
+
   t.test('a failing create: the shim shows ocirun\'s error from --log', async (t) => {
     const r = ctr(['run', '--rm', ...runtime, '--cwd', 'relative/dir', IMAGE_BASE, newId('bad'), 'true']);
     t.not(r.code, 0, 'fails');
