@@ -67,10 +67,12 @@ function main(): void {
     removeDir(dir);
   });
 
-  t.test('podman info names ocirun as the runtime', async (t) => {
+  t.test('podman info names ocirun as the runtime, with its version', async (t) => {
     const r = podman(['info', '--format', '{{.Host.OCIRuntime.Name}} {{.Host.OCIRuntime.Path}}']);
     t.equal(r.code, 0, r.stderr);
     t.equal(r.stdout.trim(), `ocirun ${RUNTIME}`);
+    const v = podman(['info', '--format', '{{.Host.OCIRuntime.Version}}']);
+    t.match(v.stdout, /^ocirun version \d+\.\d+\.\d+\ncommit: \S+\nspec: 1\.3\.0\n/, 'and shows its --version');
   });
 
   t.test('run: stdout, stderr, exit code, the default seccomp profile', async (t) => {
