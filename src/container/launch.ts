@@ -65,6 +65,8 @@ export function launchInit(ns: NamespacePlan, preserveFds: number, exec?: Finali
       becomeRoot: ns.inUserns,
       unshareFlags: ns.unshareFlags,
       timensOffsets: ns.timensOffsets,
+      // A network namespace of our own gets a working 127.0.0.1, as with runc.
+      loopbackUp: ns.create.includes('network'),
       ...(exec ? { exec } : {}),
       ...(console ? { console } : {}),
     });
