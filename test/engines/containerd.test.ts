@@ -93,12 +93,12 @@ function main(): void {
     t.match(r.stdout, /^Uid:\s+1000\s+1000\s+1000\s+1000$/m, 'real, effective, saved and fs uid are all 1000');
   });
 
-  t.test('image user: HOME comes from /etc/passwd', { todo: 'issue 8 item 3: HOME from the user\'s passwd entry when the config has none (runc sets it)' }, async (t) => {
+  t.test('image user: HOME comes from /etc/passwd', async (t) => {
     const r = ctr(['run', '--rm', ...runtime, IMAGE_USER, newId('home'), 'sh', '-c', 'echo "$HOME"']);
     t.equal(r.stdout, '/home/app\n');
   });
 
-  t.test('loopback is up in the new network namespace', { todo: 'issue 8 item 4: bring lo up when creating a network namespace (runc does)' }, async (t) => {
+  t.test('loopback is up in the new network namespace', async (t) => {
     // IFF_UP (0x1) | IFF_LOOPBACK (0x8), as the kernel shows the interface's flags.
     const r = ctr(['run', '--rm', ...runtime, IMAGE_BASE, newId('lo'), 'cat', '/sys/class/net/lo/flags']);
     t.equal(r.code, 0, r.stderr);

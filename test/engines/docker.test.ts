@@ -106,7 +106,7 @@ function main(): void {
     t.equal(r.stdout, '1000\n1000\n/home/app\nhello from the image\n');
   });
 
-  t.test('image user under the default seccomp profile', { todo: 'issue 8 items 1 and 3: a non-root user with a seccomp profile (EACCES today); HOME from /etc/passwd' }, async (t) => {
+  t.test('image user under the default seccomp profile', async (t) => {
     const r = run(newName('user-seccomp'), ['--rm', IMAGE_USER, 'sh', '-c', 'id -u; grep ^Seccomp: /proc/self/status; echo "$HOME"']);
     t.equal(r.code, 0, r.stderr);
     t.equal(r.stdout, '1000\nSeccomp:\t2\n/home/app\n');
@@ -142,7 +142,7 @@ function main(): void {
     t.match(top.stdout, new RegExp(`^\\s*${pid}\\s+sh -c trap`, 'm'), 'top lists the init by its host pid');
   });
 
-  t.test('exec --user under the default seccomp profile', { todo: 'issue 8 item 1: a non-root exec user with a seccomp profile (EACCES today)' }, async (t) => {
+  t.test('exec --user under the default seccomp profile', async (t) => {
     const r = docker(['exec', '--user', '1000', long, 'id', '-u']);
     t.equal(r.code, 0, r.stderr);
     t.equal(r.stdout, '1000\n');

@@ -123,7 +123,7 @@ function main(): void {
     t.match(JSON.parse(state.stdout || '{}'), { status: 'running', pid }, 'ocirun state: running, the same pid');
   });
 
-  t.test('exec as another user under the default seccomp profile', { todo: 'issue 8 item 1: a non-root exec user with a seccomp profile (EACCES today)' }, async (t) => {
+  t.test('exec as another user under the default seccomp profile', async (t) => {
     const r = podman(['exec', '--user', 'app', long, 'sh', '-c', 'id -u; grep ^Seccomp: /proc/self/status; echo "$HOME"']);
     t.equal(r.code, 0, r.stderr);
     t.equal(r.stdout, '1000\nSeccomp:\t2\n/home/app\n');
