@@ -285,11 +285,20 @@ static void __attribute__((noreturn)) stage1(const struct ocirun_spawn *s)
 	if (s->new_userns) {
 		if (unshare(CLONE_NEWUSER) < 0)
 			bail(fd, "unshare user namespace", errno);
-		/* Only the parent, outside, may write our maps: ask, then wait for its word. */
+		/*
+		 * Only the parent, outside, may write our maps: ask, then wait for its
+		 * word. The /proc files of a non-dumpable process belong to root, so an
+		 * unprivileged parent could not write them: dumpable for just this
+		 * moment, while nothing but us lives in the new user namespace.
+		 */
+		if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+			bail(fd, "prctl PR_SET_DUMPABLE", errno);
 		snprintf(line, sizeof(line), "{\"type\":\"idmap-request\",\"pid\":%d}\n", getpid());
 		say(fd, line);
 		if (read_line(fd, line, sizeof(line)) < 0 || strstr(line, "\"idmap-done\"") == NULL)
 			bail(fd, "waiting for id maps", EPIPE);
+		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+			bail(fd, "prctl PR_SET_DUMPABLE", errno);
 	}
 	/* Host root is unmapped inside; without this, execve of the init would drop every capability. */
 	if (s->become_root) {

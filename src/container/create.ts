@@ -156,7 +156,8 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
       chmodSync(fifoPath, 0o622);
       const uidMap = loaded.spec.linux?.uidMappings ?? [];
       const gidMap = loaded.spec.linux?.gidMappings ?? [];
-      if (plan.namespaces.newUserns) chownSync(fifoPath, mapToHost(0, uidMap) ?? 0, mapToHost(0, gidMap) ?? 0);
+      // (Only root can give it away; without root it stays ours and its mode lets the init write.)
+      if (plan.namespaces.newUserns && process.geteuid?.() === 0) chownSync(fifoPath, mapToHost(0, uidMap) ?? 0, mapToHost(0, gidMap) ?? 0);
 
       launch ??= launchInit(plan.namespaces, passFds);
       if (req.consoleSocket !== undefined) {

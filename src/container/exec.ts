@@ -15,6 +15,7 @@ import { pathFromEnv } from '../linux/lookpath.js';
 import { type NamespaceKind, type NamespacePlan, PROC_NS_NAME } from '../linux/namespaces.js';
 import { lastCapability } from '../linux/procfs.js';
 import { planRlimits } from '../linux/rlimits.js';
+import { setgroupsDenied } from '../linux/idmap.js';
 import { homeFor, readInRoot, withHome } from '../linux/home.js';
 import { detectLsm, execLabelAttrs, planLsm } from '../linux/lsm.js';
 import { abortLaunch, completeExecLaunch, type Launch, launchInit } from './launch.js';
@@ -113,7 +114,8 @@ export function planExecFinalize(proc: Process, s: StoredState, preserveFds: num
     env,
     cwd: proc.cwd,
     umask: user.umask ?? 0o022,
-    setGroups: true,
+    // A user namespace whose maps an unprivileged runtime wrote itself denies setgroups.
+    setGroups: !setgroupsDenied(s.pid),
     groups: user.additionalGids ?? [],
     uid: user.uid,
     gid: user.gid,

@@ -13,6 +13,8 @@ import { planCpuAffinity, planIoPriority, planMemoryPolicy, planPersonality, pla
 import { planSeccomp } from '../linux/seccomp.js';
 import { ownNamespace, planSysctl } from '../linux/sysctl.js';
 import { checkIntelRdt } from '../linux/intelrdt.js';
+import { chooseMapWriter, setgroupsAllowed } from '../linux/idmap.js';
+import { inUserNamespace } from '../linux/rootless.js';
 import { homeFor, passwdAtCreate, withHome } from '../linux/home.js';
 
 export interface CreateOptions {
@@ -38,6 +40,11 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
   // Without one, the container inherits ours (runtime.md): the rootfs is set up in it (README).
   const ownMountNamespace = namespaces.create.includes('mount') || namespaces.join.some((j) => j.kind === 'mount');
   const caps = planHostCapabilities(proc.capabilities);
+  // An unprivileged runtime mapping only its own ids must deny setgroups in the new user namespace.
+  const setGroups = !namespaces.newUserns || setgroupsAllowed(chooseMapWriter(process.geteuid?.() ?? 0, process.getegid?.() ?? 0, linux?.uidMappings ?? [], linux?.gidMappings ?? []));
+  if (!setGroups && (proc.user?.additionalGids?.length ?? 0) > 0) {
+    throw new Error('process.user.additionalGids: cannot be set when an unprivileged user maps only its own ids (setgroups is denied); map ranges through /etc/subgid instead');
+  }
   const lsm = planLsm(spec, detectLsm());
   if (linux?.intelRdt) checkIntelRdt();
   const sysctl = planSysctl(linux?.sysctl, (kind) => ownNamespace(namespaces, kind));
@@ -56,7 +63,8 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
       maskedPaths: linux?.maskedPaths,
       readonlyPaths: linux?.readonlyPaths,
       noPivot: opts.noPivot,
-      inUserns: namespaces.inUserns,
+      // Rootless podman calls us as root of its own user namespace: mknod is refused there too.
+      inUserns: namespaces.inUserns || inUserNamespace(),
       cgroupns: namespaces.newCgroupns,
       ownMountNamespace,
     }),
@@ -91,7 +99,7 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
       noNewPrivileges,
       preserveFds: opts.preserveFds,
       seccomp: seccomp?.filter ?? null,
-      setGroups: true,
+      setGroups,
       seccompFlags: seccomp?.flags ?? 0,
       seccompListener: seccomp?.listenerPath ? { path: seccomp.listenerPath, metadata: seccomp.listenerMetadata } : null,
       scheduler: planScheduler(proc.scheduler),
