@@ -59,9 +59,10 @@ function buildNative(arch) {
   if (!haveCommand(cc)) die(`no compiler for linux-${arch}: install gcc-${triple.replace(/_/g, '-').replace('-linux-gnu', '')}-linux-gnu (looked for ${cc})`);
   const work = mkdtempSync(join(tmpdir(), `ocirun-native-${arch}-`));
   try {
-    // The Makefile's own rule, its sources found through VPATH, the output in the
-    // scratch dir (-B: make would otherwise take native/libocirun.so as the target).
-    execFileSync('make', ['-s', '-B', '-C', work, '-f', join(top, 'native/Makefile'), `VPATH=${join(top, 'native')}`, `CC=${cc}`, 'libocirun.so'], { stdio: 'inherit' });
+    // The Makefile's own rule on a copy of the sources (build products left
+    // behind), so the host's native/libocirun.so is neither used nor touched.
+    cpSync(join(top, 'native'), work, { recursive: true, filter: (src) => !/\.(so|o)$/.test(src) && !/\/(plantest|prebuilt)$/.test(src) });
+    execFileSync('make', ['-s', '-B', '-C', work, `CC=${cc}`, 'libocirun.so'], { stdio: 'inherit' });
     const built = join(work, 'libocirun.so');
     if (elfMachine(built) !== machine) die(`${cc} built ${built} for ELF machine ${elfMachine(built)}, not linux-${arch}`);
     const dest = join(top, 'native/prebuilt', `linux-${arch}`, 'libocirun.so');
