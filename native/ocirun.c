@@ -10,13 +10,15 @@
  *   ocirun_spawn()     stage 1: join namespaces by fd, create a user namespace
  *                      (the parent writes the id maps), unshare the others,
  *                      then fork stage 2 as a sibling (CLONE_PARENT), which
- *                      starts a new session and execs the init.
+ *                      starts a new session and becomes the container's
+ *                      init: it receives the plan and carries it out
+ *                      (plan.c), or, for exec, finalizes at once.
  *   ocirun_finalize()  the init's (or exec's) last act: bounding set, ids,
  *                      capabilities, no_new_privs, seccomp, fd hygiene,
  *                      signal dispositions, execve.
  *
- * Progress and failures of stage 1 and 2 go to the parent as single JSON
- * lines on the sync socket, the same framing the init uses later.
+ * Progress and failures go to the parent over the sync socket, in the
+ * framing and message table of sync.h.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -44,33 +46,11 @@
 
 #define MAX_JOIN 8
 
-struct ocirun_finalize {
-	const char *const *paths;	/* where the program may be, tried in order (execvp's PATH walk) */
-	const char *const *argv;
-	const char *const *envp;
-	const char *cwd;		/* chdir again as the final user */
-	int umask;			/* -1 leaves it alone */
-	int set_groups;			/* setgroups() is allowed here */
-	int ngroups;
-	const uint32_t *groups;
-	uint32_t uid, gid;
-	uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
-	int last_cap;			/* from /proc/sys/kernel/cap_last_cap */
-	int no_new_privs;
-	const struct sock_filter *seccomp;	/* BPF program from libseccomp, or NULL */
-	int seccomp_len;		/* its number of instructions */
-	int preserve_fds;
-	unsigned int seccomp_flags;	/* SECCOMP_FILTER_FLAG_* for seccomp(2) */
-	int listener_fd;		/* with FLAG_NEW_LISTENER: connected to linux.seccomp.listenerPath */
-	const char *listener_state;	/* the container process state (JSON) sent with the notify fd */
-	const char *const *exec_attrs;	/* LSM exec labels: path, text, path, text, …, NULL (exec only) */
-};
-
-int ocirun_finalize(const struct ocirun_finalize *f, const char **step);
+#include "finalize.h"
+#include "plan.h"
+#include "sync.h"
 
 struct ocirun_spawn {
-	const char *const *argv;	/* stage 2 execs argv[0] with these */
-	const char *const *envp;
 	int sync_fd;			/* child end of the sync socket */
 	int preserve_fds;		/* fds 3..3+n-1 survive the exec */
 	int join_count;			/* namespaces to setns(), in order */
@@ -85,47 +65,11 @@ struct ocirun_spawn {
 	unsigned short console_rows, console_cols;	/* 0 leaves the pty's size alone */
 };
 
-/* Write one JSON line to the sync socket; best effort, we are failing anyway. */
-static void say(int fd, const char *json)
-{
-	size_t len = strlen(json);
-	while (len > 0) {
-		ssize_t n = write(fd, json, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		json += n;
-		len -= (size_t)n;
-	}
-}
-
-/* Report "what: strerror" to the parent and exit: stage 1 and 2 never return. */
+/* Report what failed to the parent and exit: stage 1 and 2 never return. */
 static void __attribute__((noreturn)) bail(int fd, const char *what, int err)
 {
-	char line[512];
-	snprintf(line, sizeof(line), "{\"type\":\"error\",\"stage\":\"native\",\"message\":\"%s\",\"errno\":%d}\n",
-		 what, err);
-	say(fd, line);
+	sync_error(fd, -1, err, 0, what);
 	_exit(1);
-}
-
-/* Read one line (up to '\n') from the sync socket into buf. */
-static int read_line(int fd, char *buf, size_t size)
-{
-	size_t used = 0;
-	while (used + 1 < size) {
-		ssize_t n = read(fd, buf + used, 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		if (buf[used] == '\n')
-			break;
-		used++;
-	}
-	buf[used] = '\0';
-	return 0;
 }
 
 /*
@@ -182,6 +126,36 @@ static int exec_terminal(const struct ocirun_spawn *s, const char **step)
 	return 0;
 }
 
+/*
+ * The init: nothing of the runtime's stays open but stdio, the preserved
+ * fds and the sync socket; then the plan comes (with its fds), is checked
+ * whole, and carried out. Only a failure returns from plan_run.
+ */
+static void __attribute__((noreturn)) run_plan(const struct ocirun_spawn *s)
+{
+	int fd = s->sync_fd, fds[SYNC_MAX_FDS], nfds = 0, op = -1, detail = 0;
+	unsigned int first = 3 + (unsigned int)s->preserve_fds;
+	if ((unsigned int)fd > first && syscall(SYS_close_range, first, (unsigned int)fd - 1, 0) < 0)
+		bail(fd, "close_range", errno);
+	if (syscall(SYS_close_range, (unsigned int)fd + 1, ~0U, 0) < 0)
+		bail(fd, "close_range", errno);
+	/* A name that says what we are in ps (we are a fork of the runtime's Node, not an exec). */
+	prctl(PR_SET_NAME, "ocirun-init", 0, 0, 0);
+	uint8_t *plan;
+	size_t len;
+	int rc = sync_recv(fd, SYNC_PLAN, &plan, &len, fds, &nfds);
+	if (rc < 0)
+		bail(fd, "waiting for the plan", -rc);
+	if (plan_check(plan, len, nfds, &op) < 0) {
+		sync_error(fd, op, EINVAL, 0, "malformed plan");
+		_exit(1);
+	}
+	const char *step = "plan";
+	rc = plan_run(plan, len, fd, fds, nfds, &op, &detail, &step);
+	sync_error(fd, op, -rc, detail, step);
+	_exit(1);
+}
+
 static void __attribute__((noreturn)) stage2(const struct ocirun_spawn *s)
 {
 	/* A container is its own session, so no terminal signal reaches it by accident. */
@@ -193,10 +167,12 @@ static void __attribute__((noreturn)) stage2(const struct ocirun_spawn *s)
 		 * then become the process. The sync fd is close-on-exec from here, so
 		 * the runtime reads EOF once execve succeeded, or an error line.
 		 */
-		char line[64];
 		const char *step = "finalize";
-		if (read_line(s->sync_fd, line, sizeof(line)) < 0 || strstr(line, "\"exec\"") == NULL)
-			bail(s->sync_fd, "waiting for the runtime", EPIPE);
+		uint8_t *go;
+		size_t len;
+		int rc = sync_recv(s->sync_fd, SYNC_EXEC, &go, &len, NULL, NULL);
+		if (rc < 0)
+			bail(s->sync_fd, "waiting for the runtime", -rc);
 		int err = 0;
 		if (s->console_fd >= 0)
 			err = -exec_terminal(s, &step);
@@ -204,15 +180,12 @@ static void __attribute__((noreturn)) stage2(const struct ocirun_spawn *s)
 			err = -ocirun_finalize(s->exec, &step);
 		bail(s->sync_fd, step, err);
 	}
-	if (tidy_fds(s->preserve_fds, s->sync_fd) < 0)
-		bail(s->sync_fd, "close_range", errno);
-	execve(s->argv[0], (char *const *)s->argv, (char *const *)s->envp);
-	bail(s->sync_fd, "execve init", errno);
+	run_plan(s);
 }
 
 static void __attribute__((noreturn)) stage1(const struct ocirun_spawn *s)
 {
-	char line[256];
+	char line[64];
 	int fd = s->sync_fd;
 
 	/*
@@ -235,12 +208,16 @@ static void __attribute__((noreturn)) stage1(const struct ocirun_spawn *s)
 		if (unshare(CLONE_NEWUSER) < 0)
 			bail(fd, "unshare user namespace", errno);
 		/* Only the parent, outside, may write our maps: ask, then wait for its word. */
-		snprintf(line, sizeof(line), "{\"type\":\"idmap-request\",\"pid\":%d}\n", getpid());
-		say(fd, line);
-		if (read_line(fd, line, sizeof(line)) < 0 || strstr(line, "\"idmap-done\"") == NULL)
-			bail(fd, "waiting for id maps", EPIPE);
+		int32_t pid = getpid();
+		uint8_t *done;
+		size_t len;
+		int rc = sync_send(fd, SYNC_IDMAP_REQUEST, &pid, sizeof(pid));
+		if (rc == 0)
+			rc = sync_recv(fd, SYNC_IDMAP_DONE, &done, &len, NULL, NULL);
+		if (rc < 0)
+			bail(fd, "waiting for id maps", -rc);
 	}
-	/* Host root is unmapped inside; without this, execve of the init would drop every capability. */
+	/* Host root is unmapped inside; without this, an execve (a hook's, the program's) would drop every capability. */
 	if (s->become_root) {
 		if (setresgid(0, 0, 0) < 0)
 			bail(fd, "setresgid 0 in user namespace", errno);
@@ -268,8 +245,8 @@ static void __attribute__((noreturn)) stage1(const struct ocirun_spawn *s)
 		bail(fd, "clone init", errno);
 	if (child == 0)
 		stage2(s);
-	snprintf(line, sizeof(line), "{\"type\":\"init-pid\",\"pid\":%d}\n", child);
-	say(fd, line);
+	int32_t pid = child;
+	sync_send(fd, SYNC_INIT_PID, &pid, sizeof(pid));
 	_exit(0);
 }
 

@@ -2,8 +2,7 @@
 //   1. native/libocirun.so  (the C step that runs between clone and exec)
 //   2. src/spec/generated/  (ajv standalone validators from schemas/, so no
 //      schema is compiled at run time)
-//   3. dist/cli.js and dist/init.js (one bundled file per entry: startup is
-//      the hot path, and the init must not pull in yargs or ajv)
+//   3. dist/cli.js (bundled: startup is the hot path)
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -50,4 +49,3 @@ const common = {
 // The CLI splits yargs (and anything else behind a dynamic import) into its own
 // chunk, loaded only when the fast parser hands over to it.
 await esbuild.build({ ...common, entryPoints: { cli: join(top, 'src/cli/main.ts') }, outdir: join(top, 'dist'), splitting: true, chunkNames: 'chunks/[name]-[hash]' });
-await esbuild.build({ ...common, entryPoints: { init: join(top, 'src/init/main.ts') }, outdir: join(top, 'dist') });

@@ -87,9 +87,10 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
   let killAndRemoveCgroups: ((m: CgroupManager) => void) | null = null;
   try {
     // Loading and validation run while the init boots.
-    const [{ checkBundleConfig }, { planContainer }, cgroupLib, { runHooks }] = await Promise.all([
+    const [{ checkBundleConfig }, { planContainer, readInitFacts }, { initOperations }, cgroupLib, { runHooks }] = await Promise.all([
       import('../spec/load.js'),
       import('./plan.js'),
+      import('../linux/initops.js'),
       import('../linux/cgroups/lifecycle.js'),
       import('../linux/hooks.js'),
     ]);
@@ -183,11 +184,13 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
         ...(listenerFd >= 0 ? [listenerFd] : []),
         ...(consoleFd >= 0 ? [consoleFd] : req.consoleSocketFd !== undefined ? [req.consoleSocketFd] : []),
       ];
-      completeLaunch(active, uidMap, gidMap, plan.init, extraFds, (pid) => {
+      completeLaunch(active, uidMap, gidMap, fifoPath, extraFds, (pid) => {
         trace(`init pid ${pid}`);
         // Before the init runs anything (it unshares its cgroup namespace first).
         cg?.apply(pid);
         plan.init.hookState = JSON.parse(hookStateJson(state, 'creating', pid)) as Record<string, unknown>;
+        // Built now: the cgroup mounts bind the init's own cgroups, the hooks get its pid.
+        return initOperations(plan.init, readInitFacts(`/proc/${pid}/cgroup`, plan.init.hookState));
       }, () => {
         // In the runtime's namespaces, after the mounts and before pivot_root (as runc).
         setResources();

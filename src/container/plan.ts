@@ -1,8 +1,12 @@
-// Turning a validated config into the plans the native step and the init
-// carry out. Pure apart from reading the host's capability bounding set.
+// Turning a validated config into the plans the native step carries out.
+// Pure apart from reading the host's capability bounding set and LSMs;
+// readInitFacts reads what the init's operations depend on.
 import type { Spec } from '../spec/types.js';
 import { planHostCapabilities } from '../linux/capabilities.js';
+import { existsSync, readFileSync } from 'node:fs';
 import type { InitPlan } from '../linux/initplan.js';
+import type { InitFacts } from '../linux/initops.js';
+import { lastCapability, readMountinfo } from '../linux/procfs.js';
 import { planNamespaces, type NamespacePlan } from '../linux/namespaces.js';
 import { planRlimits } from '../linux/rlimits.js';
 import { planRootfs } from '../linux/rootfs.js';
@@ -26,6 +30,27 @@ export interface CreateOptions {
 export interface ContainerPlan {
   namespaces: NamespacePlan;
   init: InitPlan;
+}
+
+/** bin/ocirun records "soft:hard" RLIMIT_NOFILE before Node raises its own soft limit. */
+function parseNofile(text: string | undefined): { soft: string; hard: string } | null {
+  const m = /^(\d+|unlimited):(\d+|unlimited)$/.exec(text ?? '');
+  if (!m) return null;
+  const value = (s: string): string => (s === 'unlimited' ? '18446744073709551615' : s);
+  return { soft: value(m[1] as string), hard: value(m[2] as string) };
+}
+
+/** What the init's plan needs from the host at the moment it is built. */
+export function readInitFacts(cgroupFile: string, hookState: Record<string, unknown>): InitFacts {
+  return {
+    mountinfo: readMountinfo(),
+    cgroupLines: readFileSync(cgroupFile, 'utf8'),
+    hasKcore: existsSync('/proc/kcore'),
+    hookState,
+    lastCap: lastCapability(),
+    // For tests of the component walk on kernels that have openat2.
+    forceWalk: process.env._OCIRUN_RESOLVE === 'walk',
+  };
 }
 
 export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
@@ -64,6 +89,7 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
     newKeyring: !opts.noNewKeyring,
     fifoPath: opts.fifoPath,
     sysctl,
+    nofile: parseNofile(process.env._OCIRUN_NOFILE),
     runtimeHooks: Boolean(spec.hooks?.prestart?.length || spec.hooks?.createRuntime?.length),
     hooks: { createContainer: spec.hooks?.createContainer ?? [], startContainer: spec.hooks?.startContainer ?? [] },
     hookState: {},

@@ -8,8 +8,6 @@ import { nativeLibraryPath } from './paths.js';
 export const MAX_JOIN = 8;
 
 export interface SpawnRequest {
-  argv: string[];
-  env: string[];
   syncFd: number;
   preserveFds: number;
   /** namespace fds to setns(), in order, with their CLONE_NEW* type */
@@ -99,8 +97,6 @@ export function loadNative(): NativeLib {
     exec_attrs: 'const char **',
   });
   koffi.struct('ocirun_spawn', {
-    argv: 'const char **',
-    envp: 'const char **',
     sync_fd: 'int',
     preserve_fds: 'int',
     join_count: 'int',
@@ -129,8 +125,6 @@ export function nativeSpawn(req: SpawnRequest): number {
   const types = req.join.map((j) => j.type);
   while (fds.length < MAX_JOIN) { fds.push(-1); types.push(0); }
   const pid = loadNative().spawn({
-    argv: [...req.argv, null],
-    envp: [...req.env, null],
     sync_fd: req.syncFd,
     preserve_fds: req.preserveFds,
     join_count: req.join.length,
