@@ -4,7 +4,8 @@
 import type { Spec } from '../spec/types.js';
 import { planHostCapabilities } from '../linux/capabilities.js';
 import { existsSync, readFileSync } from 'node:fs';
-import type { InitPlan } from '../linux/initplan.js';
+import type { EncodedPlan, InitPlan } from '../linux/initplan.js';
+import type { CgroupPaths } from '../linux/cgroups/paths.js';
 import type { InitFacts } from '../linux/initops.js';
 import { lastCapability, readMountinfo } from '../linux/procfs.js';
 import { planNamespaces, type NamespacePlan } from '../linux/namespaces.js';
@@ -16,6 +17,8 @@ import { planCpuAffinity, planIoPriority, planMemoryPolicy, planPersonality, pla
 import { planSeccomp } from '../linux/seccomp.js';
 import { ownNamespace, planSysctl } from '../linux/sysctl.js';
 import { checkIntelRdt } from '../linux/intelrdt.js';
+import { OCI_VERSION } from './state.js';
+import { validateId } from './store.js';
 
 export interface CreateOptions {
   id: string;
@@ -129,4 +132,48 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
   // linux.mountLabel: the SELinux context of the filesystems we create for the container.
   if (lsm.mountLabel) init.rootfs.mounts = init.rootfs.mounts.map((m) => ({ ...m, data: withMountLabel(m.type, m.data, lsm.mountLabel) }));
   return { namespaces, init };
+}
+
+export interface PlanRequest {
+  id: string;
+  bundle: string;
+  noPivot: boolean;
+  noNewKeyring: boolean;
+  preserveFds: number;
+  /** a console socket would be given (only checked against process.terminal, as create does) */
+  consoleSocket: boolean;
+}
+
+export interface PlanReport {
+  namespaces: NamespacePlan;
+  /** the cgroup directories create would place the container in */
+  cgroups: CgroupPaths | null;
+  /** the init's operations, exactly as create sends them (pid 0 and this process's cgroups stand in for the init's) */
+  init: EncodedPlan;
+}
+
+/**
+ * `ocirun plan`: what create would do, validated with create's checks and
+ * errors, without a side effect (no state, fifo, cgroup, process or mount).
+ */
+export async function planBundle(store: { fifoPath(id: string): string }, req: PlanRequest): Promise<PlanReport> {
+  validateId(req.id);
+  const [{ loadBundleConfig }, { initOperations }, { cgroupRecordFor }] = await Promise.all([
+    import('../spec/load.js'),
+    import('../linux/initops.js'),
+    import('../linux/cgroups/lifecycle.js'),
+  ]);
+  const loaded = loadBundleConfig(req.bundle);
+  const plan = planContainer(loaded.spec, { ...req, bundle: loaded.bundle, rootfs: loaded.rootfs, fifoPath: store.fifoPath(req.id) });
+  const terminal = plan.init.process.terminal !== null;
+  if (terminal && !req.consoleSocket) throw new Error('cannot allocate tty if runc will detach without setting console socket');
+  if (!terminal && req.consoleSocket) throw new Error('cannot use console socket if runc will not detach or allocate tty');
+  const cgroup = cgroupRecordFor(loaded.spec, req.id);
+  const hookState: Record<string, unknown> = { ociVersion: OCI_VERSION, id: req.id, pid: 0, bundle: loaded.bundle };
+  if (Object.keys(loaded.spec.annotations ?? {}).length) hookState.annotations = loaded.spec.annotations;
+  return {
+    namespaces: plan.namespaces,
+    cgroups: cgroup?.paths ?? null,
+    init: initOperations(plan.init, readInitFacts('/proc/self/cgroup', hookState)),
+  };
 }

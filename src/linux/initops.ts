@@ -155,6 +155,7 @@ export function describeFailure(ops: readonly InitOp[] | null, f: NativeFailure)
 }
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
+const HOW_NAMES: [number, string][] = [[1, 'in-root'], [2, 'mkdir'], [4, 'mkfile'], [8, 'self'], [16, 'skip-missing'], [32, 'keep-locked']];
 
 /** One line per op, for `ocirun plan`. */
 export function formatOperations(plan: EncodedPlan): string {
@@ -162,6 +163,7 @@ export function formatOperations(plan: EncodedPlan): string {
     const { what, op: name, ...fields } = op;
     const shown = Object.entries(fields).map(([k, v]) => {
       if (name === 'mount' && k === 'flags') return `${k}=${hex(v as number)}`;
+      if (name === 'mount' && k === 'how') return `how=${HOW_NAMES.filter(([bit]) => (v as number) & bit).map(([, n]) => n).join(',') || 'host'}`;
       if (name === 'finalize') return '';
       return `${k}=${typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v)}`;
     }).filter(Boolean).join(' ');
