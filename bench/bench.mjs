@@ -6,6 +6,7 @@
 // Environment (set by bench/run):
 //   BENCH_TMP        scratch dir holding bundle-true/, bundle-sleep/ and the --root dirs
 //   BENCH_OCIRUN     ocirun executable           BENCH_RUNC   runc executable
+//   BENCH_NODE       the pinned Node ocirun runs on: its `node -e 0` is the floor of every command
 //   BENCH_RUNS       timed iterations (default 50)
 //   BENCH_WARMUP     untimed iterations first (default 5)
 //   BENCH_RSS_RUNS   iterations under /usr/bin/time for peak RSS (default 3)
@@ -32,8 +33,11 @@ const bundleSleep = join(tmp, 'bundle-sleep');
 const errFile = join(tmp, 'stderr');
 const rssFile = join(tmp, 'rss');
 
-const TARGETS = { run: 2.5, lifecycle: 3.5, state: 8 };
-const RSS_LIMIT_MIB = 80;
+// Ratios to runc (median over median), and ms above the pinned Node's `node -e 0`.
+const TARGETS = { run: 1.6, lifecycle: 3.2, state: 6 };
+const OVER_NODE_TARGETS = { state: 4, start: 6, kill: 6 };
+const RSS_LIMIT_MIB = 60;
+const nodeBin = need('BENCH_NODE');
 
 function need(name) {
   const v = env[name];
@@ -170,9 +174,21 @@ function record(rt, result) {
   for (const [k, v] of Object.entries(result)) (samples[rt.name][k] ??= []).push(v.ms);
 }
 
+/** `node -e 0` of the pinned Node, timed the same way as the commands. */
+function nodeFloor() {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(nodeBin, ['-e', '0'], { stdio: 'ignore' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${nodeBin} -e 0: exit status ${r.status}`);
+  return ms;
+}
+const nodeSamples = [];
+
 function iteration(i, keep) {
   // Alternate which runtime goes first so neither always runs on a warmer machine.
   const order = i % 2 === 0 ? runtimes : [...runtimes].reverse();
+  const floor = nodeFloor();
+  if (keep) nodeSamples.push(floor);
   for (const rt of order) {
     const r = benchRun(rt);
     const l = benchLifecycle(rt);
@@ -250,23 +266,33 @@ function printTimes() {
     ['delete', '  delete', null],
     ['state', 'state (running)', 'state'],
   ];
-  const W = [20, 26, 26, 8, 14];
-  console.log('Wall time, ms: median (mean ± sd); ratio = median ocirun / median runc');
-  console.log(pad('', W[0]) + pad('ocirun', W[1]) + pad('runc', W[2]) + lpad('ratio', W[3]) + '   target');
+  const W = [20, 26, 26, 8, 11, 14];
+  const floor = stats(nodeSamples);
+  console.log(`Wall time, ms: median (mean ± sd); ratio = median ocirun / median runc; ` +
+    `over node = ocirun's median above the pinned Node's \`node -e 0\` (median ${fmtMs(floor.median)} ms in this run)`);
+  console.log(pad('', W[0]) + pad('ocirun', W[1]) + pad('runc', W[2]) + lpad('ratio', W[3]) + lpad('over node', W[4]) + '   target');
   const verdicts = [];
   for (const [key, label, target] of rows) {
     const o = stats(samples.ocirun[key]);
     const r = stats(samples.runc[key]);
     const ratio = o.median / r.median;
-    let t = '';
+    const over = o.median - floor.median;
+    const t = [];
     if (target) {
       const limit = TARGETS[target];
       const ok = ratio <= limit;
       verdicts.push(ok);
-      t = `≤ ${limit}×  ${ok ? 'PASS' : 'FAIL'}`;
+      t.push(`≤ ${limit}×  ${ok ? 'PASS' : 'FAIL'}`);
+    }
+    if (OVER_NODE_TARGETS[key] !== undefined) {
+      const limit = OVER_NODE_TARGETS[key];
+      const ok = over <= limit;
+      verdicts.push(ok);
+      t.push(`≤ +${limit} ms  ${ok ? 'PASS' : 'FAIL'}`);
     }
     const ratioText = key === 'wait' ? '' : `${ratio.toFixed(2)}×`;
-    console.log(pad(label, W[0]) + pad(cell(o), W[1]) + pad(cell(r), W[2]) + lpad(ratioText, W[3]) + '   ' + t);
+    const overText = key === 'wait' || key === 'lifecycle' ? '' : `+${fmtMs(over)}`;
+    console.log(pad(label, W[0]) + pad(cell(o), W[1]) + pad(cell(r), W[2]) + lpad(ratioText, W[3]) + lpad(overText, W[4]) + '   ' + t.join(', '));
   }
   return verdicts;
 }

@@ -2,13 +2,20 @@
 //   1. native/libocirun.so  (the C step that runs between clone and exec)
 //   2. src/spec/generated/  (ajv standalone validators from schemas/, so no
 //      schema is compiled at run time)
-//   3. dist/cli.js (bundled: startup is the hot path)
+//   3. dist/: CommonJS bundles. Every command is a new process, and an ESM
+//      graph costs ~1 ms a file to resolve and link before the compile cache
+//      can help; one CommonJS file costs a fraction of that.
+//        cli.cjs       the entry: turns the compile cache on, then loads
+//        ocirun.cjs    the whole CLI except the two heavy, rarely needed parts:
+//        yargs.cjs     help and usage (only when the fast parser declines)
+//        validate.cjs  the config validator (create, run, exec)
 import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const top = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(top, 'dist');
 const step = (what) => process.stderr.write(`build: ${what}\n`);
 
 step('native/libocirun.so');
@@ -20,32 +27,49 @@ if (existsSync(join(top, 'scripts/gen-validators.mjs'))) {
 }
 
 step('dist/');
-rmSync(join(top, 'dist'), { recursive: true, force: true });
+rmSync(dist, { recursive: true, force: true });
 const esbuild = await import('esbuild');
-// `import … from 'node:fs'` in an ES module builds an ESM facade of every
-// export, which loads fs streams (~4 ms a process). process.getBuiltinModule
-// hands over the same module without it: bundle builtins that way.
-const builtins = {
-  name: 'builtins-via-getBuiltinModule',
+
+// Imports that stay separate files, loaded by require() when first used.
+const SEPARATE = [
+  { filter: /\/yargs\.js$/, file: './yargs.cjs' },
+  { filter: /\/generated\/config\.validate\.js$/, file: './validate.cjs' },
+];
+const separate = {
+  name: 'separate-files',
   setup(b) {
-    b.onResolve({ filter: /^node:/ }, (a) => ({ path: a.path, namespace: 'node-builtin' }));
-    b.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (a) => ({ contents: `module.exports = process.getBuiltinModule(${JSON.stringify(a.path)});`, loader: 'js' }));
+    for (const { filter, file } of SEPARATE) b.onResolve({ filter }, () => ({ path: file, external: true }));
   },
 };
 const common = {
-  plugins: [builtins],
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node22',
   minifySyntax: true,
   legalComments: 'none',
   // koffi finds its prebuilt .node file relative to its own package.
   external: ['koffi'],
-  // yargs looks up its locale files through import.meta.url.
-  banner: { js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);" },
+  // The sources are ES modules; in a CommonJS file their import.meta.url is this file's URL.
+  banner: { js: 'const __ocirunFileUrl = require("node:url").pathToFileURL(__filename).href;' },
+  define: { 'import.meta.url': '__ocirunFileUrl' },
   logLevel: 'warning',
 };
-// The CLI splits yargs (and anything else behind a dynamic import) into its own
-// chunk, loaded only when the fast parser hands over to it.
-await esbuild.build({ ...common, entryPoints: { cli: join(top, 'src/cli/main.ts') }, outdir: join(top, 'dist'), splitting: true, chunkNames: 'chunks/[name]-[hash]' });
+const bundle = (entry, out, extra = {}) =>
+  esbuild.build({ ...common, ...extra, entryPoints: [join(top, entry)], outfile: join(dist, out) });
+
+await Promise.all([
+  bundle('src/cli/main.ts', 'ocirun.cjs', { plugins: [separate] }),
+  bundle('src/cli/yargs.ts', 'yargs.cjs'),
+  bundle('src/spec/generated/config.validate.js', 'validate.cjs'),
+]);
+
+// The entry: V8's code cache must be on before the bundle is compiled, so it
+// is switched on here, in a file too small to need it. A cache directory we
+// cannot write (a read-only install, another user) only means no cache.
+writeFileSync(join(dist, 'cli.cjs'), `'use strict';
+try {
+  require('node:module').enableCompileCache?.(require('node:path').join(__dirname, '..', 'node_modules', '.cache', 'ocirun-v8'));
+} catch {}
+require('./ocirun.cjs');
+`);

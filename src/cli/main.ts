@@ -6,7 +6,6 @@ import type { ParsedArgs } from './defs.js';
 import { fastParse } from './fastparse.js';
 import { setTrace, setWarn } from '../container/trace.js';
 import { VERSION_TEXT } from './version.js';
-import { enableCompileCache } from '../sys/compilecache.js';
 
 type Handler = (args: ParsedArgs, ctx: Context) => number | Promise<number>;
 
@@ -32,7 +31,6 @@ const HANDLERS: Record<string, () => Promise<Handler>> = {
 };
 
 async function main(argv: string[]): Promise<number> {
-  enableCompileCache();
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
     writeSync(1, `${VERSION_TEXT}\n`);
     return 0;

@@ -20,7 +20,3 @@ export function installDir(): string {
 export function nativeLibraryPath(): string {
   return join(installDir(), 'native', 'libocirun.so');
 }
-
-export function initEntryPath(): string {
-  return join(installDir(), 'dist', 'init.js');
-}
