@@ -188,6 +188,7 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
         trace(`init pid ${pid}`);
         // Before the init runs anything (it unshares its cgroup namespace first).
         cg?.apply(pid);
+        trace('init placed in its cgroups');
         plan.init.hookState = JSON.parse(hookStateJson(state, 'creating', pid)) as Record<string, unknown>;
         // Built now: the cgroup mounts bind the init's own cgroups, the hooks get its pid.
         return initOperations(plan.init, readInitFacts(`/proc/${pid}/cgroup`, plan.init.hookState));

@@ -119,6 +119,7 @@ export function completeLaunch(
   } finally {
     close(fifoFd);
   }
+  trace(`plan sent: ${plan.ops.length} operations`);
   for (;;) {
     const msg = l.channel.receive();
     if (msg.type === 'ready') break;
