@@ -51,8 +51,6 @@ struct ctx {
 	const int *fds;
 	int nfds;
 	const char *program;	/* from LOOKPATH */
-	int fifo;		/* exec.fifo opened for writing, after WAIT_START */
-	int ready;
 	const char *step;	/* what failed */
 	int detail;
 };
@@ -344,6 +342,20 @@ static int op_move_root(struct ctx *x, struct cur *c)
 	return 0;
 }
 
+/* No mount namespace of its own: only our root may change, not the host's. */
+static int op_chroot(struct ctx *x, struct cur *c)
+{
+	const char *rootfs = get_str(c);
+	DONE_DECODING(c);
+	if (chdir(rootfs) < 0)
+		FAIL("chdir");
+	if (chroot(".") < 0)
+		FAIL("chroot");
+	if (chdir("/") < 0)
+		FAIL("chdir /");
+	return 0;
+}
+
 static int op_mask(struct ctx *x, struct cur *c)
 {
 	const char *path = get_str(c);
@@ -610,20 +622,6 @@ static int op_runtime_hooks(struct ctx *x, struct cur *c)
 	return 0;
 }
 
-/* After READY a failure can only be told through exec.fifo (to `start`) and stderr. */
-static void __attribute__((noreturn)) late_failure(struct ctx *x, const char *msg)
-{
-	if (x->fifo >= 0) {
-		char buf[600];
-		int n = snprintf(buf, sizeof(buf), "E%s", msg);
-		(void)!write(x->fifo, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
-	}
-	char line[640];
-	int n = snprintf(line, sizeof(line), "ocirun init: %s\n", msg);
-	(void)!write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
-	_exit(127);
-}
-
 static int op_hook(struct ctx *x, struct cur *c)
 {
 	const char *path = get_str(c);
@@ -688,60 +686,6 @@ static int op_lookpath(struct ctx *x, struct cur *c)
 	FAIL("lookpath");
 }
 
-struct start_hook {
-	const char *path;
-	const char **argv, **envp;
-	int32_t timeout;
-	const char *label;
-};
-
-/*
- * Between the halves: READY to the runtime, the wait on exec.fifo, the
- * startContainer hooks, the answer to `start`.  Past READY a failure ends
- * the process (late_failure).
- */
-static int wait_for_start(struct ctx *x, int fifo, const struct start_hook *hooks, uint32_t nhooks, const char *state)
-{
-	if (x->sync_fd >= 0) {
-		int err = sync_send(x->sync_fd, SYNC_READY, NULL, 0);
-		if (err) { errno = -err; FAIL("ready"); }
-		close(x->sync_fd);
-		x->sync_fd = -1;
-	}
-	x->ready = 1;
-	char path[64];
-	fd_path(path, sizeof(path), fifo);
-	/* Blocks until `start` opens the other end; the signal handlers let `kill` end us meanwhile. */
-	int fd;
-	do
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-	while (fd < 0 && errno == EINTR);
-	if (fd < 0)
-		late_failure(x, "open exec.fifo failed");
-	close(fifo);
-	x->fifo = fd;
-	for (uint32_t i = 0; i < nhooks; i++) {
-		const struct start_hook *h = &hooks[i];
-		const char *no_args[] = { h->path, NULL };
-		int detail = 0;
-		enum hook_failure f = hook_run(h->path, h->argv[0] ? h->argv : no_args, h->envp, h->timeout, state, &detail);
-		char msg[512];
-		switch (f) {
-		case HOOK_OK: continue;
-		case HOOK_EXIT: snprintf(msg, sizeof(msg), "%s: exited with status %d", h->label, detail); break;
-		case HOOK_SIGNAL: snprintf(msg, sizeof(msg), "%s: killed by SIG%s", h->label, sigabbrev_np(detail)); break;
-		case HOOK_TIMEOUT: snprintf(msg, sizeof(msg), "%s: timed out after %ds", h->label, h->timeout); break;
-		default: snprintf(msg, sizeof(msg), "%s: cannot run: %s", h->label, strerrorname_np(detail)); break;
-		}
-		late_failure(x, msg);
-	}
-	if (write(x->fifo, "0", 1) != 1)
-		late_failure(x, "write exec.fifo failed");
-	close(x->fifo);
-	x->fifo = -1;
-	return 0;
-}
-
 static int op_finalize(struct ctx *x, struct cur *c)
 {
 	struct ocirun_finalize f;
@@ -750,7 +694,7 @@ static int op_finalize(struct ctx *x, struct cur *c)
 	f.umask = (int32_t)get_u32(c);
 	f.set_groups = (int)get_u32(c);
 	const uint8_t *groups = get_blob(c, &n);
-	if (n % 4 || n / 4 > 65536)
+	if (n % 4)	/* any count: the kernel says how many it takes (NGROUPS_MAX) */
 		c->bad = 1;
 	f.ngroups = (int)(n / 4);
 	f.uid = get_u32(c);
@@ -780,14 +724,13 @@ static int op_finalize(struct ctx *x, struct cur *c)
 	uint32_t nhooks = get_u32(c);
 	if (nhooks > 1024)
 		c->bad = 1;
-	struct start_hook *hooks = (!c->bad && !x->dry && nhooks) ? calloc(nhooks, sizeof(*hooks)) : NULL;
+	struct ocirun_hook *hooks = (!c->bad && !x->dry && nhooks) ? calloc(nhooks, sizeof(*hooks)) : NULL;
 	for (uint32_t i = 0; i < nhooks && !c->bad; i++) {
-		struct start_hook h;
+		struct ocirun_hook h;
 		h.path = get_str(c);
 		h.argv = get_strv(c, x);
 		h.envp = get_strv(c, x);
-		h.timeout = (int32_t)get_u32(c);
-		h.label = get_str(c);
+		h.timeout = (int)get_u32(c);
 		if (hooks)
 			hooks[i] = h;
 	}
@@ -819,7 +762,9 @@ static int op_finalize(struct ctx *x, struct cur *c)
 	if (x->root_fd >= 0)
 		close(x->root_fd);
 	x->root_fd = -1;
-	wait_for_start(x, fifo, hooks, nhooks, state);
+	/* Between its halves finalize says READY, waits on exec.fifo and runs the startContainer hooks. */
+	struct ocirun_start start = { x->sync_fd, fifo, (int)nhooks, hooks, state };
+	f.start = x->sync_fd >= 0 ? &start : NULL;
 	const char *step = "finalize";
 	int rc = ocirun_finalize(&f, &step);
 	errno = -rc;
@@ -856,6 +801,7 @@ static int run_op(struct ctx *x, uint32_t code, struct cur *c)
 	case OP_CHDIR: return op_chdir(x, c);
 	case OP_LOOKPATH: return op_lookpath(x, c);
 	case OP_FINALIZE: return op_finalize(x, c);
+	case OP_CHROOT: return op_chroot(x, c);
 	default: return -EINVAL;
 	}
 }
@@ -893,7 +839,7 @@ static int each_op(const uint8_t *plan, size_t len, struct ctx *x, int *index)
 
 int plan_check(const uint8_t *plan, size_t len, int nfds, int *bad_op)
 {
-	struct ctx x = { .dry = 1, .root_fd = -1, .sync_fd = -1, .nfds = nfds, .fifo = -1 };
+	struct ctx x = { .dry = 1, .root_fd = -1, .sync_fd = -1, .nfds = nfds };
 	return each_op(plan, len, &x, bad_op);
 }
 
@@ -905,7 +851,7 @@ static void die_now(int sig)
 int plan_run(const uint8_t *plan, size_t len, int sync_fd, const int *fds, int nfds,
 	     int *op, int *detail, const char **step)
 {
-	struct ctx x = { .dry = 0, .root_fd = -1, .sync_fd = sync_fd, .fds = fds, .nfds = nfds, .fifo = -1 };
+	struct ctx x = { .dry = 0, .root_fd = -1, .sync_fd = sync_fd, .fds = fds, .nfds = nfds };
 	/*
 	 * PID 1 of a pid namespace only receives signals it handles: take the
 	 * common ones so `kill` ends a created container at once.  FINALIZE
@@ -922,10 +868,5 @@ int plan_run(const uint8_t *plan, size_t len, int sync_fd, const int *fds, int n
 	int rc = each_op(plan, len, &x, op);
 	*detail = x.detail;
 	*step = x.step ? x.step : "plan";
-	if (x.ready) {
-		char msg[512];
-		snprintf(msg, sizeof(msg), "%s: %s", *step, strerrorname_np(-rc));
-		late_failure(&x, msg);
-	}
 	return rc;
 }

@@ -65,8 +65,8 @@
  *                     strv env, strv exec labels (path, text,
  *                     ...), u32 exec.fifo slot, u32 hook count,
  *                     then per hook: str path, strv args,
- *                     strv env, i32 timeout, str label; and
- *                     str hook state
+ *                     strv env, i32 timeout; and str hook state
+ *  27  CHROOT         str rootfs                                no mount namespace of its own: chroot there
  *
  * Before READY a failing op sends ERROR (sync.h) with its index, errno, a
  * detail and the step, and the process exits 1; the runtime names the
@@ -86,7 +86,7 @@ enum plan_op {
 	OP_OPEN_ROOT = 1, OP_MOUNT, OP_SETATTR, OP_MKNOD, OP_SYMLINK, OP_PIVOT_ROOT, OP_MOVE_ROOT,
 	OP_MASK, OP_WRITE, OP_MKDIRS, OP_SETHOSTNAME, OP_SETDOMAINNAME, OP_RLIMIT, OP_SCHED,
 	OP_IOPRIO, OP_MEMPOLICY, OP_PERSONALITY, OP_AFFINITY, OP_UNSHARE, OP_KEYRING, OP_TERMINAL,
-	OP_RUNTIME_HOOKS, OP_HOOK, OP_CHDIR, OP_LOOKPATH, OP_FINALIZE, OP_LAST = OP_FINALIZE,
+	OP_RUNTIME_HOOKS, OP_HOOK, OP_CHDIR, OP_LOOKPATH, OP_FINALIZE, OP_CHROOT, OP_LAST = OP_CHROOT,
 };
 
 /* MOUNT's `how` bits */

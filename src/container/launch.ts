@@ -5,9 +5,9 @@
 import { F_DUPFD_CLOEXEC, O_CLOEXEC, O_PATH, O_RDONLY, SIGKILL } from '../sys/constants.js';
 import { close, fcntl, kill, open, socketpair, waitpid } from '../sys/calls.js';
 import { type FinalizeRequest, nativeSpawn } from '../sys/native.js';
-import { type IdMapping, writeIdMaps } from '../linux/idmap.js';
+import { chooseMapWriter, type IdMapping, writeIdMaps } from '../linux/idmap.js';
 import { encodePlan, type EncodedPlan } from '../linux/initplan.js';
-import { describeFailure } from '../linux/initops.js';
+import { describeFailure, failedHook } from '../linux/initops.js';
 import { CLONE_FLAG, type NamespacePlan, PROC_NS_NAME } from '../linux/namespaces.js';
 import { readlinkSync } from 'node:fs';
 import { SyncChannel } from '../linux/sync.js';
@@ -60,6 +60,8 @@ export function launchInit(ns: NamespacePlan, preserveFds: number, exec?: Finali
       becomeRoot: ns.inUserns,
       unshareFlags: ns.unshareFlags,
       timensOffsets: ns.timensOffsets,
+      // A network namespace of our own gets a working 127.0.0.1, as with runc.
+      loopbackUp: ns.create.includes('network'),
       ...(exec ? { exec } : {}),
       ...(console ? { console } : {}),
     });
@@ -80,7 +82,7 @@ function receivePid(l: Launch, uidMap: readonly IdMapping[], gidMap: readonly Id
   try {
     let msg = l.channel.receive();
     if (msg.type === 'idmap-request') {
-      writeIdMaps(msg.pid, uidMap, gidMap);
+      writeIdMaps(msg.pid, uidMap, gidMap, chooseMapWriter(process.geteuid?.() ?? 0, process.getegid?.() ?? 0, uidMap, gidMap));
       l.channel.send({ type: 'idmap-done' });
       msg = l.channel.receive();
     }
@@ -89,6 +91,10 @@ function receivePid(l: Launch, uidMap: readonly IdMapping[], gidMap: readonly Id
     if (msg.type !== 'init-pid') throw new Error(`sync: unexpected ${msg.type} from the native step`);
     l.initPid = msg.pid;
     return msg.pid;
+  } catch (err) {
+    // Stage 1 may be waiting for a word that will never come (id maps refused): end it, or reaping it would hang.
+    if (l.stage1 > 0) try { kill(l.stage1, SIGKILL); } catch { /* gone */ }
+    throw err;
   } finally {
     reapStage1(l);
   }
@@ -112,7 +118,7 @@ export function completeLaunch(
 ): void {
   const plan = planFor(receivePid(l, uidMap, gidMap));
   // From here a failure names the op, and through it the config field.
-  l.channel.describe = (f) => describeFailure(plan.ops, f);
+  l.channel.describe = (f) => ({ message: describeFailure(plan.ops, f), hook: failedHook(plan.ops, f) });
   const fifoFd = open(fifoPath, O_PATH | O_CLOEXEC);
   try {
     l.channel.send({ type: 'plan', plan: encodePlan(plan) }, [fifoFd, ...extraFds]);

@@ -1,6 +1,7 @@
 // Turning a validated config into the plans the native step carries out.
-// Pure apart from reading the host's capability bounding set and LSMs;
-// readInitFacts reads what the init's operations depend on.
+// Pure apart from reading the host's capability bounding set and LSMs and,
+// when process.env has no HOME, the container's /etc/passwd; readInitFacts
+// reads what the init's operations depend on.
 import type { Spec } from '../spec/types.js';
 import { planHostCapabilities } from '../linux/capabilities.js';
 import { existsSync, readFileSync } from 'node:fs';
@@ -17,6 +18,9 @@ import { planCpuAffinity, planIoPriority, planMemoryPolicy, planPersonality, pla
 import { planSeccomp } from '../linux/seccomp.js';
 import { ownNamespace, planSysctl } from '../linux/sysctl.js';
 import { checkIntelRdt } from '../linux/intelrdt.js';
+import { chooseMapWriter, setgroupsAllowed } from '../linux/idmap.js';
+import { inUserNamespace } from '../linux/rootless.js';
+import { homeFor, passwdAtCreate, withHome } from '../linux/home.js';
 import { OCI_VERSION } from './state.js';
 import { validateId } from './store.js';
 
@@ -61,10 +65,14 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
   if (!proc) throw new Error('process: a container needs a process to run');
   const linux = spec.linux;
   const namespaces = planNamespaces(linux);
-  if (!namespaces.create.includes('mount') && !namespaces.join.some((j) => j.kind === 'mount')) {
-    throw new Error('linux.namespaces: a mount namespace is required (the root filesystem is set up inside it)');
-  }
+  // Without one, the container inherits ours (runtime.md): the rootfs is set up in it (README).
+  const ownMountNamespace = namespaces.create.includes('mount') || namespaces.join.some((j) => j.kind === 'mount');
   const caps = planHostCapabilities(proc.capabilities);
+  // An unprivileged runtime mapping only its own ids must deny setgroups in the new user namespace.
+  const setGroups = !namespaces.newUserns || setgroupsAllowed(chooseMapWriter(process.geteuid?.() ?? 0, process.getegid?.() ?? 0, linux?.uidMappings ?? [], linux?.gidMappings ?? []));
+  if (!setGroups && (proc.user?.additionalGids?.length ?? 0) > 0) {
+    throw new Error('process.user.additionalGids: cannot be set when an unprivileged user maps only its own ids (setgroups is denied); map ranges through /etc/subgid instead');
+  }
   const lsm = planLsm(spec, detectLsm());
   if (linux?.intelRdt) checkIntelRdt();
   const sysctl = planSysctl(linux?.sysctl, (kind) => ownNamespace(namespaces, kind));
@@ -83,8 +91,10 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
       maskedPaths: linux?.maskedPaths,
       readonlyPaths: linux?.readonlyPaths,
       noPivot: opts.noPivot,
-      inUserns: namespaces.inUserns,
+      // Rootless podman calls us as root of its own user namespace: mknod is refused there too.
+      inUserns: namespaces.inUserns || inUserNamespace(),
       cgroupns: namespaces.newCgroupns,
+      ownMountNamespace,
     }),
     hostname: spec.hostname ?? null,
     domainname: spec.domainname ?? null,
@@ -118,7 +128,7 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
       noNewPrivileges,
       preserveFds: opts.preserveFds,
       seccomp: seccomp?.filter ?? null,
-      setGroups: true,
+      setGroups,
       seccompFlags: seccomp?.flags ?? 0,
       seccompListener: seccomp?.listenerPath ? { path: seccomp.listenerPath, metadata: seccomp.listenerMetadata } : null,
       scheduler: planScheduler(proc.scheduler),
@@ -129,6 +139,8 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
       lsm,
     },
   };
+  // runc's HOME: from the passwd file the process will see, when the config sets none.
+  init.process.env = withHome(init.process.env, () => homeFor(passwdAtCreate(opts.rootfs, init.rootfs.mounts), user.uid));
   // linux.mountLabel: the SELinux context of the filesystems we create for the container.
   if (lsm.mountLabel) init.rootfs.mounts = init.rootfs.mounts.map((m) => ({ ...m, data: withMountLabel(m.type, m.data, lsm.mountLabel) }));
   return { namespaces, init };

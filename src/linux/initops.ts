@@ -56,8 +56,9 @@ export function initOperations(plan: InitPlan, facts: InitFacts): EncodedPlan {
   // The runtime runs prestart/createRuntime hooks in its own namespaces now;
   // createContainer hooks run here, in ours, still before pivot_root.
   if (plan.runtimeHooks) ops.push({ what: 'prestart and createRuntime hooks', op: 'runtime-hooks' });
+  // "created": runtime.md's state for everything after lifecycle step 2 (README, Hooks).
   plan.hooks.createContainer.forEach((h, i) => ops.push({
-    what: hookLabel('createContainer', i, h), op: 'hook', kind: 'createContainer', index: i, hook: hookRun(h), state: state('creating'),
+    what: hookLabel('createContainer', i, h), op: 'hook', kind: 'createContainer', index: i, hook: hookRun(h), state: state('created'),
   }));
   ops.push(...enterRootfsOps(plan.rootfs));
   // In the container's /proc (its namespaces' values), before /proc/sys turns read-only.
@@ -112,7 +113,7 @@ export function initOperations(plan: InitPlan, facts: InitFacts): EncodedPlan {
       execAttrs: execLabelAttrs(proc.lsm),
       start: {
         fifoSlot: slots.fifo,
-        hooks: plan.hooks.startContainer.map((h, i) => ({ ...hookRun(h), label: hookLabel('startContainer', i, h) })),
+        hooks: plan.hooks.startContainer.map(hookRun),
         state: state('created'),
       },
     },
@@ -126,6 +127,11 @@ const DETAIL_HOOK_CANNOT_RUN = 1;
 const DETAIL_HOOK_EXIT = 2;
 const DETAIL_HOOK_SIGNAL = 3;
 const DETAIL_HOOK_TIMEOUT = 4;
+
+/** The failure is a createContainer hook's (create then runs the poststop hooks, lifecycle step 13). */
+export function failedHook(ops: readonly InitOp[], f: NativeFailure): boolean {
+  return f.op >= 0 && ops[f.op]?.op === 'hook' && f.step !== 'malformed plan';
+}
 
 /** The one-line error for a failure, naming the config field of the op that failed. */
 export function describeFailure(ops: readonly InitOp[] | null, f: NativeFailure): string {

@@ -87,7 +87,7 @@ export interface HookRun { path: string; args: string[]; env: string[]; timeout:
 export interface StartPlan {
   /** slot of exec.fifo among the fds sent with the plan */
   fifoSlot: number;
-  hooks: (HookRun & { label: string })[];
+  hooks: HookRun[];
   state: string;
 }
 
@@ -128,6 +128,7 @@ export type InitOp = { what: string } & (
   | { op: 'symlink'; dir: string; name: string; target: string; replace: boolean }
   | { op: 'pivot-root'; rootfs: string }
   | { op: 'move-root'; rootfs: string }
+  | { op: 'chroot'; rootfs: string }
   | { op: 'mask'; path: string }
   | { op: 'write'; path: string; data: string }
   | { op: 'mkdirs'; path: string }
@@ -156,7 +157,7 @@ export const OP_CODE: Record<OpName, number> = {
   'open-root': 1, mount: 2, setattr: 3, mknod: 4, symlink: 5, 'pivot-root': 6, 'move-root': 7, mask: 8,
   write: 9, mkdirs: 10, sethostname: 11, setdomainname: 12, rlimit: 13, sched: 14, ioprio: 15, mempolicy: 16,
   personality: 17, affinity: 18, unshare: 19, keyring: 20, terminal: 21, 'runtime-hooks': 22, hook: 23,
-  chdir: 24, lookpath: 25, finalize: 26,
+  chdir: 24, lookpath: 25, finalize: 26, chroot: 27,
 };
 
 export const PLAN_MAGIC = 'OCIPLAN1';
@@ -191,7 +192,7 @@ function payload(op: InitOp): Buffer {
     case 'setattr': return w.str(op.target).u64(op.set).u64(op.clear).done();
     case 'mknod': return w.str(op.path).u32(op.mode).u32(op.major).u32(op.minor).u32(op.uid).u32(op.gid).u32(op.bind ? 1 : 0).done();
     case 'symlink': return w.str(op.dir).str(op.name).str(op.target).u32(op.replace ? 1 : 0).done();
-    case 'pivot-root': case 'move-root': return w.str(op.rootfs).done();
+    case 'pivot-root': case 'move-root': case 'chroot': return w.str(op.rootfs).done();
     case 'mask': case 'mkdirs': case 'chdir': return w.str(op.path).done();
     case 'write': return w.str(op.path).blob(Buffer.from(op.data)).done();
     case 'sethostname': case 'setdomainname': case 'keyring': return w.str(op.name).done();
@@ -216,7 +217,7 @@ function payload(op: InitOp): Buffer {
         .u32(f.lastCap).u32(f.noNewPrivs ? 1 : 0).blob(Buffer.from(f.seccomp, 'base64')).u32(f.seccompFlags)
         .i32(f.listenerSlot).str(f.listenerState).u32(f.preserveFds).str(f.cwd).strv(f.argv).strv(f.env)
         .strv(f.execAttrs.flat()).u32(f.start.fifoSlot).u32(f.start.hooks.length);
-      for (const h of f.start.hooks) w.str(h.path).strv(h.args).strv(h.env).i32(h.timeout).str(h.label);
+      for (const h of f.start.hooks) w.str(h.path).strv(h.args).strv(h.env).i32(h.timeout);
       return w.str(f.start.state).done();
     }
   }

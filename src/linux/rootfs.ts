@@ -1,22 +1,14 @@
 // The container's root filesystem: the plan (pure), and the operations the
 // native init carries out for it, in its new mount namespace, before and
 // after pivot_root (native/plan.c resolves each path inside the root).
-import { statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import * as C from '../sys/constants.js';
 import { deviceTypeBits, devSymlinks, planDevices, type DeviceNode, type DeviceSpec } from './devices.js';
 import { type InitOp, MOUNT_IN_ROOT, MOUNT_KEEP_LOCKED, MOUNT_MKDIR, MOUNT_MKFILE, MOUNT_SELF, MOUNT_SKIP_MISSING } from './initplan.js';
 import { isBindMount, parseMountOptions, ROOTFS_PROPAGATION } from './mountopts.js';
+import { isDirectory } from './pathsafe.js';
 import type { MountEntry } from './procfs.js';
 
-/** Whether a host path is a directory, following symlinks (what a bind mount of it is). */
-export function isDirectory(path: string): boolean {
-  try {
-    return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
-  } catch {
-    return false;
-  }
-}
 
 export interface MountStep {
   destination: string;
@@ -49,6 +41,12 @@ export interface RootfsPlan {
   readonlyPaths: string[];
   /** new cgroup namespace: cgroup mounts show the container's own tree */
   cgroupns: boolean;
+  /**
+   * false: no mount namespace of its own, the setup happens in the runtime's
+   * (the host's): no propagation change, the rootfs bind made private, and
+   * chroot, as pivot_root or a move onto "/" would change the host's root.
+   */
+  ownMountNamespace: boolean;
 }
 
 export interface MountSpec { destination: string; source?: string; type?: string; options?: string[] }
@@ -65,6 +63,7 @@ export interface RootfsInput {
   noPivot: boolean;
   inUserns: boolean;
   cgroupns: boolean;
+  ownMountNamespace: boolean;
 }
 
 export function planMount(m: MountSpec, bundle: string): MountStep {
@@ -103,6 +102,7 @@ export function planRootfs(input: RootfsInput): RootfsPlan {
     maskedPaths: [...(input.maskedPaths ?? [])],
     readonlyPaths: [...(input.readonlyPaths ?? [])],
     cgroupns: input.cgroupns,
+    ownMountNamespace: input.ownMountNamespace,
   };
 }
 
@@ -187,13 +187,17 @@ function configMountOps(step: MountStep, index: number, plan: RootfsPlan, facts:
  * mounts in order, and /dev. Carried out in the init's new mount namespace.
  */
 export function prepareRootfsOps(plan: RootfsPlan, facts: RootfsFacts): Op[] {
-  const ops: Op[] = [
-    mountOp('set propagation of /', 0, '', '/', '', plan.rootPropagation, ''),
-  ];
-  const parent = parentMount(plan.rootfs, facts.mountinfo);
-  if (parent) ops.push(mountOp(`make ${parent} private (it holds root.path)`, 0, '', parent, '', C.MS_PRIVATE, ''));
-  // A bind of the rootfs onto itself makes it a mount point, which pivot_root needs.
+  const ops: Op[] = [];
+  if (plan.ownMountNamespace) {
+    ops.push(mountOp('set propagation of /', 0, '', '/', '', plan.rootPropagation, ''));
+    const parent = parentMount(plan.rootfs, facts.mountinfo);
+    if (parent) ops.push(mountOp(`make ${parent} private (it holds root.path)`, 0, '', parent, '', C.MS_PRIVATE, ''));
+  }
+  // A bind of the rootfs onto itself makes it a mount point, which pivot_root
+  // needs (and a read-only root too: its remount must not reach the host's).
   ops.push(mountOp(`root.path ${plan.rootfs}`, 0, plan.rootfs, plan.rootfs, '', C.MS_BIND | C.MS_REC, ''));
+  // In the host's namespace: nothing mounted under the container's root propagates to other namespaces.
+  if (!plan.ownMountNamespace) ops.push(mountOp(`root.path ${plan.rootfs}`, 0, '', plan.rootfs, '', C.MS_PRIVATE | C.MS_REC, ''));
   ops.push({ what: `root.path ${plan.rootfs}`, op: 'open-root', path: plan.rootfs });
   plan.mounts.forEach((m, i) => ops.push(...configMountOps(m, i, plan, facts)));
   if (plan.devices) {
@@ -212,6 +216,10 @@ export function prepareRootfsOps(plan: RootfsPlan, facts: RootfsFacts): Op[] {
 
 /** Make rootfs "/", leaving no way back to the host's tree. */
 export function enterRootfsOps(plan: RootfsPlan): Op[] {
+  // The host's mount namespace: only our own root may change.
+  if (!plan.ownMountNamespace) {
+    return [{ what: 'enter the root filesystem (no mount namespace)', op: 'chroot', rootfs: plan.rootfs }, { what: 'open /', op: 'open-root', path: '/' }];
+  }
   const ops: Op[] = [plan.noPivot
     ? { what: 'enter the root filesystem (--no-pivot)', op: 'move-root', rootfs: plan.rootfs }
     : { what: 'pivot root', op: 'pivot-root', rootfs: plan.rootfs }];

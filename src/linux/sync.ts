@@ -11,7 +11,7 @@
 //   4     plan            runtime → init          the plan (native/plan.h) + exec.fifo, listener, console fds
 //   5     run-hooks       init → runtime          – (mounts done: prestart, createRuntime)
 //   6     hooks-done      runtime → init          –
-//   7     ready           init → runtime          – (set up, waiting on exec.fifo)
+//   7     ready           init → runtime          – (from finalize: process prepared, next it waits on exec.fifo)
 //   8     exec            runtime → exec process  – (placed in cgroups: go on)
 //   9     error           native → runtime        i32 op index, i32 errno, i32 detail, step name + NUL
 import { pollOne, writeAll } from '../sys/calls.js';
@@ -43,7 +43,8 @@ const HEADER = 8;
 
 /** The error the other side sent, in its own words. */
 export class PeerError extends Error {
-  constructor(message: string, readonly failure?: NativeFailure) {
+  /** hook: a createContainer hook failed (the lifecycle then goes on to poststop) */
+  constructor(message: string, readonly failure?: NativeFailure, readonly hook = false) {
     super(message);
     this.name = 'PeerError';
   }
@@ -87,8 +88,8 @@ export class SyncChannel {
   private buffered: Buffer = Buffer.alloc(0);
   /** fds that came with bytes not yet parsed; they belong to the next message */
   private pendingFds: number[] = [];
-  /** turns an `error` message into the text of the error (create maps plan ops to config fields) */
-  describe: (f: NativeFailure) => string = failureText;
+  /** turns an `error` message into the error's text, and whether a hook failed (create maps plan ops to config fields) */
+  describe: (f: NativeFailure) => { message: string; hook: boolean } = (f) => ({ message: failureText(f), hook: false });
 
   constructor(readonly fd: number) {}
 
@@ -156,7 +157,9 @@ export class SyncChannel {
 
   /** The error a message stands for, when it is an `error`. */
   errorOf(msg: SyncMessage): PeerError | null {
-    return msg.type === 'error' ? new PeerError(this.describe(msg.failure), msg.failure) : null;
+    if (msg.type !== 'error') return null;
+    const { message, hook } = this.describe(msg.failure);
+    return new PeerError(message, msg.failure, hook);
   }
 
   /** Wait for one message type; an `error` message from the peer becomes a thrown PeerError. */

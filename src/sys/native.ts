@@ -16,6 +16,8 @@ export interface SpawnRequest {
   becomeRoot: boolean;
   unshareFlags: number;
   timensOffsets: string | null;
+  /** bring "lo" up in the network namespace stage 1 creates */
+  loopbackUp: boolean;
   /** exec: stage 2 becomes this process (after the runtime says "exec") instead of starting the init */
   exec?: FinalizeRequest;
   /** exec with a terminal: the connected console socket and the pty size (0 × 0: leave it) */
@@ -48,13 +50,14 @@ export interface FinalizeRequest {
   seccompFlags?: number;
   /** SCMP_ACT_NOTIFY: a socket connected to listenerPath, and the state JSON to send with the notify fd */
   listener?: { fd: number; state: string } | null;
-  /** LSM exec labels as [file under /proc/thread-self/attr, text] (exec; the init writes its own) */
+  /** LSM exec labels as [file under /proc/thread-self/attr, text] */
   execAttrs?: [string, string][];
+  /** chroot here first: exec into a container that has no mount namespace of its own */
+  root?: string | null;
 }
 
 interface NativeLib {
   spawn: (req: object) => number;
-  finalize: (req: object, step: string[]) => number;
 }
 
 let lib: NativeLib | undefined;
@@ -95,6 +98,8 @@ export function loadNative(): NativeLib {
     listener_fd: 'int',
     listener_state: 'const char *',
     exec_attrs: 'const char **',
+    root: 'const char *',
+    start: 'const void *', // the init's wait for start: only the plan's FINALIZE sets it
   });
   koffi.struct('ocirun_spawn', {
     sync_fd: 'int',
@@ -106,6 +111,7 @@ export function loadNative(): NativeLib {
     become_root: 'int',
     unshare_flags: 'int',
     timens_offsets: 'const char *',
+    loopback_up: 'int',
     exec: 'const ocirun_finalize *',
     console_fd: 'int',
     console_rows: 'uint16_t',
@@ -113,7 +119,6 @@ export function loadNative(): NativeLib {
   });
   lib = {
     spawn: so.func('int ocirun_spawn(const ocirun_spawn *s)') as unknown as NativeLib['spawn'],
-    finalize: so.func('int ocirun_finalize(const ocirun_finalize *f, _Out_ const char **step)') as unknown as NativeLib['finalize'],
   };
   return lib;
 }
@@ -134,6 +139,7 @@ export function nativeSpawn(req: SpawnRequest): number {
     become_root: req.becomeRoot ? 1 : 0,
     unshare_flags: req.unshareFlags,
     timens_offsets: req.timensOffsets,
+    loopback_up: req.loopbackUp ? 1 : 0,
     exec: req.exec ? finalizeStruct(req.exec) : null,
     console_fd: req.console?.fd ?? -1,
     console_rows: req.console?.rows ?? 0,
@@ -169,12 +175,8 @@ function finalizeStruct(req: FinalizeRequest): object {
     listener_fd: req.listener?.fd ?? -1,
     listener_state: req.listener?.state ?? null,
     exec_attrs: req.execAttrs?.length ? [...req.execAttrs.flat(), null] : null,
+    root: req.root ?? null,
+    start: null,
   };
 }
 
-/** Become the container process. Returns only by throwing. */
-export function nativeFinalize(req: FinalizeRequest): never {
-  const step: string[] = [''];
-  const rc = loadNative().finalize(finalizeStruct(req), step);
-  throw new SysError(step[0] || 'finalize', -rc, req.paths[0]);
-}

@@ -38,7 +38,7 @@ function samplePlan(): Buffer {
         umask: 0o22, setGroups: true, groups: [1, 2], uid: 1000, gid: 1000, capBounding: '5', capEffective: '5', capPermitted: '5',
         capInheritable: '0', capAmbient: '0', lastCap: 40, noNewPrivs: true, seccomp: Buffer.alloc(16).toString('base64'), seccompFlags: 0,
         listenerSlot: -1, listenerState: '', preserveFds: 0, cwd: '/', argv: ['sh'], env: ['PATH=/bin'], execAttrs: [],
-        start: { fifoSlot: 0, hooks: [{ path: '/bin/true', args: ['true'], env: [], timeout: 0, label: 'startContainer hook #0 (/bin/true)' }], state: '{}' },
+        start: { fifoSlot: 0, hooks: [{ path: '/bin/true', args: ['true'], env: [], timeout: 0 }], state: '{}' },
       },
     },
   ];
@@ -86,7 +86,7 @@ t.test('specific malformations name the op', async (t) => {
   // op code 0, and one past the last
   const unknown = Buffer.from(write); unknown.writeUInt32LE(0, 16);
   t.equal(harness(['check'], unknown).out, 'invalid at op 0');
-  const beyond = Buffer.from(write); beyond.writeUInt32LE(27, 16);
+  const beyond = Buffer.from(write); beyond.writeUInt32LE(28, 16);
   t.equal(harness(['check'], beyond).out, 'invalid at op 0');
   // a string whose terminating NUL is not there
   const noNul = Buffer.from(write); noNul[24 + 4 + 2] = 0x41;

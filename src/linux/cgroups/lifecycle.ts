@@ -8,6 +8,7 @@ import { type CgroupMode, detectHierarchies, readOwnCgroups } from './hierarchy.
 import { type CgroupManager, cgroupManager } from './manager.js';
 import { resolveCgroupPaths } from './paths.js';
 import type { CgroupRecord } from './record.js';
+import { inUserNamespace } from '../rootless.js';
 
 const SIGKILL = 9;
 
@@ -17,9 +18,10 @@ const SIGKILL = 9;
  * a hybrid machine.
  */
 export function cgroupRecordFor(spec: Spec, id: string): CgroupRecord | undefined {
-  if (process.geteuid?.() !== 0) {
-    // Without root there is no cgroup to make (rootless cgroups through
-    // delegation are not supported yet): go without, unless limits are asked for.
+  if (process.geteuid?.() !== 0 || inUserNamespace()) {
+    // Rootless (not root, or root of a user namespace such as rootless podman's):
+    // no cgroup of the host's to make (delegated subtrees are not supported yet),
+    // so go without, unless limits are asked for.
     const r = spec.linux?.resources ?? {};
     const asked = Object.entries(r).some(([k, v]) => k !== 'devices' && v !== undefined);
     if (asked || spec.linux?.cgroupsPath) throw new Error('linux.resources: cgroup limits need root (rootless cgroups are not supported yet)');
