@@ -1,7 +1,8 @@
 /*
- * Running an OCI hook from the container's init: the program with its args
- * and env, the state JSON on its stdin, the init's stdout/stderr, and its
- * timeout.  The runtime side (src/linux/hooks.ts) runs the others.
+ * Running an OCI hook from the container's init (createContainer from the
+ * plan, startContainer from finalize): the program with its args and env,
+ * the state JSON on its stdin, the init's stdout/stderr, and its timeout.
+ * The runtime (src/linux/hooks.ts) runs the other kinds.
  */
 #ifndef OCIRUN_HOOKS_H
 #define OCIRUN_HOOKS_H

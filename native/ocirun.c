@@ -32,7 +32,6 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -52,6 +51,7 @@
 #define MAX_JOIN 8
 
 #include "finalize.h"
+#include "hooks.h"
 #include "plan.h"
 #include "sync.h"
 
@@ -466,73 +466,20 @@ static int finish(const struct ocirun_finalize *f, const char **step)
 }
 
 /*
- * Run one startContainer hook: its argv and env, the state on stdin, our
- * stdout/stderr (the container's), killed with SIGKILL at its timeout.
- * Returns 0, or -1 with what went wrong in why.
+ * Run one startContainer hook (hooks.c): its argv and env, the state on
+ * stdin, our stdout/stderr (the container's), killed with SIGKILL at its
+ * timeout. Returns 0, or -1 with what went wrong in why.
  */
 static int run_hook(const struct ocirun_hook *h, const char *state, char *why, size_t size)
 {
-	int in[2], report[2];
-	size_t len = strlen(state);
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0) {
-		snprintf(why, size, "cannot run: pipe: %s", strerrorname_np(errno));
-		return -1;
+	int detail = 0;
+	switch (hook_run(h->path, h->argv, h->envp, h->timeout, state, &detail)) {
+	case HOOK_OK: return 0;
+	case HOOK_EXIT: snprintf(why, size, "exited with status %d", detail); break;
+	case HOOK_SIGNAL: snprintf(why, size, "killed by SIG%s", sigabbrev_np(detail)); break;
+	case HOOK_TIMEOUT: snprintf(why, size, "timed out after %ds", h->timeout); break;
+	default: snprintf(why, size, "cannot run: %s", strerrorname_np(detail)); break;
 	}
-	/* The whole state fits in the pipe, so a hook that never reads stdin cannot block us. */
-	if (len > 65536)
-		fcntl(in[1], F_SETPIPE_SZ, (int)len);
-	pid_t pid = fork();
-	if (pid < 0) {
-		snprintf(why, size, "cannot run: fork: %s", strerrorname_np(errno));
-		return -1;
-	}
-	if (pid == 0) {
-		/* dup2 leaves the copy without close-on-exec: the hook's stdin. */
-		if (dup2(in[0], 0) >= 0)
-			execve(h->path, (char *const *)h->argv, (char *const *)h->envp);
-		int err = errno;
-		if (write(report[1], &err, sizeof(err)) < 0)
-			_exit(127);
-		_exit(127);
-	}
-	close(in[0]);
-	close(report[1]);
-	fcntl(in[1], F_SETFL, O_NONBLOCK);
-	if (write(in[1], state, len) < 0 && errno != EPIPE) { /* a hook may ignore its stdin */ }
-	close(in[1]);
-	int err = 0;
-	ssize_t got = read(report[0], &err, sizeof(err));	/* end of file: execve succeeded */
-	close(report[0]);
-
-	/* A pidfd becomes readable when the hook exits: poll it with the timeout. */
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	int timed_out = 0;
-	if (got != sizeof(err) && h->timeout > 0 && pidfd >= 0) {
-		struct pollfd p = { pidfd, POLLIN, 0 };
-		int n;
-		do
-			n = poll(&p, 1, h->timeout * 1000);
-		while (n < 0 && errno == EINTR);
-		if (n == 0) {
-			kill(pid, SIGKILL);
-			timed_out = 1;
-		}
-	}
-	if (pidfd >= 0)
-		close(pidfd);
-	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (got == sizeof(err))
-		snprintf(why, size, "cannot run: %s", strerrorname_np(err));
-	else if (timed_out)
-		snprintf(why, size, "timed out after %ds", h->timeout);
-	else if (WIFSIGNALED(status))
-		snprintf(why, size, "killed by SIG%s", sigabbrev_np(WTERMSIG(status)));
-	else if (WEXITSTATUS(status) != 0)
-		snprintf(why, size, "exited with status %d", WEXITSTATUS(status));
-	else
-		return 0;
 	return -1;
 }
 

@@ -2,6 +2,7 @@
 // in order (native/plan.h): everything between the clone and the program's
 // execve. Pure apart from what the caller reads into `InitFacts`; the same
 // list is what `ocirun plan` prints and what `create` sends.
+import { constants } from 'node:os';
 import { CLONE_NEWCGROUP } from '../sys/constants.js';
 import { errnoName } from '../sys/errors.js';
 import { jsonPathJoin } from '../spec/jsonpath.js';
@@ -14,6 +15,11 @@ import { containerProcessState } from './seccomp.js';
 import { enterRootfsOps, finishRootfsOps, prepareRootfsOps, type RootfsFacts } from './rootfs.js';
 
 const RLIMIT_NOFILE = 7;
+
+/** SIGKILL for 9, as the startContainer hooks' messages say it (native sigabbrev_np). */
+function signalName(n: number): string {
+  return Object.entries(constants.signals).find(([, v]) => v === n)?.[0] ?? `signal ${n}`;
+}
 
 /** The fds sent with the plan, in this order; ops name them by slot. */
 export interface PlanSlots { fifo: number; listener: number | null; console: number | null }
@@ -144,7 +150,7 @@ export function describeFailure(ops: readonly InitOp[] | null, f: NativeFailure)
       const value = f.detail >> 8;
       switch (f.detail & 0xff) {
         case DETAIL_HOOK_EXIT: return `${op.what}: exited with status ${value}`;
-        case DETAIL_HOOK_SIGNAL: return `${op.what}: killed by signal ${value}`;
+        case DETAIL_HOOK_SIGNAL: return `${op.what}: killed by ${signalName(value)}`;
         case DETAIL_HOOK_TIMEOUT: return `${op.what}: timed out after ${op.hook.timeout}s`;
         case DETAIL_HOOK_CANNOT_RUN: return `${op.what}: cannot run: ${code}`;
         default: return `${op.what}: ${f.step}: ${code}`;
