@@ -2,11 +2,12 @@
 // so it begins before the config is fully validated), validate and plan,
 // claim the id, and finish the handshake once the init waits on exec.fifo.
 // Any failure undoes everything: no process, no state directory.
-import { chmodSync, chownSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { readBundleConfig } from '../spec/read.js';
 import type { Spec } from '../spec/types.js';
-import { close, connectUnix, mkfifo } from '../sys/calls.js';
+import { close, connectUnix } from '../sys/calls.js';
+import { makeExecFifo } from '../linux/execfifo.js';
 import { mapToHost } from '../linux/idmap.js';
 import { type NamespacePlan, planNamespaces } from '../linux/namespaces.js';
 import { readProcStat } from '../linux/procfs.js';
@@ -152,13 +153,10 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
       onHookFailure.poststop = () => {
         for (const w of runHooksWarnOnly('poststop', loaded.spec.hooks?.poststop, hookStateJson(state, 'stopped', 0))) warn(w);
       };
-      mkfifo(fifoPath, 0o622);
-      // The init, possibly root of a user namespace, must be able to open it for writing.
-      chmodSync(fifoPath, 0o622);
       const uidMap = loaded.spec.linux?.uidMappings ?? [];
       const gidMap = loaded.spec.linux?.gidMappings ?? [];
-      // (Only root can give it away; without root it stays ours and its mode lets the init write.)
-      if (plan.namespaces.newUserns && process.geteuid?.() === 0) chownSync(fifoPath, mapToHost(0, uidMap) ?? 0, mapToHost(0, gidMap) ?? 0);
+      // The init, possibly root of a user namespace, must be able to open it for writing.
+      makeExecFifo(fifoPath, plan.namespaces.newUserns ? { uid: mapToHost(0, uidMap) ?? 0, gid: mapToHost(0, gidMap) ?? 0 } : null);
 
       launch ??= launchInit(plan.namespaces, passFds);
       if (req.consoleSocket !== undefined) {

@@ -2,12 +2,13 @@
 // point where the init waits on exec.fifo. Split in two so that create can
 // fork the init before it has validated the config, and send the plan
 // (built once the init's pid and cgroups are known) afterwards.
-import { F_DUPFD_CLOEXEC, O_CLOEXEC, O_PATH, O_RDONLY, SIGKILL } from '../sys/constants.js';
+import { F_DUPFD_CLOEXEC, O_CLOEXEC, O_RDONLY, SIGKILL } from '../sys/constants.js';
 import { close, fcntl, kill, open, socketpair, waitpid } from '../sys/calls.js';
 import { type FinalizeRequest, nativeSpawn } from '../sys/native.js';
 import { chooseMapWriter, type IdMapping, writeIdMaps } from '../linux/idmap.js';
 import { encodePlan, type EncodedPlan } from '../linux/initplan.js';
 import { describeFailure, failedHook } from '../linux/initops.js';
+import { openExecFifoForInit } from '../linux/execfifo.js';
 import { CLONE_FLAG, type NamespacePlan, PROC_NS_NAME } from '../linux/namespaces.js';
 import { readlinkSync } from 'node:fs';
 import { SyncChannel } from '../linux/sync.js';
@@ -119,7 +120,7 @@ export function completeLaunch(
   const plan = planFor(receivePid(l, uidMap, gidMap));
   // From here a failure names the op, and through it the config field.
   l.channel.describe = (f) => ({ message: describeFailure(plan.ops, f), hook: failedHook(plan.ops, f) });
-  const fifoFd = open(fifoPath, O_PATH | O_CLOEXEC);
+  const fifoFd = openExecFifoForInit(fifoPath);
   try {
     l.channel.send({ type: 'plan', plan: encodePlan(plan) }, [fifoFd, ...extraFds]);
   } finally {
