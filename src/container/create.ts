@@ -1,6 +1,6 @@
-// `create`: check the id, start the init (its Node boot is the slowest step,
-// so it begins before the config is fully validated), validate and plan,
-// claim the id, and finish the handshake once the init waits on exec.fifo.
+// `create`: check the id, fork the init (its namespaces are made while the
+// config is validated), validate and plan, claim the id, send the init its
+// plan of operations, and finish once the init waits on exec.fifo.
 // Any failure undoes everything: no process, no state directory.
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -19,7 +19,7 @@ import { PeerError } from '../linux/sync.js';
 import { mountsAt, undoHostRootfs } from '../linux/hostmounts.js';
 import type { CgroupManager } from '../linux/cgroups/manager.js';
 // Everything else (validator, planners, cgroups, hooks) is imported after the
-// init has been forked: loading it overlaps the init's own Node boot.
+// init has been forked: loading it overlaps the kernel's work on the fork.
 
 export interface CreateRequest {
   id: string;
@@ -93,7 +93,7 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
   const hostMounts: { rootfs: string; before: number } = { rootfs: '', before: -1 };
   const onHookFailure: { poststop: (() => void) | null } = { poststop: null };
   try {
-    // Loading and validation run while the init boots.
+    // Loading and validation run while stage 1 makes the namespaces.
     const [{ checkBundleConfig }, { planContainer, readInitFacts }, { initOperations }, cgroupLib, { runHooks, runHooksWarnOnly }] = await Promise.all([
       import('../spec/load.js'),
       import('./plan.js'),
