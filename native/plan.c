@@ -236,7 +236,7 @@ static int op_mknod(struct ctx *x, struct cur *c)
 	const char *path = get_str(c);
 	uint32_t mode = get_u32(c), major = get_u32(c), minor = get_u32(c), uid = get_u32(c), gid = get_u32(c), bind = get_u32(c);
 	const char *slash = strrchr(path, '/');
-	if (!slash || slash[1] == 0 || strlen(slash + 1) >= 256)
+	if (!slash || slash[1] == 0 || strlen(slash + 1) >= 256 || strlen(path) >= 4096)
 		c->bad = 1;
 	DONE_DECODING(c);
 	if (bind)
