@@ -167,47 +167,59 @@ export const PLAN_FLAG_WALK = 1;
 /** The plan ready to send: its ops and the flags of its header. */
 export interface EncodedPlan { ops: InitOp[]; flags: number }
 
+/** Little-endian fields into one growing buffer (many small Buffers cost more than the plan). */
 class Writer {
-  private parts: Uint8Array[] = [];
-  u32(v: number): this { const b = Buffer.alloc(4); b.writeUInt32LE(v >>> 0); this.parts.push(b); return this; }
-  i32(v: number): this { const b = Buffer.alloc(4); b.writeInt32LE(v); this.parts.push(b); return this; }
-  u64(v: bigint | number | string): this { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(v)); this.parts.push(b); return this; }
-  blob(data: Buffer): this { this.u32(data.length); this.parts.push(data); return this; }
+  private buf = Buffer.allocUnsafe(1024);
+  private at = 0;
+  private room(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n));
+    this.buf.copy(bigger, 0, 0, this.at);
+    this.buf = bigger;
+  }
+  u32(v: number): this { this.room(4); this.buf.writeUInt32LE(v >>> 0, this.at); this.at += 4; return this; }
+  i32(v: number): this { this.room(4); this.buf.writeInt32LE(v, this.at); this.at += 4; return this; }
+  u64(v: bigint | number | string): this { this.room(8); this.buf.writeBigUInt64LE(BigInt(v), this.at); this.at += 8; return this; }
+  bytes(data: Uint8Array): this { this.room(data.length); this.buf.set(data, this.at); this.at += data.length; return this; }
+  blob(data: Uint8Array): this { return this.u32(data.length).bytes(data); }
   str(s: string): this {
     const b = Buffer.from(s, 'utf8');
     if (b.includes(0)) throw new Error(`a string holds a NUL byte: ${JSON.stringify(s)}`);
-    this.u32(b.length);
-    this.parts.push(b, Buffer.alloc(1));
-    return this;
+    return this.u32(b.length).bytes(b).bytes(NUL);
   }
   strv(list: readonly string[]): this { this.u32(list.length); for (const s of list) this.str(s); return this; }
-  done(): Buffer { return Buffer.concat(this.parts); }
+  /** Reserve a u32 to fill in later (an op's length); returns its offset. */
+  hole(): number { this.room(4); this.at += 4; return this.at - 4; }
+  fill(offset: number, v: number): void { this.buf.writeUInt32LE(v, offset); }
+  get length(): number { return this.at; }
+  done(): Buffer { return this.buf.subarray(0, this.at); }
 }
 
-function payload(op: InitOp): Buffer {
-  const w = new Writer();
+const NUL = new Uint8Array(1);
+
+function payload(w: Writer, op: InitOp): Writer {
   switch (op.op) {
-    case 'open-root': return w.str(op.path).done();
-    case 'mount': return w.u32(op.how).str(op.source).str(op.target).str(op.fstype).u64(op.flags).str(op.data).done();
-    case 'setattr': return w.str(op.target).u64(op.set).u64(op.clear).done();
-    case 'mknod': return w.str(op.path).u32(op.mode).u32(op.major).u32(op.minor).u32(op.uid).u32(op.gid).u32(op.bind ? 1 : 0).done();
-    case 'symlink': return w.str(op.dir).str(op.name).str(op.target).u32(op.replace ? 1 : 0).done();
-    case 'pivot-root': case 'move-root': case 'chroot': return w.str(op.rootfs).done();
-    case 'mask': case 'mkdirs': case 'chdir': return w.str(op.path).done();
-    case 'write': return w.str(op.path).blob(Buffer.from(op.data)).done();
-    case 'sethostname': case 'setdomainname': case 'keyring': return w.str(op.name).done();
-    case 'rlimit': return w.u32(op.resource).u64(op.soft).u64(op.hard).done();
-    case 'sched': return w.blob(schedAttr(op.attr)).done();
-    case 'ioprio': return w.u32(op.value).done();
+    case 'open-root': return w.str(op.path);
+    case 'mount': return w.u32(op.how).str(op.source).str(op.target).str(op.fstype).u64(op.flags).str(op.data);
+    case 'setattr': return w.str(op.target).u64(op.set).u64(op.clear);
+    case 'mknod': return w.str(op.path).u32(op.mode).u32(op.major).u32(op.minor).u32(op.uid).u32(op.gid).u32(op.bind ? 1 : 0);
+    case 'symlink': return w.str(op.dir).str(op.name).str(op.target).u32(op.replace ? 1 : 0);
+    case 'pivot-root': case 'move-root': case 'chroot': return w.str(op.rootfs);
+    case 'mask': case 'mkdirs': case 'chdir': return w.str(op.path);
+    case 'write': return w.str(op.path).blob(Buffer.from(op.data));
+    case 'sethostname': case 'setdomainname': case 'keyring': return w.str(op.name);
+    case 'rlimit': return w.u32(op.resource).u64(op.soft).u64(op.hard);
+    case 'sched': return w.blob(schedAttr(op.attr));
+    case 'ioprio': return w.u32(op.value);
     // The kernel reads maxnode - 1 bits: whole unsigned longs, no minimum.
-    case 'mempolicy': return w.u32(op.mode).blob(op.nodes.length ? bitMask(op.nodes, 8) : Buffer.alloc(0)).done();
-    case 'personality': return w.u32(op.persona).done();
-    case 'affinity': return w.blob(bitMask(op.cpus)).done();
-    case 'unshare': return w.u32(op.flags).done();
-    case 'terminal': return w.u32(op.slot).u32(op.rows).u32(op.cols).done();
-    case 'runtime-hooks': return w.done();
-    case 'hook': return w.str(op.hook.path).strv(op.hook.args).strv(op.hook.env).i32(op.hook.timeout).str(op.state).done();
-    case 'lookpath': return w.u32(op.explicit ? 1 : 0).strv(op.candidates).done();
+    case 'mempolicy': return w.u32(op.mode).blob(op.nodes.length ? bitMask(op.nodes, 8) : Buffer.alloc(0));
+    case 'personality': return w.u32(op.persona);
+    case 'affinity': return w.blob(bitMask(op.cpus));
+    case 'unshare': return w.u32(op.flags);
+    case 'terminal': return w.u32(op.slot).u32(op.rows).u32(op.cols);
+    case 'runtime-hooks': return w;
+    case 'hook': return w.str(op.hook.path).strv(op.hook.args).strv(op.hook.env).i32(op.hook.timeout).str(op.state);
+    case 'lookpath': return w.u32(op.explicit ? 1 : 0).strv(op.candidates);
     case 'finalize': {
       const f = op.finalize;
       const groups = Buffer.alloc(4 * f.groups.length);
@@ -218,24 +230,21 @@ function payload(op: InitOp): Buffer {
         .i32(f.listenerSlot).str(f.listenerState).u32(f.preserveFds).str(f.cwd).strv(f.argv).strv(f.env)
         .strv(f.execAttrs.flat()).u32(f.start.fifoSlot).u32(f.start.hooks.length);
       for (const h of f.start.hooks) w.str(h.path).strv(h.args).strv(h.env).i32(h.timeout);
-      return w.str(f.start.state).done();
+      return w.str(f.start.state);
     }
   }
 }
 
 /** The plan in the executor's format (native/plan.h). */
 export function encodePlan(plan: EncodedPlan): Buffer {
-  const head = Buffer.alloc(16);
-  head.write(PLAN_MAGIC, 0, 'latin1');
-  head.writeUInt32LE(plan.flags, 8);
-  head.writeUInt32LE(plan.ops.length, 12);
-  const parts: Uint8Array[] = [head];
+  const w = new Writer();
+  w.bytes(Buffer.from(PLAN_MAGIC, 'latin1')).u32(plan.flags).u32(plan.ops.length);
   for (const op of plan.ops) {
-    const body = payload(op);
-    const h = Buffer.alloc(8);
-    h.writeUInt32LE(OP_CODE[op.op], 0);
-    h.writeUInt32LE(body.length, 4);
-    parts.push(h, body);
+    w.u32(OP_CODE[op.op]);
+    const len = w.hole();
+    const start = w.length;
+    payload(w, op);
+    w.fill(len, w.length - start);
   }
-  return Buffer.concat(parts);
+  return Buffer.from(w.done());
 }
