@@ -66,7 +66,9 @@ async function main(argv: string[]): Promise<number> {
     return await handler(args, ctx);
   } catch (err) {
     ctx.report.error(where, err instanceof Error ? err.message : String(err));
-    return 1;
+    // An interrupted create or run exits as the signal would have made it (128 + n).
+    const code = (err as { exitCode?: unknown } | null)?.exitCode;
+    return typeof code === 'number' ? code : 1;
   }
 }
 

@@ -25,15 +25,18 @@ export function openExecFifoForInit(path: string): number {
 }
 
 /**
- * `start`'s end: open for reading (which releases the init), wait for its
- * answer, remove the fifo. Throws the init's error ("E…"), or when the init
- * dies first (initAlive polled, so a dead init cannot hang us).
+ * `start`'s end: open for reading (which releases the init), remove the
+ * fifo (the container is running from here, whatever happens to us; then
+ * onReleased), wait for the init's answer. Throws the init's error ("E…"),
+ * or when the init dies first (initAlive polled, so a dead init cannot hang us).
  */
-export function releaseInit(path: string, initAlive: () => boolean): void {
+export function releaseInit(path: string, initAlive: () => boolean, onReleased: () => void = () => {}): void {
   // Non-blocking, so a dead init (no writer ever) cannot hang us: we poll and check it.
   const fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   let answer = '';
   try {
+    rmSync(path, { force: true });
+    onReleased();
     for (;;) {
       if (pollOne(fd, POLLIN, 100) !== 0) {
         const got = readSome(fd, 65536);
@@ -48,7 +51,6 @@ export function releaseInit(path: string, initAlive: () => boolean): void {
   } finally {
     close(fd);
   }
-  rmSync(path, { force: true });
   // "E<error>": a startContainer hook failed, and the init has stopped the container.
   if (answer !== '0') throw new Error(answer.startsWith('E') ? answer.slice(1) : `unexpected answer from the init: ${answer}`);
 }

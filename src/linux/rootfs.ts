@@ -1,6 +1,7 @@
 // The container's root filesystem: the plan (pure), and the operations the
 // native init carries out for it, in its new mount namespace, before and
 // after pivot_root (native/plan.c resolves each path inside the root).
+import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import * as C from '../sys/constants.js';
 import { deviceTypeBits, devSymlinks, planDevices, type DeviceNode, type DeviceSpec } from './devices.js';
@@ -163,8 +164,10 @@ function cgroupV1Ops(what: string, step: MountStep, plan: RootfsPlan, facts: Roo
 }
 
 function configMountOps(step: MountStep, index: number, plan: RootfsPlan, facts: RootfsFacts): Op[] {
-  const what = `mounts[${index}] (${step.source || step.type} on ${step.destination})`;
+  const what = `mounts[${index}]: mount ${step.source || step.type} on ${step.destination}`;
   if (step.type === 'cgroup' && v1Hierarchies(facts.cgroupLines).length) return cgroupV1Ops(what, step, plan, facts);
+  // A missing bind source fails create before its mount point is made: no empty directories left in the rootfs.
+  if (step.bind && !existsSync(step.source)) throw new Error(`${what}: source ${step.source} does not exist`);
   const create = step.bind && !isDirectory(step.source) ? MOUNT_MKFILE : MOUNT_MKDIR;
   const ops: Op[] = [];
   if (step.bind) {

@@ -15,7 +15,7 @@ t.test('plan prints the operations, as text and JSON, and leaves nothing behind'
   const r = box.ocirun(['plan', '--bundle', box.bundle, id]);
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /^namespaces: new pid, network, ipc, uts, mount/m);
-  t.match(r.stdout, /mount .*target="\/proc".*# mounts\[0\] \(proc on \/proc\)/, 'each config mount, named by its field');
+  t.match(r.stdout, /mount .*target="\/proc".*# mounts\[0\]: mount proc on \/proc/, 'each config mount, named by its field');
   t.match(r.stdout, /pivot-root +rootfs=/);
   t.match(r.stdout, /write +path="\/proc\/sys\/net\/ipv4\/ip_forward" data="1" +# linux\.sysctl\["net\.ipv4\.ip_forward"\]/);
   t.match(r.stdout, /hook .*# createContainer hook #0 \(\/bin\/true\)/);
