@@ -29,6 +29,7 @@
 #endif
 
 int ocirun_idmapped_tree(const char *source, const char *uid_map, const char *gid_map, int rbind, int ridmap, const char **step);
+int ocirun_idmap_supported(void);
 
 /* Write text to /proc/<pid>/<name>. */
 static int write_proc(pid_t pid, const char *name, const char *text)
@@ -132,4 +133,10 @@ int ocirun_idmapped_tree(const char *source, const char *uid_map, const char *gi
 		return -err;
 	}
 	return tree;
+}
+
+/* The kernel has mount_setattr(2) (5.12, with MOUNT_ATTR_IDMAP): on no fd it fails EBADF, not ENOSYS. */
+int ocirun_idmap_supported(void)
+{
+	return syscall(SYS_mount_setattr, -1, "", 0, NULL, 0) < 0 && errno == ENOSYS ? 0 : 1;
 }
