@@ -12,7 +12,6 @@
 //        ocirun.cjs    the whole CLI except the two heavy, rarely needed parts:
 //        yargs.cjs     help and usage (only when the fast parser declines)
 //        validate.cjs  the config validator (create, run, exec)
-//        init.cjs      the container's init (no yargs, no validator)
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -82,7 +81,6 @@ await Promise.all([
   bundle('src/cli/hot.ts', 'hot.cjs', { plugins: [separate, wholeCli] }),
   bundle('src/cli/yargs.ts', 'yargs.cjs'),
   bundle('src/spec/generated/config.validate.js', 'validate.cjs'),
-  bundle('src/init/main.ts', 'init.cjs'),
 ]);
 
 // The entry: V8's code cache must be on before the bundle is compiled, so it

@@ -18,6 +18,7 @@ const HANDLERS: Record<string, HandlerLoader> = {
   ps: async () => (await import('./commands/ps.js')).ps,
   update: async () => (await import('./commands/update.js')).update,
   events: async () => (await import('./commands/events.js')).events,
+  plan: async () => (await import('./commands/plan.js')).plan,
 };
 
 export async function main(argv: string[]): Promise<number> {
