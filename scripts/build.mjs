@@ -6,6 +6,9 @@
 //      graph costs ~1 ms a file to resolve and link before the compile cache
 //      can help; one CommonJS file costs a fraction of that.
 //        cli.cjs       the entry: turns the compile cache on, then loads
+//        hot.cjs       start, state, kill, delete, list only (engines call
+//                      them for every container; the whole CLI's code costs
+//                      them ~3 ms a call to load), handing anything else to
 //        ocirun.cjs    the whole CLI except the two heavy, rarely needed parts:
 //        yargs.cjs     help and usage (only when the fast parser declines)
 //        validate.cjs  the config validator (create, run, exec)
@@ -48,6 +51,13 @@ const separate = {
     for (const { filter, file } of SEPARATE) b.onResolve({ filter }, () => ({ path: file, external: true }));
   },
 };
+// hot.cjs hands what it does not handle to the whole CLI: its import of main.js is ocirun.cjs.
+const wholeCli = {
+  name: 'whole-cli',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/main\.js$/ }, () => ({ path: './ocirun.cjs', external: true }));
+  },
+};
 const common = {
   bundle: true,
   platform: 'node',
@@ -68,6 +78,7 @@ const bundle = (entry, out, extra = {}) =>
 
 await Promise.all([
   bundle('src/cli/main.ts', 'ocirun.cjs', { plugins: [separate] }),
+  bundle('src/cli/hot.ts', 'hot.cjs', { plugins: [separate, wholeCli] }),
   bundle('src/cli/yargs.ts', 'yargs.cjs'),
   bundle('src/spec/generated/config.validate.js', 'validate.cjs'),
 ]);
@@ -76,6 +87,9 @@ await Promise.all([
 // is switched on here, in a file too small to need it. A cache directory we
 // cannot write (a read-only install, another user) falls back to the
 // user's own cache directory, or no cache.
+// A command line naming a hot command loads hot.cjs; the guess only has to
+// be cheap, not right: hot.cjs parses properly and hands the rest over.
+// The exit happens here, in one place, with the status main() returns.
 writeFileSync(join(dist, 'cli.cjs'), `'use strict';
 try {
   const m = require('node:module'), p = require('node:path'), e = process.env;
@@ -84,5 +98,13 @@ try {
   const home = e.XDG_CACHE_HOME || (e.HOME && e.HOME !== '/' ? p.join(e.HOME, '.cache') : '');
   if (r?.status === m.constants.compileCacheStatus.FAILED && home) m.enableCompileCache(p.join(home, 'ocirun-v8'));
 } catch {}
-require('./ocirun.cjs');
+const argv = process.argv.slice(2);
+const hot = argv.some((a) => a === 'state' || a === 'start' || a === 'kill' || a === 'delete' || a === 'list');
+require(hot ? './hot.cjs' : './ocirun.cjs').main(argv).then(
+  (code) => process.exit(code),
+  (err) => {
+    require('node:fs').writeSync(2, \`ocirun: \${err instanceof Error ? err.stack ?? err.message : String(err)}\\n\`);
+    process.exit(1);
+  },
+);
 `);
