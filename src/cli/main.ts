@@ -27,6 +27,8 @@ const HANDLERS: Record<string, () => Promise<Handler>> = {
   ps: async () => (await import('./commands/ps.js')).ps,
   update: async () => (await import('./commands/update.js')).update,
   events: async () => (await import('./commands/events.js')).events,
+  checkpoint: async () => (await import('./commands/checkpoint.js')).checkpoint,
+  restore: async () => (await import('./commands/restore.js')).restore,
 };
 
 async function main(argv: string[]): Promise<number> {
