@@ -34,7 +34,7 @@ export const GLOBAL_OPTIONS: OptionDef[] = [
   { name: 'log', type: 'string', describe: 'set the log file to write ocirun logs to (default is stderr)' },
   { name: 'log-format', type: 'string', default: 'text', describe: 'set the log format ("text" or "json")' },
   { name: 'debug', type: 'boolean', default: false, describe: 'enable debug logging' },
-  { name: 'systemd-cgroup', type: 'boolean', default: false, describe: 'manage cgroups through systemd (not supported yet)' },
+  { name: 'systemd-cgroup', type: 'boolean', default: false, describe: 'enable systemd cgroup support, expects cgroupsPath to be of form "slice:prefix:name" for e.g. "system.slice:runc:434234"' },
   { name: 'rootless', type: 'string', default: 'auto', describe: 'ignore cgroup permission errors ("true", "false", or "auto")' },
   { name: 'criu', type: 'string', describe: 'path to the criu binary used for checkpoint and restore (default: "criu" from $PATH)' },
 ];

@@ -46,10 +46,6 @@ async function main(argv: string[]): Promise<number> {
   const ctx = makeContext(args.globals);
   const id = args.positionals['container-id'];
   const where = id === undefined ? args.command : `${args.command} ${id}`;
-  if (args.globals['systemd-cgroup'] === true) {
-    ctx.report.error(where, '--systemd-cgroup: systemd cgroup management is not supported yet');
-    return 1;
-  }
   const loadHandler = HANDLERS[args.command];
   if (!loadHandler) {
     ctx.report.error('', `unknown command "${args.command}"`);

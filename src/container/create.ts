@@ -28,6 +28,8 @@ export interface CreateRequest {
   noPivot: boolean;
   noNewKeyring: boolean;
   preserveFds: number;
+  /** --systemd-cgroup: the cgroup is a transient systemd unit */
+  systemdCgroup?: boolean;
 }
 
 export interface Created {
@@ -136,7 +138,7 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
         hooks: { poststart: loaded.spec.hooks?.poststart ?? [], poststop: loaded.spec.hooks?.poststop ?? [] },
         namespaces: [...plan.namespaces.create, ...plan.namespaces.join.map((j) => j.kind)],
         seccomp: plan.init.process.seccomp,
-        cgroup: cgroupRecordFor(loaded.spec, req.id),
+        cgroup: cgroupRecordFor(loaded.spec, req.id, { systemd: req.systemdCgroup === true }),
       };
       store.write(state);
       mkfifo(fifoPath, 0o622);

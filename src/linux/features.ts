@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { CAPABILITY_NAMES, NAMESPACE_TYPES, SECCOMP_ACTIONS, SECCOMP_OPERATORS } from '../spec/names.js';
 import type { Features } from '../spec/types.js';
 import { libseccompAvailable, libseccompVersion, resolveArch } from '../sys/libseccomp.js';
+import { libsystemdAvailable } from '../sys/sdbus.js';
 import { HOOK_KINDS } from './hooks.js';
 import { detectLsm } from './lsm.js';
 import { knownMountOptions } from './mountopts.js';
@@ -43,7 +44,9 @@ export function hostFeatures(ociVersionMax: string): Features {
       cgroup: {
         v1: types.has('cgroup'),
         v2: types.has('cgroup2'),
-        systemd: false,
+        // --systemd-cgroup works where systemd runs the host and libsystemd (its D-Bus client) loads.
+        systemd: existsSync('/run/systemd/system') && libsystemdAvailable(),
+        // systemd user managers (rootless) are not supported.
         systemdUser: false,
         rdma: existsSync('/sys/fs/cgroup/rdma') || /\brdma\b/.test(safeRead('/sys/fs/cgroup/unified/cgroup.controllers') + safeRead('/sys/fs/cgroup/cgroup.controllers')),
       },

@@ -17,7 +17,41 @@ function shape(o: Obj, omit: string[]): Obj {
   return out;
 }
 
-const num = (s: string | null): number => (s && /^\d+$/.test(s) ? Number(s) : 0);
+/**
+ * A uint64 counter: a number while a double holds it exactly, a bigint past
+ * that (v1's "unlimited" is 2^63-4096, v2's "max" is reported as 2^64-1), so
+ * the JSON carries every digit (statsJson) and Go clients decoding into
+ * uint64 get the value the kernel gave.
+ */
+export type Uint64 = number | bigint;
+
+const num = (s: string | null): Uint64 => {
+  if (!s || !/^\d+$/.test(s)) return 0;
+  const n = Number(s);
+  return Number.isSafeInteger(n) ? n : BigInt(s);
+};
+
+/** Exact sum of two counters. */
+const add = (a: Uint64, b: Uint64): Uint64 => (typeof a === 'number' && typeof b === 'number' && Number.isSafeInteger(a + b) ? a + b : BigInt(a) + BigInt(b));
+
+/** "key value" lines as exact counters (memory.stat). */
+function readCounters(dir: string, file: string): Record<string, Uint64> {
+  const out: Record<string, Uint64> = {};
+  for (const line of (readCgroupFile(dir, file) ?? '').split('\n')) {
+    const [key, value] = line.split(/\s+/);
+    if (key && value !== undefined && /^\d+$/.test(value)) out[key] = num(value);
+  }
+  return out;
+}
+
+const BIG = '\u0000u64:';
+
+/** JSON text of stats, with bigints written as the exact integers they are. */
+export function statsJson(value: unknown): string {
+  const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${BIG}${v}` : v));
+  // JSON.stringify writes the NUL as \u0000 inside the quoted marker.
+  return text.replace(/"\\u0000u64:(\d+)"/g, '$1');
+}
 
 /** "0-2,4" → [0, 1, 2, 4] */
 export function parseCpuList(s: string | null): number[] {
@@ -32,10 +66,10 @@ export function parseCpuList(s: string | null): number[] {
 }
 
 /** v2 "max" (no limit) reads as the largest uint64, as runc reports it. */
-const MAX_UINT64 = 18446744073709551615;
-const limitOf = (s: string | null): number => (s === 'max' ? MAX_UINT64 : num(s));
+const MAX_UINT64 = 2n ** 64n - 1n;
+const limitOf = (s: string | null): Uint64 => (s === 'max' ? MAX_UINT64 : num(s));
 
-function memoryEntry(limit: number, usage: number, max: number, failcnt: number): Obj {
+function memoryEntry(limit: Uint64, usage: Uint64, max: Uint64, failcnt: Uint64): Obj {
   return shape({ limit, usage, max, failcnt }, ['usage', 'max']);
 }
 
@@ -98,7 +132,7 @@ function memoryStats(m: CgroupManager): Obj {
   const empty = { usage: { limit: 0, failcnt: 0 }, swap: { limit: 0, failcnt: 0 }, kernel: { limit: 0, failcnt: 0 }, kernelTCP: { limit: 0, failcnt: 0 } };
   if (!at) return empty;
   const r = (file: string): string | null => readCgroupFile(at.dir, file);
-  const raw = Object.fromEntries(readKeyValues(at.dir, 'memory.stat'));
+  const raw = readCounters(at.dir, 'memory.stat');
   if (at.version === 1) {
     const entry = (prefix: string): Obj => memoryEntry(num(r(`${prefix}.limit_in_bytes`)), num(r(`${prefix}.usage_in_bytes`)), num(r(`${prefix}.max_usage_in_bytes`)), num(r(`${prefix}.failcnt`)));
     return shape({
@@ -117,7 +151,7 @@ function memoryStats(m: CgroupManager): Obj {
     cache: raw.file ?? 0,
     usage: memoryEntry(limitOf(r('memory.max')), usage, num(r('memory.peak')), events.get('max') ?? 0),
     // As runc: v2's swap entry counts memory+swap, the v1 meaning.
-    swap: memoryEntry(r('memory.swap.max') === null ? 0 : limitOf(r('memory.swap.max')), usage + swapUsage, 0, events.get('max') ?? 0),
+    swap: memoryEntry(r('memory.swap.max') === null ? 0 : limitOf(r('memory.swap.max')), add(usage, swapUsage), 0, events.get('max') ?? 0),
     kernel: { limit: 0, failcnt: 0 },
     kernelTCP: { limit: 0, failcnt: 0 },
     raw,
