@@ -69,13 +69,14 @@ export async function checkpointContainer(store: Store, req: CheckpointRequest):
       throw new Error(`Container cannot be checkpointed in ${status} state`);
     }
     checkParentPath(imagePath, req.parentPath);
-    makeDir(imagePath, '--image-path');
     const workPath = req.workPath ? req.workPath : imagePath;
-    if (req.workPath) makeDir(workPath, '--work-path');
     const logFile = req.preDump ? 'pre-dump.log' : 'dump.log';
     const fds: number[] = [];
+    // CRIU first: a missing or old one is reported before any directory is made.
     const { session, criu } = startCriu(req.criu, { stdio: ['ignore', 'ignore', 'ignore'] });
     try {
+      makeDir(imagePath, '--image-path');
+      if (req.workPath) makeDir(workPath, '--work-path');
       const imagesFd = openDir(imagePath, '--image-path');
       fds.push(imagesFd);
       const opts: CriuOpts = {

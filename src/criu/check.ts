@@ -67,3 +67,19 @@ export function criuCheck(criu: string, timeoutMs = 30_000): string | null {
   // "Error (criu/vdso.c:381): vdso: Unexpected rt vDSO area bounds" → the message after the source location.
   return first.replace(/^Error \([^)]*\):\s*/, '');
 }
+
+/** `criu --version`'s "Version: 3.17.1", or null. */
+function cliVersion(criu: string): { major: number; minor: number; sublevel: number } | null {
+  const r = spawnSync(criu, ['--version'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] });
+  const m = /Version:\s*(\d+)\.(\d+)(?:\.(\d+))?/.exec(String(r.stdout ?? ''));
+  return m ? { major: Number(m[1]), minor: Number(m[2]), sublevel: Number(m[3] ?? 0) } : null;
+}
+
+/** Whether checkpoint and restore can work here: CRIU found, new enough, and `criu check` passes. */
+export function criuUsable(criuFlag?: string): boolean {
+  let criu: string;
+  try { criu = findCriu(criuFlag); } catch { return false; }
+  const v = cliVersion(criu);
+  if (!v || v.major * 10000 + v.minor * 100 + v.sublevel < MIN_VERSION.major * 10000 + MIN_VERSION.minor * 100 + MIN_VERSION.sublevel) return false;
+  return criuCheck(criu) === null;
+}

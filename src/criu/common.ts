@@ -105,7 +105,12 @@ export function lastLogError(logPath: string): string | null {
   try { text = readFileSync(logPath, 'utf8'); } catch { return null; }
   const errors = text.split('\n').filter((l) => /\bError \(/.test(l));
   const last = errors.at(-1);
-  return last ? last.replace(/^\(\s*[\d.]+\)\s*/, '').replace(/^Error \([^)]*\):\s*/, '').replace(/[.\s]+$/, '') : null;
+  return last ? cleanMessage(last) : null;
+}
+
+/** "(00.04) Error (criu/mount.c:12): mnt: It failed.\n" → "mnt: It failed": one line, no clock or source location. */
+export function cleanMessage(text: string): string {
+  return text.trim().split('\n').map((l) => l.trim()).filter((l) => l !== '').at(-1)?.replace(/^\(\s*[\d.]+\)\s*/, '').replace(/^Error \([^)]*\):\s*/, '').replace(/[.\s]+$/, '') ?? '';
 }
 
 /**
@@ -117,7 +122,7 @@ export function criuFailure(what: string, resp: CriuResp | null, criu: string, l
   const parts: string[] = [];
   const kernel = criuCheck(criu);
   if (kernel !== null) parts.push(`CRIU cannot work on this kernel (criu check: ${kernel})`);
-  const said = resp?.cr_errmsg ?? lastLogError(logPath);
+  const said = resp?.cr_errmsg ? cleanMessage(resp.cr_errmsg) : lastLogError(logPath);
   const errno = resp?.cr_errno ? ` (errno ${resp.cr_errno})` : '';
   parts.push(`criu ${what} failed${said ? `: ${said}` : ''}${errno}`);
   return new Error(`${parts.join('; ')}; log: ${logPath}`);
