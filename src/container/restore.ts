@@ -84,7 +84,10 @@ export async function restoreContainer(store: Store, req: RestoreRequest): Promi
   const loaded = checkBundleConfig(read);
   const spec: Spec = loaded.spec;
   const terminal = spec.process?.terminal === true;
-  if (terminal && !req.consoleSocket) throw new Error('cannot allocate tty if runc will detach without setting console socket');
+  if (terminal && !req.consoleSocket) {
+    if (req.detach) throw new Error('cannot allocate tty if runc will detach without setting console socket');
+    throw new Error('process.terminal: restoring a terminal container needs --console-socket (restore does not attach to its own terminal)');
+  }
   if (!terminal && req.consoleSocket) throw new Error('cannot use console socket if runc will not detach or allocate tty');
   const namespaces = planNamespaces(spec.linux);
   const plan = restorePlan(spec, loaded.bundle, isDir);
