@@ -267,7 +267,7 @@ async function consoleSocket(rt: string, t: Trace): Promise<void> {
   }
 }
 
-function failureLeavesNothing(): void {
+async function failureLeavesNothing(): Promise<void> {
   const rt = 'ocirun';
   const id = 'broken';
   const bundle = makeBundle(rt, id, COUNTER);
@@ -281,7 +281,7 @@ function failureLeavesNothing(): void {
   ok(!existsSync(join(CG, 'criuvm', `${rt}-${id}`)), 'no cgroup is left');
   ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes('criu-root'), 'no criu-root mount is left');
   // A created container is not checkpointed (runc's message), and nothing is made.
-  const cr = rtc(rt, ['create', '--bundle', bundle, id]);
+  const cr = await detached(rt, ['create', '--bundle', bundle, id]);
   if (ok(cr.code === 0, 'create a container to try checkpointing it', cr.stderr)) {
     const img = join(WORK, 'never');
     const c = rtc(rt, ['checkpoint', '--image-path', img, id]);
@@ -289,6 +289,52 @@ function failureLeavesNothing(): void {
     ok(!existsSync(img), 'and makes no image directory');
     rtc(rt, ['delete', '--force', id]);
   }
+}
+
+/**
+ * restore without --detach stays the container's parent (pid file written,
+ * its exit status, then deleted), with --work-path holding CRIU's log; a
+ * dump that CRIU refuses (a unix socket on stdio that leads outside, without
+ * --ext-unix-sk) leaves the container running as it was.
+ */
+async function foregroundAndFailedDump(): Promise<void> {
+  const rt = 'ocirun';
+  const id = 'fg';
+  const bundle = makeBundle(rt, id, COUNTER);
+  const r = await detached(rt, ['run', '-d', '--bundle', bundle, id]);
+  if (!ok(r.code === 0, 'run -d a counting container for a foreground restore', r.stderr)) return;
+  await until(() => counted(rt, id) >= 3);
+  const img = join(WORK, 'img-fg');
+  const work = join(WORK, 'work-fg');
+  const c = rtc(rt, ['checkpoint', '--image-path', img, '--work-path', work, id]);
+  ok(c.code === 0 && existsSync(join(work, 'dump.log')) && !existsSync(join(img, 'dump.log')), 'checkpoint --work-path: CRIU\'s log goes there', c.stderr);
+  const atDump = counted(rt, id);
+  const pidFile = join(WORK, 'fg.pid');
+  const fg = detached(rt, ['restore', '--image-path', img, '--work-path', work, '--pid-file', pidFile, '--bundle', bundle, id]);
+  ok(await until(() => existsSync(pidFile), 30_000), 'restore in the foreground writes --pid-file');
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  eq(pid, pidOf(rt, id), 'the pid file holds the restored init\'s pid');
+  ok(await until(() => counted(rt, id) > atDump + 3, 10_000), `the count carries on from ${atDump} while restore waits`);
+  ok(existsSync(join(work, 'restore.log')), 'restore --work-path: its log goes there');
+  rtc(rt, ['kill', id, 'KILL']);
+  const done = await fg;
+  eq(done.code, 137, 'restore exits with the container\'s status (SIGKILL: 137)');
+  eq(status(rt, id), 'gone', 'and deletes the container, as run does');
+
+  // Node's "pipes" are socketpairs: a unix socket whose peer is outside the container.
+  const id2 = 'sock';
+  const b2 = makeBundle(rt, id2, COUNTER);
+  const child = spawn(RUNTIMES[rt] as string, ['--root', rootOf(rt), 'run', '-d', '--bundle', b2, id2], { stdio: ['pipe', 'pipe', 'pipe'] });
+  keptPipes.push(child);
+  const started = await until(() => counted(rt, id2) >= 3, 60_000);
+  if (!ok(started, 'a container with unix sockets as stdio counts')) return;
+  const bad = rtc(rt, ['checkpoint', '--image-path', join(WORK, 'img-sock'), id2]);
+  ok(bad.code === 1 && /criu dump failed: .*[Uu]nix.*; log: \S+dump\.log$/m.test(bad.stderr) && bad.stderr.trim().split('\n').length === 1,
+    'CRIU refuses the external unix socket: one line with its error and the log', bad.stderr);
+  eq(status(rt, id2), 'running', 'the container is still running after the failed dump');
+  const at = counted(rt, id2);
+  ok(await until(() => counted(rt, id2) > at + 3, 10_000), 'and still counting');
+  rtc(rt, ['delete', '--force', id2]);
 }
 
 /** The lines of a CRIU log around its first error: what a failure report needs. */
@@ -320,13 +366,14 @@ async function main(): Promise<void> {
       await consoleSocket(rt, t);
     }
     console.log('# failure');
-    failureLeavesNothing();
+    await failureLeavesNothing();
+    await foregroundAndFailedDump();
     const norm = (t: Trace | undefined): Trace => JSON.parse(JSON.stringify(t ?? {}).replace(/ocirun|runc/g, 'RT')) as Trace;
     eq(norm(traces.ocirun), norm(traces.runc), 'ocirun did what runc did, step by step');
   } catch (err) {
     ok(false, 'the checks ran to the end', (err as Error).stack ?? String(err));
   } finally {
-    for (const rt of Object.keys(RUNTIMES)) for (const id of ['count', 'tty', 'broken']) rtc(rt, ['delete', '--force', id]);
+    for (const rt of Object.keys(RUNTIMES)) for (const id of ['count', 'tty', 'broken', 'fg', 'sock']) rtc(rt, ['delete', '--force', id]);
     for (const c of keptPipes) { try { process.kill(-(c.pid as number), 'SIGKILL'); } catch { /* gone */ } }
   }
   console.log(`# ${count - failures} passed, ${failures} failed, ${((Date.now() - started) / 1000).toFixed(0)} s`);
