@@ -11,9 +11,12 @@
  *                      (the parent writes the id maps), unshare the others,
  *                      then fork stage 2 as a sibling (CLONE_PARENT), which
  *                      starts a new session and execs the init.
- *   ocirun_finalize()  the init's (or exec's) last act: bounding set, ids,
- *                      capabilities, no_new_privs, seccomp, fd hygiene,
- *                      signal dispositions, execve.
+ *   ocirun_finalize()  the init's (or exec's) last act, in two halves: first
+ *                      everything that can fail before `start` (ids,
+ *                      capabilities, seccomp without no_new_privs, fd
+ *                      hygiene), then, for the init, "ready", the wait on
+ *                      exec.fifo and the startContainer hooks, and last
+ *                      no_new_privs, seccomp with it, and execve.
  *
  * Progress and failures of stage 1 and 2 go to the parent as single JSON
  * lines on the sync socket, the same framing the init uses later.
@@ -26,6 +29,8 @@
 #include <linux/close_range.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -64,6 +69,25 @@ struct ocirun_finalize {
 	int listener_fd;		/* with FLAG_NEW_LISTENER: connected to linux.seccomp.listenerPath */
 	const char *listener_state;	/* the container process state (JSON) sent with the notify fd */
 	const char *const *exec_attrs;	/* LSM exec labels: path, text, path, text, …, NULL (exec only) */
+	const char *root;		/* chroot here first (exec into a container without a mount namespace), or NULL */
+	const struct ocirun_start *start;	/* the init: wait for `start` between the two halves; NULL for exec */
+};
+
+/* A startContainer hook, as the config gives it. */
+struct ocirun_hook {
+	const char *path;
+	const char *const *argv;
+	const char *const *envp;
+	int timeout;			/* seconds; 0: none */
+};
+
+/* What the init does between "ready" and execve. */
+struct ocirun_start {
+	int sync_fd;			/* "ready" is written here once the process is prepared */
+	int fifo_fd;			/* O_PATH fd on exec.fifo; opening it for writing waits for `start` */
+	int nhooks;
+	const struct ocirun_hook *hooks;	/* startContainer hooks, run in order */
+	const char *hook_state;		/* the state JSON each hook reads on stdin */
 };
 
 int ocirun_finalize(const struct ocirun_finalize *f, const char **step);
@@ -80,6 +104,7 @@ struct ocirun_spawn {
 	int become_root;		/* setresuid/gid(0) inside the user ns */
 	int unshare_flags;		/* other CLONE_NEW* to create */
 	const char *timens_offsets;	/* for /proc/self/timens_offsets, or NULL */
+	int loopback_up;		/* bring "lo" up in the network namespace just created */
 	const struct ocirun_finalize *exec;	/* exec: stage 2 becomes this process, not the init */
 	int console_fd;			/* exec with a terminal: connected console socket, else -1 */
 	unsigned short console_rows, console_cols;	/* 0 leaves the pty's size alone */
@@ -210,6 +235,32 @@ static void __attribute__((noreturn)) stage2(const struct ocirun_spawn *s)
 	bail(s->sync_fd, "execve init", errno);
 }
 
+/*
+ * A new network namespace starts with "lo" down; runc brings it up, and
+ * programs expect 127.0.0.1 to work. It is done here, right after the
+ * unshare that made the namespace, rather than in the init: every init
+ * (whatever carries out its setup) goes through this step, and stage 1
+ * holds the capabilities over the namespace at this point.
+ */
+static int bring_loopback_up(void)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	int rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	if (rc == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	}
+	int err = errno;
+	close(fd);
+	errno = err;
+	return rc;
+}
+
 static void __attribute__((noreturn)) stage1(const struct ocirun_spawn *s)
 {
 	char line[256];
@@ -234,11 +285,20 @@ static void __attribute__((noreturn)) stage1(const struct ocirun_spawn *s)
 	if (s->new_userns) {
 		if (unshare(CLONE_NEWUSER) < 0)
 			bail(fd, "unshare user namespace", errno);
-		/* Only the parent, outside, may write our maps: ask, then wait for its word. */
+		/*
+		 * Only the parent, outside, may write our maps: ask, then wait for its
+		 * word. The /proc files of a non-dumpable process belong to root, so an
+		 * unprivileged parent could not write them: dumpable for just this
+		 * moment, while nothing but us lives in the new user namespace.
+		 */
+		if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+			bail(fd, "prctl PR_SET_DUMPABLE", errno);
 		snprintf(line, sizeof(line), "{\"type\":\"idmap-request\",\"pid\":%d}\n", getpid());
 		say(fd, line);
 		if (read_line(fd, line, sizeof(line)) < 0 || strstr(line, "\"idmap-done\"") == NULL)
 			bail(fd, "waiting for id maps", EPIPE);
+		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+			bail(fd, "prctl PR_SET_DUMPABLE", errno);
 	}
 	/* Host root is unmapped inside; without this, execve of the init would drop every capability. */
 	if (s->become_root) {
@@ -249,6 +309,8 @@ static void __attribute__((noreturn)) stage1(const struct ocirun_spawn *s)
 	}
 	if (s->unshare_flags && unshare(s->unshare_flags) < 0)
 		bail(fd, "unshare namespaces", errno);
+	if (s->loopback_up && bring_loopback_up() < 0)
+		bail(fd, "bring up the loopback interface", errno);
 	/* Offsets must be set before any process lives in the new time namespace. */
 	if (s->timens_offsets) {
 		int tfd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
@@ -323,39 +385,34 @@ static int install_seccomp(const struct ocirun_finalize *f)
 }
 
 /*
- * Returns only on failure: a negative errno and, in *step, which step failed.
+ * The first half: everything that can fail before `start`, so that it is
+ * the error of `create` (or of `exec`, before the process counts as
+ * started), as runc does. Returns 0, or a negative errno with *step set.
  * Order follows what the kernel demands: the bounding set needs
  * CAP_SETPCAP (so before the uid change), KEEPCAPS carries the permitted set
- * across setuid, and a filter without no_new_privs needs CAP_SYS_ADMIN (so
- * before the capabilities go); with no_new_privs it comes last, to filter as
- * little of our own work as possible. Either way chdir, signals and fds are
- * done before it: a profile may deny them (only capset/prctl, sendmsg/close
- * of the listener, and execve run under the filter).
+ * across setuid, and chdir comes after it so that the user's own rights are
+ * checked. A filter without no_new_privs needs CAP_SYS_ADMIN, which the uid
+ * change clears from the effective set (podman's default: a profile, a
+ * non-root user, no no_new_privs): so it is loaded after the user's chdir
+ * with CAP_SYS_ADMIN alone raised again from the kept permitted set, before
+ * the final capabilities. Signals and fds come before it, as a profile may
+ * deny them; only capset/prctl run under it here.
  */
-int ocirun_finalize(const struct ocirun_finalize *f, const char **step)
+static int prepare(const struct ocirun_finalize *f, const char **step)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
 
 #define FAIL(what) do { *step = what; return -errno; } while (0)
 
+	if (f->root && (chroot(f->root) < 0 || chdir("/") < 0))
+		FAIL("chroot");
 	if (f->umask >= 0)
 		umask((mode_t)f->umask);
 
 	for (int cap = 0; cap <= f->last_cap; cap++)
 		if (!(f->cap_bounding & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
 			FAIL("drop bounding capability");
-	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-		FAIL("prctl keepcaps");
-	/* Raw syscalls: only this thread matters, it is the one that calls execve. */
-	if (f->set_groups && syscall(SYS_setgroups, (size_t)f->ngroups, f->groups) < 0)
-		FAIL("setgroups");
-	if (syscall(SYS_setresgid, f->gid, f->gid, f->gid) < 0)
-		FAIL("setresgid");
-	if (syscall(SYS_setresuid, f->uid, f->uid, f->uid) < 0)
-		FAIL("setresuid");
-	if (f->cwd && chdir(f->cwd) < 0)
-		FAIL("chdir");
 	/* Node ignores SIGPIPE and blocks signals; ignored dispositions and the mask survive execve. */
 	sigset_t none;
 	sigemptyset(&none);
@@ -373,9 +430,28 @@ int ocirun_finalize(const struct ocirun_finalize *f, const char **step)
 			FAIL("set LSM exec label");
 		close(afd);
 	}
-	if (f->seccomp && !f->no_new_privs && install_seccomp(f) < 0)
-		FAIL("seccomp");
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		FAIL("prctl keepcaps");
+	/* Raw syscalls: only this thread matters, it is the one that calls execve. */
+	if (f->set_groups && syscall(SYS_setgroups, (size_t)f->ngroups, f->groups) < 0)
+		FAIL("setgroups");
+	if (syscall(SYS_setresgid, f->gid, f->gid, f->gid) < 0)
+		FAIL("setresgid");
+	if (syscall(SYS_setresuid, f->uid, f->uid, f->uid) < 0)
+		FAIL("setresuid");
+	if (f->cwd && chdir(f->cwd) < 0)
+		FAIL("chdir");
 	memset(data, 0, sizeof(data));
+	if (f->seccomp && !f->no_new_privs) {
+		if (syscall(SYS_capget, &hdr, data) < 0)
+			FAIL("capget");
+		data[0].effective = 1U << CAP_SYS_ADMIN;	/* CAP_SYS_ADMIN is below 32 */
+		data[1].effective = 0;
+		if (syscall(SYS_capset, &hdr, data) < 0)
+			FAIL("raise CAP_SYS_ADMIN for seccomp");
+		if (install_seccomp(f) < 0)
+			FAIL("seccomp");
+	}
 	data[0].effective = (uint32_t)f->cap_effective;
 	data[1].effective = (uint32_t)(f->cap_effective >> 32);
 	data[0].permitted = (uint32_t)f->cap_permitted;
@@ -391,8 +467,15 @@ int ocirun_finalize(const struct ocirun_finalize *f, const char **step)
 			FAIL("raise ambient capability");
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
 		FAIL("prctl keepcaps");
+	return 0;
+}
+
+/* The second half: only what must follow `start`. Returns only on failure. */
+static int finish(const struct ocirun_finalize *f, const char **step)
+{
 	if (f->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		FAIL("prctl no_new_privs");
+	/* With no_new_privs the filter comes last, to filter as little of our own work as possible. */
 	if (f->seccomp && f->no_new_privs && install_seccomp(f) < 0)
 		FAIL("seccomp");
 	/* Like execvp: a candidate that is missing or not ours to run lets the next one try. */
@@ -407,4 +490,145 @@ int ocirun_finalize(const struct ocirun_finalize *f, const char **step)
 	errno = first_err;
 	FAIL("execve");
 #undef FAIL
+}
+
+/*
+ * Run one startContainer hook: its argv and env, the state on stdin, our
+ * stdout/stderr (the container's), killed with SIGKILL at its timeout.
+ * Returns 0, or -1 with what went wrong in why.
+ */
+static int run_hook(const struct ocirun_hook *h, const char *state, char *why, size_t size)
+{
+	int in[2], report[2];
+	size_t len = strlen(state);
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0) {
+		snprintf(why, size, "cannot run: pipe: %s", strerrorname_np(errno));
+		return -1;
+	}
+	/* The whole state fits in the pipe, so a hook that never reads stdin cannot block us. */
+	if (len > 65536)
+		fcntl(in[1], F_SETPIPE_SZ, (int)len);
+	pid_t pid = fork();
+	if (pid < 0) {
+		snprintf(why, size, "cannot run: fork: %s", strerrorname_np(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		/* dup2 leaves the copy without close-on-exec: the hook's stdin. */
+		if (dup2(in[0], 0) >= 0)
+			execve(h->path, (char *const *)h->argv, (char *const *)h->envp);
+		int err = errno;
+		if (write(report[1], &err, sizeof(err)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(in[0]);
+	close(report[1]);
+	fcntl(in[1], F_SETFL, O_NONBLOCK);
+	if (write(in[1], state, len) < 0 && errno != EPIPE) { /* a hook may ignore its stdin */ }
+	close(in[1]);
+	int err = 0;
+	ssize_t got = read(report[0], &err, sizeof(err));	/* end of file: execve succeeded */
+	close(report[0]);
+
+	/* A pidfd becomes readable when the hook exits: poll it with the timeout. */
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	int timed_out = 0;
+	if (got != sizeof(err) && h->timeout > 0 && pidfd >= 0) {
+		struct pollfd p = { pidfd, POLLIN, 0 };
+		int n;
+		do
+			n = poll(&p, 1, h->timeout * 1000);
+		while (n < 0 && errno == EINTR);
+		if (n == 0) {
+			kill(pid, SIGKILL);
+			timed_out = 1;
+		}
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (got == sizeof(err))
+		snprintf(why, size, "cannot run: %s", strerrorname_np(err));
+	else if (timed_out)
+		snprintf(why, size, "timed out after %ds", h->timeout);
+	else if (WIFSIGNALED(status))
+		snprintf(why, size, "killed by SIG%s", sigabbrev_np(WTERMSIG(status)));
+	else if (WEXITSTATUS(status) != 0)
+		snprintf(why, size, "exited with status %d", WEXITSTATUS(status));
+	else
+		return 0;
+	return -1;
+}
+
+/* PID 1 of a pid namespace only gets the signals it handles: while it waits, these end it. */
+static void die_by_signal(int sig)
+{
+	_exit(128 + sig);
+}
+
+/*
+ * The init between the halves: "ready" to the runtime, the wait for `start`
+ * on exec.fifo, the startContainer hooks, and the answer to `start` ("0",
+ * or "E" and the error). Returns 0, or -1 when `start` must not go on
+ * (the init then exits, which stops the container).
+ */
+static int wait_for_start(const struct ocirun_start *st)
+{
+	static const int ending[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+	char path[64], line[1024];
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = die_by_signal;
+	for (size_t i = 0; i < sizeof(ending) / sizeof(ending[0]); i++)
+		sigaction(ending[i], &sa, NULL);	/* handlers go back to default at execve */
+
+	say(st->sync_fd, "{\"type\":\"ready\"}\n");
+	close(st->sync_fd);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", st->fifo_fd);
+	int fifo;
+	do
+		fifo = open(path, O_WRONLY | O_CLOEXEC);
+	while (fifo < 0 && errno == EINTR);
+	close(st->fifo_fd);
+	if (fifo < 0)
+		return -1;	/* `start` sees the init gone */
+
+	/* A hook that does not read its stdin must not kill us with SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	for (int i = 0; i < st->nhooks; i++) {
+		char why[256];
+		if (run_hook(&st->hooks[i], st->hook_state, why, sizeof(why)) < 0) {
+			snprintf(line, sizeof(line), "EstartContainer hook #%d (%s): %s", i, st->hooks[i].path, why);
+			say(fifo, line);
+			return -1;
+		}
+	}
+	signal(SIGPIPE, SIG_DFL);
+	say(fifo, "0");
+	close(fifo);
+	return 0;
+}
+
+/*
+ * exec: both halves, the runtime learns the outcome over the sync socket.
+ * The init: the first half, then the wait for `start`, then the second; a
+ * failure of the first half returns (the init reports it to `create`),
+ * a later one is written to the container's stderr and ends the init.
+ */
+int ocirun_finalize(const struct ocirun_finalize *f, const char **step)
+{
+	int err = prepare(f, step);
+	if (err < 0 || !f->start)
+		return err < 0 ? err : finish(f, step);
+	if (wait_for_start(f->start) < 0)
+		_exit(127);
+	err = finish(f, step);
+	/* Only failures come back: after start, the only channel left is stderr. */
+	char line[256];
+	snprintf(line, sizeof(line), "ocirun init: %s: %s\n", *step, strerrorname_np(-err));
+	say(2, line);
+	_exit(127);
 }

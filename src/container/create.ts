@@ -13,7 +13,9 @@ import { readProcStat } from '../linux/procfs.js';
 import { abortLaunch, completeLaunch, type Launch, launchInit, sameNamespaces } from './launch.js';
 import { type StoredState, OCI_VERSION, hookStateJson, nowRfc3339Nano } from './state.js';
 import { type Store, validateId, writePidFile } from './store.js';
-import { trace } from './trace.js';
+import { trace, warn } from './trace.js';
+import { PeerError } from '../linux/sync.js';
+import { mountsAt, undoHostRootfs } from '../linux/hostmounts.js';
 import type { CgroupManager } from '../linux/cgroups/manager.js';
 // Everything else (validator, planners, cgroups, hooks) is imported after the
 // init has been forked: loading it overlaps the init's own Node boot.
@@ -54,7 +56,6 @@ function earlyNamespacePlan(doc: unknown): NamespacePlan | null {
     if (ns.path !== undefined && (typeof ns.path !== 'string' || !ns.path.startsWith('/'))) return null;
     seen.add(ns.type);
   }
-  if (!seen.has('mount')) return null;
   try {
     return planNamespaces(linux as Spec['linux']);
   } catch {
@@ -87,9 +88,14 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
   let listenerFd = -1;
   let cgroups: CgroupManager | null = null;
   let killAndRemoveCgroups: ((m: CgroupManager) => void) | null = null;
+  // A prestart, createRuntime or createContainer hook failed: after undoing
+  // create, the poststop hooks run (runtime.md lifecycle steps 3-5, 12, 13).
+  let hookFailed = false;
+  const hostMounts: { rootfs: string; before: number } = { rootfs: '', before: -1 };
+  const onHookFailure: { poststop: (() => void) | null } = { poststop: null };
   try {
     // Loading and validation run while the init boots.
-    const [{ checkBundleConfig }, { planContainer }, cgroupLib, { runHooks }] = await Promise.all([
+    const [{ checkBundleConfig }, { planContainer }, cgroupLib, { runHooks, runHooksWarnOnly }] = await Promise.all([
       import('../spec/load.js'),
       import('./plan.js'),
       import('../linux/cgroups/lifecycle.js'),
@@ -139,14 +145,21 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
         namespaces: [...plan.namespaces.create, ...plan.namespaces.join.map((j) => j.kind)],
         seccomp: plan.init.process.seccomp,
         cgroup: cgroupRecordFor(loaded.spec, req.id, { systemd: req.systemdCgroup === true }),
+        // No mount namespace: the mounts go into ours, on the rootfs; delete takes off those above this many.
+        ...(plan.init.rootfs.ownMountNamespace ? {} : { hostRootfsMounts: mountsAt(loaded.rootfs) }),
       };
+      if (state.hostRootfsMounts !== undefined) Object.assign(hostMounts, { rootfs: loaded.rootfs, before: state.hostRootfsMounts });
       store.write(state);
+      onHookFailure.poststop = () => {
+        for (const w of runHooksWarnOnly('poststop', loaded.spec.hooks?.poststop, hookStateJson(state, 'stopped', 0))) warn(w);
+      };
       mkfifo(fifoPath, 0o622);
       // The init, possibly root of a user namespace, must be able to open it for writing.
       chmodSync(fifoPath, 0o622);
       const uidMap = loaded.spec.linux?.uidMappings ?? [];
       const gidMap = loaded.spec.linux?.gidMappings ?? [];
-      if (plan.namespaces.newUserns) chownSync(fifoPath, mapToHost(0, uidMap) ?? 0, mapToHost(0, gidMap) ?? 0);
+      // (Only root can give it away; without root it stays ours and its mode lets the init write.)
+      if (plan.namespaces.newUserns && process.geteuid?.() === 0) chownSync(fifoPath, mapToHost(0, uidMap) ?? 0, mapToHost(0, gidMap) ?? 0);
 
       launch ??= launchInit(plan.namespaces, passFds);
       if (req.consoleSocket !== undefined) {
@@ -189,13 +202,19 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
         trace(`init pid ${pid}`);
         // Before the init runs anything (it unshares its cgroup namespace first).
         cg?.apply(pid);
-        plan.init.hookState = JSON.parse(hookStateJson(state, 'creating', pid)) as Record<string, unknown>;
+        plan.init.hookState = JSON.parse(hookStateJson(state, 'created', pid)) as Record<string, unknown>;
       }, () => {
         // In the runtime's namespaces, after the mounts and before pivot_root (as runc).
         setResources();
-        const json = hookStateJson(state, 'creating', active.initPid);
-        runHooks('prestart', hooks?.prestart, json);
-        runHooks('createRuntime', hooks?.createRuntime, json);
+        // The runtime environment exists (lifecycle step 2 is over): runtime.md calls that "created".
+        const json = hookStateJson(state, 'created', active.initPid);
+        try {
+          runHooks('prestart', hooks?.prestart, json);
+          runHooks('createRuntime', hooks?.createRuntime, json);
+        } catch (err) {
+          hookFailed = true;
+          throw err;
+        }
         trace('prestart and createRuntime hooks done');
       });
       setResources();
@@ -210,10 +229,14 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
     }, false);
   } catch (err) {
     if (launch) abortLaunch(launch);
+    if (hostMounts.before >= 0) {
+      try { undoHostRootfs(hostMounts.rootfs, hostMounts.before); } catch (cleanup) { (err as Error).message += ` (and unmounting its root filesystem failed: ${(cleanup as Error).message})`; }
+    }
     if (cgroups && killAndRemoveCgroups) {
       try { killAndRemoveCgroups(cgroups); } catch (cleanup) { (err as Error).message += ` (and removing its cgroups failed: ${(cleanup as Error).message})`; }
     }
     if (claimed) store.remove(req.id);
+    if (hookFailed || (err instanceof PeerError && err.hook)) onHookFailure.poststop?.();
     throw err;
   } finally {
     if (consoleFd >= 0) close(consoleFd);

@@ -7,7 +7,7 @@ import { close, fcntl, kill, open, socketpair, waitpid } from '../sys/calls.js';
 import { errnoName } from '../sys/errors.js';
 import { type FinalizeRequest, nativeSpawn } from '../sys/native.js';
 import { initEntryPath } from '../sys/paths.js';
-import { type IdMapping, writeIdMaps } from '../linux/idmap.js';
+import { chooseMapWriter, type IdMapping, writeIdMaps } from '../linux/idmap.js';
 import type { InitPlan } from '../linux/initplan.js';
 import { CLONE_FLAG, type NamespacePlan, PROC_NS_NAME } from '../linux/namespaces.js';
 import { readlinkSync } from 'node:fs';
@@ -65,6 +65,8 @@ export function launchInit(ns: NamespacePlan, preserveFds: number, exec?: Finali
       becomeRoot: ns.inUserns,
       unshareFlags: ns.unshareFlags,
       timensOffsets: ns.timensOffsets,
+      // A network namespace of our own gets a working 127.0.0.1, as with runc.
+      loopbackUp: ns.create.includes('network'),
       ...(exec ? { exec } : {}),
       ...(console ? { console } : {}),
     });
@@ -97,7 +99,7 @@ export function completeLaunch(
   try {
     let msg = l.channel.receive();
     if (msg.type === 'idmap-request') {
-      writeIdMaps(msg.pid, uidMap, gidMap);
+      writeIdMaps(msg.pid, uidMap, gidMap, chooseMapWriter(process.geteuid?.() ?? 0, process.getegid?.() ?? 0, uidMap, gidMap));
       l.channel.send({ type: 'idmap-done' });
       msg = l.channel.receive();
     }
@@ -105,6 +107,10 @@ export function completeLaunch(
     if (msg.type !== 'init-pid') throw new Error(`sync: unexpected ${msg.type} from the native step`);
     l.initPid = msg.pid;
     onPid(msg.pid);
+  } catch (err) {
+    // Stage 1 may be waiting for a word that will never come (id maps refused): end it, or reaping it would hang.
+    if (l.stage1 > 0) try { kill(l.stage1, SIGKILL); } catch { /* gone */ }
+    throw err;
   } finally {
     reapStage1(l);
   }

@@ -6,8 +6,9 @@ import { close, open, pollOne, readSome } from '../sys/calls.js';
 import { isProcessAlive } from '../linux/procfs.js';
 import { signalAll, signalInit, waitForInitExit } from './signal.js';
 import { currentStatus, hookStateJson, type Status, type StoredState } from './state.js';
-import { runHooksWarnOnly } from '../linux/hooks.js';
+import { runHooks, runHooksWarnOnly } from '../linux/hooks.js';
 import { warn } from './trace.js';
+import { undoHostRootfs } from '../linux/hostmounts.js';
 import { NotFoundError, type Store } from './store.js';
 import { killAndRemoveCgroups, openCgroups, signalCgroup } from '../linux/cgroups/lifecycle.js';
 
@@ -43,7 +44,14 @@ export function startContainer(store: Store, id: string): void {
     rmSync(fifo, { force: true });
     // "E<error>": a startContainer hook failed, and the init has stopped the container.
     if (answer !== '0') throw new Error(answer.startsWith('E') ? answer.slice(1) : `unexpected answer from the init: ${answer}`);
-    for (const w of runHooksWarnOnly('poststart', s.hooks?.poststart, hookStateJson(s, 'running', s.pid))) warn(w);
+    // runtime.md lifecycle step 9: a failing poststart hook is an error, and the
+    // container is stopped; `delete` then destroys it and runs poststop (steps 12-13).
+    try {
+      runHooks('poststart', s.hooks?.poststart, hookStateJson(s, 'running', s.pid));
+    } catch (err) {
+      try { killAndWait(s); } catch (stop) { (err as Error).message += ` (and stopping the container failed: ${(stop as Error).message})`; }
+      throw err;
+    }
   });
 }
 
@@ -89,6 +97,7 @@ export function deleteContainer(store: Store, id: string, force: boolean): void 
       }
       // Stragglers (a container without its own pid namespace) go, then the cgroups.
       if (s.cgroup) killAndRemoveCgroups(openCgroups(s.cgroup));
+      if (s.hostRootfsMounts !== undefined) undoHostRootfs(s.rootfs, s.hostRootfsMounts);
       store.remove(id);
       for (const w of runHooksWarnOnly('poststop', s.hooks?.poststop, hookStateJson(s, 'stopped', 0))) warn(w);
     });

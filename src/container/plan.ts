@@ -1,5 +1,6 @@
 // Turning a validated config into the plans the native step and the init
-// carry out. Pure apart from reading the host's capability bounding set.
+// carry out. Pure apart from reading the host's capability bounding set
+// and, when process.env has no HOME, the container's /etc/passwd.
 import type { Spec } from '../spec/types.js';
 import { planHostCapabilities } from '../linux/capabilities.js';
 import type { InitPlan } from '../linux/initplan.js';
@@ -12,6 +13,9 @@ import { planCpuAffinity, planIoPriority, planMemoryPolicy, planPersonality, pla
 import { planSeccomp } from '../linux/seccomp.js';
 import { ownNamespace, planSysctl } from '../linux/sysctl.js';
 import { checkIntelRdt } from '../linux/intelrdt.js';
+import { chooseMapWriter, setgroupsAllowed } from '../linux/idmap.js';
+import { inUserNamespace } from '../linux/rootless.js';
+import { homeFor, passwdAtCreate, withHome } from '../linux/home.js';
 
 export interface CreateOptions {
   id: string;
@@ -33,10 +37,14 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
   if (!proc) throw new Error('process: a container needs a process to run');
   const linux = spec.linux;
   const namespaces = planNamespaces(linux);
-  if (!namespaces.create.includes('mount') && !namespaces.join.some((j) => j.kind === 'mount')) {
-    throw new Error('linux.namespaces: a mount namespace is required (the root filesystem is set up inside it)');
-  }
+  // Without one, the container inherits ours (runtime.md): the rootfs is set up in it (README).
+  const ownMountNamespace = namespaces.create.includes('mount') || namespaces.join.some((j) => j.kind === 'mount');
   const caps = planHostCapabilities(proc.capabilities);
+  // An unprivileged runtime mapping only its own ids must deny setgroups in the new user namespace.
+  const setGroups = !namespaces.newUserns || setgroupsAllowed(chooseMapWriter(process.geteuid?.() ?? 0, process.getegid?.() ?? 0, linux?.uidMappings ?? [], linux?.gidMappings ?? []));
+  if (!setGroups && (proc.user?.additionalGids?.length ?? 0) > 0) {
+    throw new Error('process.user.additionalGids: cannot be set when an unprivileged user maps only its own ids (setgroups is denied); map ranges through /etc/subgid instead');
+  }
   const lsm = planLsm(spec, detectLsm());
   if (linux?.intelRdt) checkIntelRdt();
   const sysctl = planSysctl(linux?.sysctl, (kind) => ownNamespace(namespaces, kind));
@@ -55,8 +63,10 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
       maskedPaths: linux?.maskedPaths,
       readonlyPaths: linux?.readonlyPaths,
       noPivot: opts.noPivot,
-      inUserns: namespaces.inUserns,
+      // Rootless podman calls us as root of its own user namespace: mknod is refused there too.
+      inUserns: namespaces.inUserns || inUserNamespace(),
       cgroupns: namespaces.newCgroupns,
+      ownMountNamespace,
     }),
     hostname: spec.hostname ?? null,
     domainname: spec.domainname ?? null,
@@ -89,7 +99,7 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
       noNewPrivileges,
       preserveFds: opts.preserveFds,
       seccomp: seccomp?.filter ?? null,
-      setGroups: true,
+      setGroups,
       seccompFlags: seccomp?.flags ?? 0,
       seccompListener: seccomp?.listenerPath ? { path: seccomp.listenerPath, metadata: seccomp.listenerMetadata } : null,
       scheduler: planScheduler(proc.scheduler),
@@ -100,6 +110,8 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
       lsm,
     },
   };
+  // runc's HOME: from the passwd file the process will see, when the config sets none.
+  init.process.env = withHome(init.process.env, () => homeFor(passwdAtCreate(opts.rootfs, init.rootfs.mounts), user.uid));
   // linux.mountLabel: the SELinux context of the filesystems we create for the container.
   if (lsm.mountLabel) init.rootfs.mounts = init.rootfs.mounts.map((m) => ({ ...m, data: withMountLabel(m.type, m.data, lsm.mountLabel) }));
   return { namespaces, init };

@@ -33,6 +33,8 @@ export interface StoredState {
   seccomp?: string | null;
   /** the container's cgroups: paths, directories made, resources in force */
   cgroup?: CgroupRecord;
+  /** no mount namespace of its own: how many mounts the rootfs path had before create (delete takes off the rest) */
+  hostRootfsMounts?: number;
   /** hooks that run after create: poststart (by start) and poststop (by delete) */
   hooks?: { poststart?: Hook[]; poststop?: Hook[] };
 }

@@ -1,13 +1,14 @@
 // The init entry: started by native stage 2 as the container's first
 // process, still on the host's filesystem. It takes its plan over the sync
-// socket, sets up the container, waits for `start`, and execs the program.
+// socket, sets up the container, and hands over to the native finalize,
+// which waits for `start` and execs the program.
 // It must not touch process.stdout/stderr/stdin or console: those would
 // make fds 0-2 non-blocking, and the container shares them.
-import { closeSync, writeSync } from 'node:fs';
+import { HookError } from '../linux/hooks.js';
 import { SyncChannel } from '../linux/sync.js';
 import { prctl } from '../sys/calls.js';
 import { PR_SET_DUMPABLE } from '../sys/constants.js';
-import { becomeContainerProcess, exitNow, setUp, waitForStart } from './steps.js';
+import { becomeContainerProcess, exitNow, setUp } from './steps.js';
 
 function parseNofile(text: string | undefined): { soft: bigint; hard: bigint } | null {
   const m = /^(\d+|unlimited):(\d+|unlimited)$/.exec(text ?? '');
@@ -28,24 +29,16 @@ async function main(): Promise<void> {
   for (const [sig, n] of [['SIGTERM', 15], ['SIGINT', 2], ['SIGHUP', 1], ['SIGQUIT', 3], ['SIGUSR1', 10], ['SIGUSR2', 12]] as const) {
     process.on(sig, () => exitNow(128 + n));
   }
-  let ready = false;
   try {
     const { plan } = channel.expect('config');
     const { fifoFd, path } = setUp(plan, channel, nofile);
-    channel.send({ type: 'ready' });
-    ready = true;
-    closeSync(channel.fd);
-    await waitForStart(plan, fifoFd);
-    becomeContainerProcess(plan, path);
+    // Says "ready", waits for `start` and execs; returns only a failure from before "ready".
+    becomeContainerProcess(plan, path, channel.fd, fifoFd);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    if (!ready) {
-      try { channel.send({ type: 'error', message }); } catch { /* the runtime is gone */ }
-    } else {
-      // After `create` returned, the only channel left is the container's stderr.
-      try { writeSync(2, `ocirun init: ${message}\n`); } catch { /* nothing else to do */ }
-    }
-    exitNow(ready ? 127 : 1);
+    // A failed createContainer hook is marked: create then runs the poststop hooks (lifecycle step 13).
+    try { channel.send({ type: 'error', message, ...(err instanceof HookError ? { hook: true } : {}) }); } catch { /* the runtime is gone */ }
+    exitNow(1);
   }
 }
 

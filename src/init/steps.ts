@@ -1,6 +1,5 @@
 // The init's setup, in order. Each step says why it sits where it does.
-import { closeSync, mkdirSync, writeFileSync, writeSync } from 'node:fs';
-import { open as openAsync } from 'node:fs/promises';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { CLONE_NEWCGROUP } from '../sys/constants.js';
 import { setdomainname, sethostname, setrlimit, unshare } from '../sys/calls.js';
 import { libc } from '../sys/libc.js';
@@ -69,7 +68,8 @@ export function setUp(plan: InitPlan, channel: SyncChannel, originalNofile: { so
     channel.send({ type: 'run-hooks' });
     channel.expect('hooks-done');
   }
-  runHooks('createContainer', plan.hooks.createContainer, hookState(plan, 'creating'));
+  // "created": runtime.md's state for everything after lifecycle step 2 (see README, Hooks).
+  runHooks('createContainer', plan.hooks.createContainer, hookState(plan, 'created'));
 
   // The runtime sent exec.fifo as an O_PATH fd: it survives pivot_root, and a
   // user-namespace init need not be able to reach the state directory.
@@ -118,31 +118,17 @@ export function setUp(plan: InitPlan, channel: SyncChannel, originalNofile: { so
   return { fifoFd, path };
 }
 
-/**
- * Block until `start` opens exec.fifo for reading, run the startContainer
- * hooks, then tell `start` how it went: "0", or "E" and the error.
- */
-export async function waitForStart(plan: InitPlan, fifoFd: number): Promise<void> {
-  // Async open runs in the thread pool, so the main thread can still take signals meanwhile.
-  const handle = await openAsync(`/proc/self/fd/${fifoFd}`, 'w');
-  try {
-    runHooks('startContainer', plan.hooks.startContainer, hookState(plan, 'created'));
-  } catch (err) {
-    writeSync(handle.fd, `E${(err as Error).message}`);
-    throw err;
-  } finally {
-    closeSync(fifoFd);
-  }
-  writeSync(handle.fd, '0');
-  closeSync(handle.fd);
-}
-
 function hookState(plan: InitPlan, status: string): string {
   return JSON.stringify({ ...plan.hookState, status });
 }
 
-/** The last step: ids, capabilities, no_new_privs, fds, execve. */
-export function becomeContainerProcess(plan: InitPlan, path: string): never {
+/**
+ * The last step, in native code: ids, capabilities, seccomp, fds; then
+ * "ready", the wait for `start` on exec.fifo and the startContainer hooks;
+ * then no_new_privs and execve. Returns (by throwing) only a failure from
+ * before "ready", which the caller reports to `create`.
+ */
+export function becomeContainerProcess(plan: InitPlan, path: string, syncFd: number, fifoFd: number): never {
   const proc = plan.process;
   if (proc.cpuAffinity?.final) step('sched_setaffinity (execCPUAffinity.final)', () => applyCpuAffinity(proc.cpuAffinity!.final!));
   // The labels take effect at execve.
@@ -170,6 +156,12 @@ export function becomeContainerProcess(plan: InitPlan, path: string): never {
     listener: proc.seccompListener && seccompListenerFd >= 0
       ? { fd: seccompListenerFd, state: containerProcessState(plan.hookState, proc.seccompListener.metadata) }
       : null,
+    start: {
+      syncFd,
+      fifoFd,
+      hooks: plan.hooks.startContainer.map((h) => ({ path: h.path, argv: h.args?.length ? h.args : [h.path], env: h.env ?? [], timeout: h.timeout ?? 0 })),
+      hookState: hookState(plan, 'created'),
+    },
   });
 }
 

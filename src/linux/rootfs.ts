@@ -42,6 +42,12 @@ export interface RootfsPlan {
   readonlyPaths: string[];
   /** new cgroup namespace: cgroup mounts show the container's own tree */
   cgroupns: boolean;
+  /**
+   * false: no mount namespace of its own, the setup happens in the runtime's
+   * (the host's): no propagation change, the rootfs bind made private, and
+   * chroot, as pivot_root or a move onto "/" would change the host's root.
+   */
+  ownMountNamespace: boolean;
 }
 
 export interface MountSpec { destination: string; source?: string; type?: string; options?: string[] }
@@ -58,6 +64,7 @@ export interface RootfsInput {
   noPivot: boolean;
   inUserns: boolean;
   cgroupns: boolean;
+  ownMountNamespace: boolean;
 }
 
 export function planMount(m: MountSpec, bundle: string): MountStep {
@@ -96,6 +103,7 @@ export function planRootfs(input: RootfsInput): RootfsPlan {
     maskedPaths: [...(input.maskedPaths ?? [])],
     readonlyPaths: [...(input.readonlyPaths ?? [])],
     cgroupns: input.cgroupns,
+    ownMountNamespace: input.ownMountNamespace,
   };
 }
 
@@ -244,12 +252,17 @@ function createDevSymlinks(rootFd: number): void {
  * mounts in order, and /dev. Runs in the init, in its new mount namespace.
  */
 export function prepareRootfs(plan: RootfsPlan): void {
-  try {
-    mount(null, '/', null, plan.rootPropagation, null);
-  } catch (err) { throw wrap(err, 'set propagation of /'); }
-  makeParentMountPrivate(plan.rootfs);
-  // A bind of the rootfs onto itself makes it a mount point, which pivot_root needs.
+  if (plan.ownMountNamespace) {
+    try {
+      mount(null, '/', null, plan.rootPropagation, null);
+    } catch (err) { throw wrap(err, 'set propagation of /'); }
+    makeParentMountPrivate(plan.rootfs);
+  }
+  // A bind of the rootfs onto itself makes it a mount point, which pivot_root
+  // needs (and a read-only root too: its remount must not reach the host's).
   mount(plan.rootfs, plan.rootfs, null, C.MS_BIND | C.MS_REC, null);
+  // In the host's namespace: nothing mounted under the container's root propagates to other namespaces.
+  if (!plan.ownMountNamespace) mount(null, plan.rootfs, null, C.MS_PRIVATE | C.MS_REC, null);
   const rootFd = open(plan.rootfs, C.O_PATH | C.O_DIRECTORY | C.O_CLOEXEC);
   try {
     for (const step of plan.mounts) {
@@ -272,6 +285,13 @@ export function prepareRootfs(plan: RootfsPlan): void {
 
 /** Make rootfs "/", leaving no way back to the host's tree. */
 export function enterRootfs(plan: RootfsPlan): void {
+  if (!plan.ownMountNamespace) {
+    // The host's mount namespace: only our own root may change.
+    process.chdir(plan.rootfs);
+    chroot('.');
+    process.chdir('/');
+    return;
+  }
   if (plan.noPivot) {
     process.chdir(plan.rootfs);
     mount(plan.rootfs, '/', null, C.MS_MOVE, null);

@@ -7,8 +7,8 @@
 //   runtime → init             config {plan} + exec.fifo (O_PATH fd, SCM_RIGHTS)
 //   init → runtime             run-hooks              (mounts done: prestart, createRuntime)
 //   runtime → init             hooks-done
-//   init → runtime             ready                  (rootfs done, waiting on exec.fifo)
-//   either way                 error {message}        (the other side reports it and cleans up)
+//   init → runtime             ready                  (from the native finalize: process prepared, next it waits on exec.fifo)
+//   either way                 error {message, hook?} (the other side reports it and cleans up; hook: a createContainer hook failed)
 import { pollOne, writeAll } from '../sys/calls.js';
 import { recvWithFds, sendWithFds } from '../sys/socket.js';
 import { POLLIN } from '../sys/constants.js';
@@ -24,11 +24,12 @@ export type SyncMessage =
   | { type: 'run-hooks' }
   | { type: 'exec' }
   | { type: 'hooks-done' }
-  | { type: 'error'; message: string; stage?: string; errno?: number };
+  | { type: 'error'; message: string; stage?: string; errno?: number; hook?: boolean };
 
 /** The error the other side sent, carrying its own words. */
 export class PeerError extends Error {
-  constructor(message: string) {
+  /** hook: the peer failed because a hook failed (the lifecycle then goes on to poststop) */
+  constructor(message: string, readonly hook = false) {
     super(message);
     this.name = 'PeerError';
   }
@@ -95,7 +96,7 @@ export class SyncChannel {
   expect<T extends SyncMessage['type']>(type: T): Extract<SyncMessage, { type: T }> {
     const msg = this.receive();
     if (msg.type === type) return msg as Extract<SyncMessage, { type: T }>;
-    if (msg.type === 'error') throw new PeerError(msg.errno ? `${msg.message}: ${errnoName(msg.errno)}` : msg.message);
+    if (msg.type === 'error') throw new PeerError(msg.errno ? `${msg.message}: ${errnoName(msg.errno)}` : msg.message, msg.hook === true);
     throw new PeerError(`sync: expected ${type}, got ${msg.type}`);
   }
 }

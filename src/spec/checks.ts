@@ -146,10 +146,10 @@ export const checkUserNamespace: Check = (spec) => {
 
 export const checkHostname: Check = (spec) => {
   const problems: Problem[] = [];
-  // Setting a name in a shared (host's or joined) uts namespace would rename
-  // someone else's machine: config.md allows it only with a new one.
-  if (spec.hostname && !createsNamespace(spec, 'uts')) problems.push({ jsonPath: 'hostname', rule: 'needs a new uts namespace' });
-  if (spec.domainname && !createsNamespace(spec, 'uts')) problems.push({ jsonPath: 'domainname', rule: 'needs a new uts namespace' });
+  // Without a uts namespace in the config the name would be the host's own;
+  // a joined one (by path) may be renamed, as config.md and runc allow.
+  if (spec.hostname && !namespaceEntry(spec, 'uts')) problems.push({ jsonPath: 'hostname', rule: 'needs a uts namespace (new or joined)' });
+  if (spec.domainname && !namespaceEntry(spec, 'uts')) problems.push({ jsonPath: 'domainname', rule: 'needs a uts namespace (new or joined)' });
   return problems;
 };
 

@@ -18,6 +18,8 @@ export interface SpawnRequest {
   becomeRoot: boolean;
   unshareFlags: number;
   timensOffsets: string | null;
+  /** bring "lo" up in the network namespace stage 1 creates */
+  loopbackUp: boolean;
   /** exec: stage 2 becomes this process (after the runtime says "exec") instead of starting the init */
   exec?: FinalizeRequest;
   /** exec with a terminal: the connected console socket and the pty size (0 × 0: leave it) */
@@ -52,6 +54,27 @@ export interface FinalizeRequest {
   listener?: { fd: number; state: string } | null;
   /** LSM exec labels as [file under /proc/thread-self/attr, text] (exec; the init writes its own) */
   execAttrs?: [string, string][];
+  /** chroot here first: exec into a container that has no mount namespace of its own */
+  root?: string | null;
+  /** the init: between the two halves, say "ready", wait for `start`, run the startContainer hooks */
+  start?: StartRequest | null;
+}
+
+export interface StartHook {
+  path: string;
+  argv: string[];
+  env: string[];
+  /** seconds; 0: none */
+  timeout: number;
+}
+
+export interface StartRequest {
+  syncFd: number;
+  /** O_PATH fd on exec.fifo */
+  fifoFd: number;
+  hooks: StartHook[];
+  /** the state JSON the hooks read on stdin */
+  hookState: string;
 }
 
 interface NativeLib {
@@ -72,6 +95,19 @@ export function loadNative(): NativeLib {
   if (lib) return lib;
   const { koffi } = libc();
   const so = koffi.load(libraryPath());
+  koffi.struct('ocirun_hook', {
+    path: 'const char *',
+    argv: 'const char **',
+    envp: 'const char **',
+    timeout: 'int',
+  });
+  koffi.struct('ocirun_start', {
+    sync_fd: 'int',
+    fifo_fd: 'int',
+    nhooks: 'int',
+    hooks: 'const ocirun_hook *',
+    hook_state: 'const char *',
+  });
   koffi.struct('ocirun_finalize', {
     paths: 'const char **',
     argv: 'const char **',
@@ -97,6 +133,8 @@ export function loadNative(): NativeLib {
     listener_fd: 'int',
     listener_state: 'const char *',
     exec_attrs: 'const char **',
+    root: 'const char *',
+    start: 'const ocirun_start *',
   });
   koffi.struct('ocirun_spawn', {
     argv: 'const char **',
@@ -110,6 +148,7 @@ export function loadNative(): NativeLib {
     become_root: 'int',
     unshare_flags: 'int',
     timens_offsets: 'const char *',
+    loopback_up: 'int',
     exec: 'const ocirun_finalize *',
     console_fd: 'int',
     console_rows: 'uint16_t',
@@ -140,6 +179,7 @@ export function nativeSpawn(req: SpawnRequest): number {
     become_root: req.becomeRoot ? 1 : 0,
     unshare_flags: req.unshareFlags,
     timens_offsets: req.timensOffsets,
+    loopback_up: req.loopbackUp ? 1 : 0,
     exec: req.exec ? finalizeStruct(req.exec) : null,
     console_fd: req.console?.fd ?? -1,
     console_rows: req.console?.rows ?? 0,
@@ -175,10 +215,22 @@ function finalizeStruct(req: FinalizeRequest): object {
     listener_fd: req.listener?.fd ?? -1,
     listener_state: req.listener?.state ?? null,
     exec_attrs: req.execAttrs?.length ? [...req.execAttrs.flat(), null] : null,
+    root: req.root ?? null,
+    start: req.start ? {
+      sync_fd: req.start.syncFd,
+      fifo_fd: req.start.fifoFd,
+      nhooks: req.start.hooks.length,
+      hooks: req.start.hooks.length ? req.start.hooks.map((h) => ({ path: h.path, argv: [...h.argv, null], envp: [...h.env, null], timeout: h.timeout })) : null,
+      hook_state: req.start.hookState,
+    } : null,
   };
 }
 
-/** Become the container process. Returns only by throwing. */
+/**
+ * Become the container process. Returns only by throwing, and for the init
+ * (req.start) only with a failure from before "ready": later ones end the
+ * process in the native code.
+ */
 export function nativeFinalize(req: FinalizeRequest): never {
   const step: string[] = [''];
   const rc = loadNative().finalize(finalizeStruct(req), step);

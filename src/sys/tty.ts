@@ -44,3 +44,25 @@ export function setControllingTerminal(fd: number): void {
 export function dup2(oldfd: number, newfd: number): void {
   check(dup2Fn(oldfd, newfd), 'dup2');
 }
+
+// struct termios is 60 bytes on x86_64 and arm64 glibc: room to spare.
+const TERMIOS_SIZE = 64;
+const TCSANOW = 0;
+const tcgetattr = libcFunction('int tcgetattr(int fd, _Out_ uint8_t *termios)');
+const tcsetattr = libcFunction('int tcsetattr(int fd, int action, const uint8_t *termios)');
+const cfmakeraw = libcFunction('void cfmakeraw(_Inout_ uint8_t *termios)');
+
+/**
+ * Put the terminal on fd fully raw, with cfmakeraw(3)'s settings (output
+ * processing off too, unlike Node's setRawMode, which keeps ONLCR and so
+ * turns the container pty's "\r\n" into "\r\r\n"). Returns a function that
+ * puts the previous settings back.
+ */
+export function makeRaw(fd: number): () => void {
+  const saved = Buffer.alloc(TERMIOS_SIZE);
+  check(tcgetattr(fd, saved) as number, 'tcgetattr');
+  const raw = Buffer.from(saved);
+  cfmakeraw(raw);
+  check(tcsetattr(fd, TCSANOW, raw) as number, 'tcsetattr');
+  return () => { tcsetattr(fd, TCSANOW, saved); };
+}

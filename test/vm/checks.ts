@@ -45,7 +45,7 @@ function run(cmd: string, args: string[], opts: SpawnSyncOptions = {}): Result {
 }
 
 /** Global flags for every ocirun command: the systemd run passes --systemd-cgroup, as engines do. */
-const GLOBAL = MODE === 'systemd' ? ['--systemd-cgroup'] : [];
+const GLOBAL = MODE.startsWith('systemd') ? ['--systemd-cgroup'] : [];
 
 function oc(args: string[], opts: SpawnSyncOptions = {}): Result {
   return run(OCIRUN, ['--root', ROOT, ...GLOBAL, ...args], opts);
@@ -539,6 +539,37 @@ function containerdChecks(): void {
   eq(show(scope, ['LoadState']).LoadState, 'not-found', 'the scope is gone');
 }
 
+/** The driver on systemd's hybrid layout: v1 controllers, v1 property names. */
+function systemdHybridChecks(): void {
+  section('--systemd-cgroup on cgroup v1 (systemd\'s hybrid layout)');
+  eq(run('stat', ['-fc', '%T', join(CG, 'memory')]).stdout.trim(), 'cgroupfs', 'v1 controllers are mounted');
+  const unit = 'ocivm-h1.scope';
+  const v1 = (ctrl: string): string => join(CG, ctrl, 'system.slice', unit);
+  writeConfig(config(LOOP, { cgroupsPath: 'system.slice:ocivm:h1', resources: { memory: { limit: 64 * 1024 * 1024 }, pids: { limit: 32 }, cpu: { shares: 512, quota: 50000, period: 100000, cpus: '0' } } }));
+  const id = newId();
+  const pid = startContainer(id, 'slice:prefix:name on v1');
+  if (!pid) return;
+  const where = new Map<string, string>();
+  for (const line of readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n')) {
+    const [, ctrls = '', path = ''] = line.split(':');
+    for (const c of ctrls.split(',')) where.set(c, path);
+  }
+  for (const ctrl of ['memory', 'pids', 'cpuset', 'freezer', 'name=systemd']) eq(where.get(ctrl), `/system.slice/${unit}`, `in the ${ctrl} hierarchy at the unit's path`);
+  const props = show(unit, ['ActiveState', 'MemoryLimit', 'CPUShares', 'TasksMax', 'Delegate']);
+  eq([props.ActiveState, props.MemoryLimit, props.CPUShares, props.TasksMax, props.Delegate], ['active', String(64 * 1024 * 1024), '512', '32', 'yes'], 'systemctl show: v1 property names');
+  eq(read(v1('memory'), 'memory.limit_in_bytes'), String(64 * 1024 * 1024), 'memory.limit_in_bytes');
+  eq(read(v1('pids'), 'pids.max'), '32', 'pids.max');
+  eq(read(v1('cpuset'), 'cpuset.cpus'), '0', 'cpuset (a hierarchy systemd does not manage) joined and set');
+  ok(until(() => counter() > 2), 'counting');
+  ok(oc(['pause', id]).code === 0 && read(v1('freezer'), 'freezer.state') === 'FROZEN', 'pause: the v1 freezer');
+  ok(oc(['resume', id]).code === 0 && read(v1('freezer'), 'freezer.state') === 'THAWED', 'resume');
+  ok(oc(['update', '--memory', '96m', id]).code === 0, 'update');
+  eq([show(unit, ['MemoryLimit']).MemoryLimit, read(v1('memory'), 'memory.limit_in_bytes')], [String(96 * 1024 * 1024), String(96 * 1024 * 1024)], 'update: the unit and the file');
+  ok(oc(['delete', '--force', id]).code === 0, 'delete --force');
+  eq(show(unit, ['LoadState']).LoadState, 'not-found', 'the unit is gone');
+  ok(!existsSync(v1('memory')) && !existsSync(v1('cpuset')) && !existsSync(v1('freezer')), 'its cgroups are gone, those ocirun made too');
+}
+
 async function systemdChecks(): Promise<void> {
   systemdDriver();
   systemdDefaultsAndSlices();
@@ -577,6 +608,8 @@ async function main(): Promise<void> {
       await Promise.all(pending.splice(0));
       failureGivesBack();
       leftovers();
+    } else if (MODE === 'systemd-hybrid') {
+      systemdHybridChecks();
     } else {
       await systemdChecks();
       leftovers();

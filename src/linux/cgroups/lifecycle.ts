@@ -10,6 +10,7 @@ import { resolveCgroupPaths } from './paths.js';
 import type { CgroupRecord } from './record.js';
 import { SystemdCgroups, systemdRunning } from './systemd.js';
 import { startProperties, systemdUnitFor } from './systemdunit.js';
+import { inUserNamespace } from '../rootless.js';
 
 const SIGKILL = 9;
 
@@ -25,9 +26,10 @@ export interface CgroupOptions {
  */
 export function cgroupRecordFor(spec: Spec, id: string, opts: CgroupOptions = {}): CgroupRecord | undefined {
   if (opts.systemd) return systemdRecordFor(spec, id);
-  if (process.geteuid?.() !== 0) {
-    // Without root there is no cgroup to make (rootless cgroups through
-    // delegation are not supported yet): go without, unless limits are asked for.
+  if (process.geteuid?.() !== 0 || inUserNamespace()) {
+    // Rootless (not root, or root of a user namespace such as rootless podman's):
+    // no cgroup of the host's to make (delegated subtrees are not supported yet),
+    // so go without, unless limits are asked for.
     const r = spec.linux?.resources ?? {};
     const asked = Object.entries(r).some(([k, v]) => k !== 'devices' && v !== undefined);
     if (asked || spec.linux?.cgroupsPath) throw new Error('linux.resources: cgroup limits need root (rootless cgroups are not supported yet)');
@@ -41,7 +43,7 @@ export function cgroupRecordFor(spec: Spec, id: string, opts: CgroupOptions = {}
 
 function systemdRecordFor(spec: Spec, id: string): CgroupRecord {
   const unit = systemdUnitFor(spec.linux?.cgroupsPath, id);
-  if (process.geteuid?.() !== 0) throw new Error('--systemd-cgroup: needs root (systemd user managers are not supported)');
+  if (process.geteuid?.() !== 0 || inUserNamespace()) throw new Error('--systemd-cgroup: needs root (systemd user managers are not supported)');
   if (!systemdRunning()) throw new Error('--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)');
   const force = process.env._OCIRUN_CGROUP_MODE;
   const hierarchies = detectHierarchies(force === 'v1' || force === 'v2' ? force as CgroupMode : undefined);

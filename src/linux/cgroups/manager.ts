@@ -2,7 +2,7 @@
 // implementation. A manager is rebuilt by every command from the paths stored
 // with the container (CgroupPaths plus the directories create made), so the
 // cgroup root is whatever those paths say: unit tests point them at a temp dir.
-import { closeSync, constants, openSync, readdirSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Resources } from '../../spec/types.js';
 import { BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI, BPF_PROG_TYPE_CGROUP_DEVICE, bpfProgAttach, bpfProgDetach, bpfProgGetFdById, bpfProgLoad, bpfProgQuery } from '../../sys/bpf.js';
@@ -264,6 +264,10 @@ export class V1Cgroups implements CgroupManager {
 // -------------------------------------------------------------------- v2
 
 export class V2Cgroups implements CgroupManager {
+  /** The first populated cgroup we left alone, for the error that says why a controller is missing. */
+  private blockedBy: string | undefined;
+
+  /** `enabled`: controllers enabled on cgroups we did not make (the record's list, kept up to date) */
   constructor(readonly paths: CgroupPaths, readonly created: string[] = [], readonly enabled: EnabledController[] = []) {}
 
   private place(): UnifiedPlace {
@@ -321,9 +325,6 @@ export class V2Cgroups implements CgroupManager {
       }
     }
   }
-
-  /** The first populated cgroup we left alone, for the error that says why a controller is missing. */
-  private blockedBy: string | undefined;
 
   apply(pid: number): void {
     joinCgroup(this.dir, pid);
@@ -392,7 +393,10 @@ export class V2Cgroups implements CgroupManager {
       writeCgroupFile(this.dir, 'cgroup.kill', '1');
       return true;
     } catch (err) {
-      if (errCode(err) === 'ENOENT') return false;
+      // ENODEV: the cgroup is already being removed (its last process gone,
+      // and systemd, say, took it away): nothing is left to kill.
+      if (errCode(err) === 'ENODEV') return true;
+      if (errCode(err) === 'ENOENT') return existsSync(this.dir) ? false : true;
       throw err;
     }
   }

@@ -76,7 +76,14 @@ function waitForJob(job: string, what: string): void {
 }
 
 function startUnit(unit: string, props: UnitProperty[]): void {
-  const job = bus().call(SYSTEMD, MANAGER_PATH, MANAGER, 'StartTransientUnit', 'ssa(sv)a(sa(sv))', [unit, 'replace', asValue(props), []], (r) => r.string('o'));
+  let job: string;
+  try {
+    job = bus().call(SYSTEMD, MANAGER_PATH, MANAGER, 'StartTransientUnit', 'ssa(sv)a(sa(sv))', [unit, 'replace', asValue(props), []], (r) => r.string('o'));
+  } catch (err) {
+    // systemd's refusal (a property it does not take, say) says what is wrong.
+    if (err instanceof DBusError && err.dbusName !== 'org.freedesktop.systemd1.UnitExists') throw new DBusError(err.dbusName, `systemd: starting ${unit}: ${err.message}`);
+    throw err;
+  }
   waitForJob(job, `starting ${unit}`);
   const state = unitActiveState(unit);
   if (state !== 'active') throw new Error(`systemd: ${unit} did not start (ActiveState=${state}; see journalctl -u ${unit})`);
