@@ -6,8 +6,8 @@
 // sources, pipes on stdio reconnected to ours, and a restored terminal's new
 // pty master sent to the console socket. Foreground (no --detach): wait for
 // it like `run`, then delete it. Any failure leaves nothing behind.
-import { mkdirSync, readFileSync, rmdirSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { mkdtempSync, readFileSync, rmdirSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { MNT_DETACH, MS_BIND, MS_REC, O_CLOEXEC, O_RDONLY, PR_SET_CHILD_SUBREAPER, WNOHANG } from '../sys/constants.js';
 import { close, connectUnix, mount, open, prctl, umount, waitpid } from '../sys/calls.js';
@@ -102,7 +102,9 @@ export async function restoreContainer(store: Store, req: RestoreRequest): Promi
   store.claim(req.id);
   let cgroups: CgroupManager | null = null;
   const fds: number[] = [];
-  const criuRoot = join(store.dir(req.id), 'criu-root');
+  // Not under the state directory: a delete after a crash removes that
+  // recursively, and would walk through a bind left mounted into the rootfs.
+  let criuRoot = '';
   let rootMounted = false;
   let failed = false;
   let restoredPid = 0;
@@ -142,7 +144,7 @@ export async function restoreContainer(store: Store, req: RestoreRequest): Promi
     }
 
     // CRIU wants its root to be a mount point whose parent is not overmounted: a bind of the rootfs.
-    mkdirSync(criuRoot, { mode: 0o700 });
+    criuRoot = mkdtempSync(join(tmpdir(), 'ocirun-criu-root-'));
     mount(loaded.rootfs, criuRoot, null, MS_BIND | MS_REC, null);
     rootMounted = true;
     makeMountpoints(criuRoot, plan.mountpoints);
@@ -242,7 +244,7 @@ export async function restoreContainer(store: Store, req: RestoreRequest): Promi
     for (const fd of fds) close(fd);
     if (session) await session.finish();
     if (rootMounted) { try { umount(criuRoot, MNT_DETACH); } catch { /* gone */ } }
-    try { rmdirSync(criuRoot); } catch { /* not made */ }
+    if (criuRoot) { try { rmdirSync(criuRoot); } catch { /* not made */ } }
     if (failed) store.remove(req.id);
   }
 }

@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import t from 'tap';
 import { baseConfig, OCIRUN, run, Sandbox, sharedRootfs, SKIP_NOT_ROOT, startContainer, TOP } from '../helpers.js';
 
@@ -137,7 +138,8 @@ t.test('restore: errors leave no container, cgroup, mount or process', { skip: S
     oneLineError(t, r, /criu restore failed.*; log: \S+\/img\/restore\.log$/m, 'CRIU fails (single-dash -no-subreaper accepted, as containerd sends it)');
     t.ok(existsSync(join(img, 'restore.log')), 'CRIU\'s log stays in the image path');
     noCgroups('CRIU fails');
-    t.notOk(readFileSync('/proc/self/mountinfo', 'utf8').includes(join(box.root, id)), 'no criu-root mount left');
+    t.notOk(readFileSync('/proc/self/mountinfo', 'utf8').includes('ocirun-criu-root-'), 'no bind of the rootfs for CRIU left');
+    t.same(readdirSync(tmpdir()).filter((e) => e.startsWith('ocirun-criu-root-')), [], 'nor its mount point');
   }
   // An id in use is refused before anything else happens.
   const other = box.id('rs');

@@ -279,7 +279,7 @@ async function failureLeavesNothing(): Promise<void> {
   eq(status(rt, id), 'gone', 'no container is left after the failed restore');
   ok(!existsSync(join(rootOf(rt), id)), 'no state directory is left');
   ok(!existsSync(join(CG, 'criuvm', `${rt}-${id}`)), 'no cgroup is left');
-  ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes('criu-root'), 'no criu-root mount is left');
+  ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes('ocirun-criu-root-'), 'no bind of the rootfs for CRIU is left');
   // A created container is not checkpointed (runc's message), and nothing is made.
   const cr = await detached(rt, ['create', '--bundle', bundle, id]);
   if (ok(cr.code === 0, 'create a container to try checkpointing it', cr.stderr)) {
