@@ -18,6 +18,13 @@ import { fileURLToPath } from 'node:url';
 
 const top = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(top, 'dist');
+function gitCommit() {
+  try {
+    return execFileSync('git', ['-C', top, 'describe', '--always', '--dirty', '--abbrev=12'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return process.env.OCIRUN_COMMIT || 'unknown';
+  }
+}
 const step = (what) => process.stderr.write(`build: ${what}\n`);
 
 step('native/libocirun.so');
@@ -55,7 +62,8 @@ const common = {
   external: ['koffi'],
   // The sources are ES modules; in a CommonJS file their import.meta.url is this file's URL.
   banner: { js: 'const __ocirunFileUrl = require("node:url").pathToFileURL(__filename).href;' },
-  define: { 'import.meta.url': '__ocirunFileUrl' },
+  // `ocirun --version` prints the commit it was built from (src/cli/version.ts).
+  define: { 'import.meta.url': '__ocirunFileUrl', __OCIRUN_COMMIT__: JSON.stringify(gitCommit()) },
   logLevel: 'warning',
 };
 const bundle = (entry, out, extra = {}) =>

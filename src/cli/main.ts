@@ -5,7 +5,6 @@ import { type Context, makeContext } from './context.js';
 import type { ParsedArgs } from './defs.js';
 import { fastParse } from './fastparse.js';
 import { setTrace, setWarn } from '../container/trace.js';
-import { VERSION_TEXT } from './version.js';
 
 type Handler = (args: ParsedArgs, ctx: Context) => number | Promise<number>;
 
@@ -32,8 +31,13 @@ const HANDLERS: Record<string, () => Promise<Handler>> = {
 };
 
 async function main(argv: string[]): Promise<number> {
+  if (process.platform !== 'linux' || (process.arch !== 'x64' && process.arch !== 'arm64')) {
+    writeSync(2, `ocirun: unsupported platform ${process.platform}-${process.arch}: ocirun runs on linux-x64 and linux-arm64 (glibc)\n`);
+    return 1;
+  }
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
-    writeSync(1, `${VERSION_TEXT}\n`);
+    const { versionText } = await import('./version.js');
+    writeSync(1, `${await versionText()}\n`);
     return 0;
   }
   let args = fastParse(argv);
@@ -59,7 +63,9 @@ async function main(argv: string[]): Promise<number> {
     return await handler(args, ctx);
   } catch (err) {
     ctx.report.error(where, err instanceof Error ? err.message : String(err));
-    return 1;
+    // An interrupted create or run exits as the signal would have made it (128 + n).
+    const code = (err as { exitCode?: unknown } | null)?.exitCode;
+    return typeof code === 'number' ? code : 1;
   }
 }
 

@@ -1,6 +1,6 @@
 // The container's root filesystem: plan (pure, in the runtime) and apply
 // (in the init, inside the new mount namespace, before and after pivot_root).
-import { chmodSync, chownSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import * as C from '../sys/constants.js';
 import { chroot, close, fchdir, makedev, mknod, mount, mountSetattr, open, pivotRoot, symlinkat, umount } from '../sys/calls.js';
@@ -180,6 +180,9 @@ function applyMount(step: MountStep, rootFd: number, plan: RootfsPlan): void {
     mountCgroupV1(step, rootFd, plan.cgroupns);
     return;
   }
+  // A missing bind source fails before its mount point is made: a failed create leaves no empty
+  // directories in the rootfs.
+  if (step.bind && !existsSync(step.source)) throw new Error(`source ${step.source} does not exist`);
   const create = step.bind && !isDirectory(step.source) ? 'file' : 'dir';
   const targetFd = resolveInRoot(rootFd, step.destination, create);
   try {
@@ -189,6 +192,10 @@ function applyMount(step: MountStep, rootFd: number, plan: RootfsPlan): void {
       const type = step.type === 'cgroup' ? 'cgroup2' : step.type;
       mount(step.source || type, fdPath(targetFd), type || null, step.flags, step.data || null);
     }
+  } catch (err) {
+    // The target is our /proc/self/fd/N: the caller names the source and destination instead.
+    if (err instanceof SysError) throw new Error(err.code, { cause: err });
+    throw err;
   } finally {
     close(targetFd);
   }

@@ -68,18 +68,27 @@ export class SyncChannel {
 
   /** The next message; throws when the peer closed the socket first. */
   receive(): SyncMessage {
-    for (;;) {
-      const nl = this.buffered.indexOf('\n');
-      if (nl >= 0) {
-        const line = this.buffered.slice(0, nl);
-        this.buffered = this.buffered.slice(nl + 1);
-        return JSON.parse(line) as SyncMessage;
-      }
-      const { data: chunk, fds } = recvWithFds(this.fd, 65536);
+    let nl = this.buffered.indexOf('\n');
+    // A large message comes in many chunks: they are joined once, and only
+    // each new chunk is searched for the end of line (not the whole message
+    // again each time, which made a 50 MB plan take many seconds).
+    const chunks: Buffer[] = [];
+    while (nl < 0) {
+      const { data: chunk, fds } = recvWithFds(this.fd, chunks.length ? 1 << 20 : 65536);
       this.fds.push(...fds);
-      if (chunk.length === 0) throw new PeerError('the container init exited before it was ready');
-      this.buffered += chunk.toString('utf8');
+      if (chunk.length === 0) {
+        this.buffered += Buffer.concat(chunks).toString('utf8');
+        throw new PeerError('the container init exited before it was ready');
+      }
+      chunks.push(chunk);
+      if (chunk.includes(0x0a)) {
+        this.buffered += Buffer.concat(chunks).toString('utf8');
+        nl = this.buffered.indexOf('\n');
+      }
     }
+    const line = this.buffered.slice(0, nl);
+    this.buffered = this.buffered.slice(nl + 1);
+    return JSON.parse(line) as SyncMessage;
   }
 
   /** A message that is already waiting, or null; never blocks. */

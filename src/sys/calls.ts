@@ -2,7 +2,7 @@
 // the call, the errno and the path. Raw numbers stay inside sys/.
 import { AT_FDCWD, SYS, SOCK_CLOEXEC, AF_UNIX, SOCK_STREAM } from './constants.js';
 import { SysError } from './errors.js';
-import { check, lastErrno, libc } from './libc.js';
+import { check, lastErrno, libc, libcFunction } from './libc.js';
 
 export function mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void {
   check(libc().mount(source, target, fstype, flags, data), 'mount', target);
@@ -227,4 +227,12 @@ export function setMempolicy(mode: number, nodemask: Buffer | null, maxnode: num
 /** prlimit(2) on another process: set its limit. */
 export function setrlimitOf(pid: number, resource: number, limit: Rlimit, name: string): void {
   check(libc().prlimit(pid, resource, { cur: limit.soft, max: limit.hard }, null), 'prlimit', `${name} of ${pid}`);
+}
+
+const renameat2 = libcFunction('renameat2', 'int', ['int', 'const char *', 'int', 'const char *', 'unsigned int']);
+const RENAME_NOREPLACE = 1;
+
+/** rename(2) that fails with EEXIST instead of replacing what `to` names (an empty directory, say). */
+export function renameNoReplace(from: string, to: string): void {
+  check(renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) as number, 'renameat2', to);
 }

@@ -86,7 +86,7 @@ let lib: NativeLib | undefined;
 
 function libraryPath(): string {
   const path = nativeLibraryPath();
-  if (!existsSync(path)) throw new Error(`native library not built: run "npm run build" (looked for ${path})`);
+  if (!existsSync(path)) throw new Error(`no native library for linux-${process.arch} (looked for ${path}; packages ship linux-x64 and linux-arm64, glibc; in a checkout run "npm run build")`);
   return path;
 }
 

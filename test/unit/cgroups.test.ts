@@ -11,7 +11,7 @@ import * as P from '../../src/linux/cgroups/resources.js';
 import { deviceRules, devicesV1, DEFAULT_ALLOWED_DEVICES } from '../../src/linux/cgroups/devices.js';
 import { cgroupManager, V1Cgroups, V2Cgroups } from '../../src/linux/cgroups/manager.js';
 import { isFrozen } from '../../src/linux/cgroups/record.js';
-import { parseCpuList, statsJson } from '../../src/linux/cgroups/stats.js';
+import { collectStats, parseCpuList, statsJson } from '../../src/linux/cgroups/stats.js';
 import { mergeResources } from '../../src/container/cgroups.js';
 import { ramInBytes, resourcesFromArgs } from '../../src/cli/commands/update.js';
 import { parseDuration } from '../../src/cli/commands/events.js';
@@ -268,6 +268,19 @@ t.test('v2: a populated cgroup we did not make is left alone, and the error says
 t.test('stats JSON: uint64 values exact, as Go writes them', async (t) => {
   const text = statsJson({ limit: 2n ** 64n - 1n, v1: 9223372036854771712n, small: 5, s: 'u64' });
   t.equal(text, '{"limit":18446744073709551615,"v1":9223372036854771712,"small":5,"s":"u64"}');
+  // A v2 cgroup read through the manager: "max" limits and counters past 2^53.
+  const root = mkdtempSync(join(tmpdir(), 'ocirun-cg2-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  fakeTree(root, 'box', {
+    'cgroup.controllers': 'cpu memory pids', 'cpu.stat': 'usage_usec 9007199254741\nuser_usec 5\nsystem_usec 6\n', 'memory.max': 'max', 'memory.swap.max': 'max',
+    'memory.current': '4096', 'memory.swap.current': '0', 'memory.stat': 'anon 1\nfile 18446744073709551000\n', 'memory.events': 'max 0\n', 'pids.current': '1', 'pids.max': 'max',
+  });
+  const m = new V2Cgroups({ mode: 'v2', v1: [], unified: { mountPoint: root, dir: join(root, 'box') } });
+  const json = statsJson(collectStats(m));
+  t.match(json, /"usage":\{"total":9007199254741000,/, 'cpu total in ns: exact past 2^53');
+  t.match(json, /"memory":\{"cache":18446744073709551000,"usage":\{"limit":18446744073709551615,"usage":4096,/, 'memory.max "max": 2^64-1; a huge counter exact');
+  t.match(json, /"swap":\{"limit":18446744073709551615,/);
+  t.match(json, /"pids":\{"current":1\}/, 'pids.max "max": 0, left out (runc)');
 }); 
 
 t.test('update merging (runc\'s update), CLI parsing of sizes, durations and flags', async (t) => {

@@ -80,7 +80,7 @@ function sendSignal(pid: number, signal: number): void {
  * that was paused stays paused, except for SIGKILL, which a frozen v1 task
  * only acts on once thawed.
  */
-export function signalCgroup(m: CgroupManager, signal: number): void {
+export function signalCgroup(m: CgroupManager, signal: number, whileFrozen?: () => void): void {
   let frozenByUs = false;
   let wasFrozen = false;
   try {
@@ -88,6 +88,7 @@ export function signalCgroup(m: CgroupManager, signal: number): void {
     if (!wasFrozen) { m.freeze(); frozenByUs = true; }
   } catch { /* no freezer: signal them as they are */ }
   try {
+    whileFrozen?.();
     for (const pid of m.pids()) sendSignal(pid, signal);
   } finally {
     if (frozenByUs || (wasFrozen && signal === SIGKILL)) {

@@ -31,6 +31,9 @@ const num = (s: string | null): Uint64 => {
   return Number.isSafeInteger(n) ? n : BigInt(s);
 };
 
+/** A counter scaled to nanoseconds (µs ×1000, ticks ×10⁷), exact past 2^53 (104 days of CPU time). */
+const scaled = (v: number, factor: number): Uint64 => (Number.isSafeInteger(v * factor) ? v * factor : BigInt(v) * BigInt(factor));
+
 /** Exact sum of two counters. */
 const add = (a: Uint64, b: Uint64): Uint64 => (typeof a === 'number' && typeof b === 'number' && Number.isSafeInteger(a + b) ? a + b : BigInt(a) + BigInt(b));
 
@@ -86,20 +89,20 @@ function cpuStats(m: CgroupManager): Obj {
     usage.percpu_user = all.map((f) => f[1] ?? 0);
     // cpuacct.stat counts USER_HZ (100 a second) ticks.
     const ticks = readKeyValues(acct.dir, 'cpuacct.stat');
-    usage.kernel = (ticks.get('system') ?? 0) * 10_000_000;
-    usage.user = (ticks.get('user') ?? 0) * 10_000_000;
+    usage.kernel = scaled(ticks.get('system') ?? 0, 10_000_000);
+    usage.user = scaled(ticks.get('user') ?? 0, 10_000_000);
   }
   const statDir = cpu?.dir ?? m.paths.unified?.dir;
   if (statDir) {
     const st = readKeyValues(statDir, 'cpu.stat');
     if (st.has('usage_usec')) {
-      usage.total = (st.get('usage_usec') ?? 0) * 1000;
-      usage.kernel = (st.get('system_usec') ?? 0) * 1000;
-      usage.user = (st.get('user_usec') ?? 0) * 1000;
+      usage.total = scaled(st.get('usage_usec') ?? 0, 1000);
+      usage.kernel = scaled(st.get('system_usec') ?? 0, 1000);
+      usage.user = scaled(st.get('user_usec') ?? 0, 1000);
     }
     throttling.periods = st.get('nr_periods') ?? 0;
     throttling.throttledPeriods = st.get('nr_throttled') ?? 0;
-    throttling.throttledTime = st.get('throttled_time') ?? (st.get('throttled_usec') ?? 0) * 1000;
+    throttling.throttledTime = st.get('throttled_time') ?? scaled(st.get('throttled_usec') ?? 0, 1000);
   }
   return {
     usage: shape({ total: usage.total, percpu: usage.percpu, percpu_kernel: usage.percpu_kernel, percpu_user: usage.percpu_user, kernel: usage.kernel, user: usage.user }, ['total', 'percpu', 'percpu_kernel', 'percpu_user']),
