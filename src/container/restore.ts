@@ -25,7 +25,7 @@ import {
   cgroupRoots, configFile, criuFailure, DESCRIPTORS_FILE, imagePathOf, isDir, logPathIn, makeDir, openDir, startCriu,
 } from '../criu/common.js';
 import { hookStateJson, nowRfc3339Nano, OCI_VERSION, type StoredState } from './state.js';
-import { type Store, validateId, writePidFile } from './store.js';
+import { type DirLock, type Store, validateId, writePidFile } from './store.js';
 import { trace } from './trace.js';
 
 export interface RestoreRequest {
@@ -99,7 +99,26 @@ export async function restoreContainer(store: Store, req: RestoreRequest): Promi
     prctl(PR_SET_CHILD_SUBREAPER, 1, 'PR_SET_CHILD_SUBREAPER');
   }
 
-  store.claim(req.id);
+  const { openCgroups, cgroupRecordFor, applyConfigResources, killAndRemoveCgroups } = cgroupLib;
+  const state: StoredState = {
+    ociVersion: OCI_VERSION,
+    id: req.id,
+    pid: 0,
+    pidStartTime: 0,
+    bundle: loaded.bundle,
+    rootfs: loaded.rootfs,
+    created: nowRfc3339Nano(),
+    owner: userInfo().username,
+    annotations: spec.annotations ?? {},
+    creating: true,
+    ownPidNamespace: namespaces.create.includes('pid') || namespaces.join.some((j) => j.kind === 'pid'),
+    hooks: { poststart: spec.hooks?.poststart ?? [], poststop: spec.hooks?.poststop ?? [] },
+    namespaces: [...namespaces.create, ...namespaces.join.map((j) => j.kind)],
+    seccomp: null,
+    cgroup: cgroupRecordFor(spec, req.id),
+  };
+  // The id appears with this record in it, locked by us until we return (as create holds it).
+  const lock: DirLock = store.claim(state);
   let cgroups: CgroupManager | null = null;
   const fds: number[] = [];
   // Not under the state directory: a delete after a crash removes that
@@ -109,34 +128,12 @@ export async function restoreContainer(store: Store, req: RestoreRequest): Promi
   let failed = false;
   let restoredPid = 0;
   let session: Awaited<ReturnType<typeof startCriu>>['session'] | null = null;
-  const { openCgroups, cgroupRecordFor, applyConfigResources, killAndRemoveCgroups } = cgroupLib;
   try {
-    const state = store.withLock(req.id, () => {
-      const s: StoredState = {
-        ociVersion: OCI_VERSION,
-        id: req.id,
-        pid: 0,
-        pidStartTime: 0,
-        bundle: loaded.bundle,
-        rootfs: loaded.rootfs,
-        created: nowRfc3339Nano(),
-        owner: userInfo().username,
-        annotations: spec.annotations ?? {},
-        creating: true,
-        ownPidNamespace: namespaces.create.includes('pid') || namespaces.join.some((j) => j.kind === 'pid'),
-        hooks: { poststart: spec.hooks?.poststart ?? [], poststop: spec.hooks?.poststop ?? [] },
-        namespaces: [...namespaces.create, ...namespaces.join.map((j) => j.kind)],
-        seccomp: null,
-        cgroup: cgroupRecordFor(spec, req.id),
-      };
-      store.write(s);
-      if (s.cgroup) {
-        cgroups = openCgroups(s.cgroup);
-        cgroups.create();
-        store.write(s); // with the directories made, for a delete after a crash
-      }
-      return s;
-    }, false);
+    if (state.cgroup) {
+      cgroups = openCgroups(state.cgroup);
+      cgroups.create();
+      store.write(state); // with the directories made, for a delete after a crash
+    }
     // The seccomp filter is restored by CRIU with the process; exec applies the config's to new processes.
     if (spec.linux?.seccomp) {
       const { planSeccomp } = await import('../linux/seccomp.js');
@@ -221,12 +218,10 @@ export async function restoreContainer(store: Store, req: RestoreRequest): Promi
     restoredPid = resp.restore?.pid ?? restoredPid;
     const stat = readProcStat(restoredPid);
     if (!stat) throw new Error(`the restored process ${restoredPid} exited during restore`);
-    store.withLock(req.id, () => {
-      state.pid = restoredPid;
-      state.pidStartTime = stat.startTime;
-      state.creating = false;
-      store.write(state);
-    });
+    state.pid = restoredPid;
+    state.pidStartTime = stat.startTime;
+    state.creating = false;
+    store.write(state);
     if (req.pidFile) writePidFile(req.pidFile, restoredPid);
     trace(`restored: pid ${restoredPid}`);
     return restoredPid;
@@ -245,7 +240,8 @@ export async function restoreContainer(store: Store, req: RestoreRequest): Promi
     if (session) await session.finish();
     if (rootMounted) { try { umount(criuRoot, MNT_DETACH); } catch { /* gone */ } }
     if (criuRoot) { try { rmdirSync(criuRoot); } catch { /* not made */ } }
-    if (failed) store.remove(req.id);
+    if (failed) store.bury(req.id);
+    lock.release();
   }
 }
 
