@@ -62,7 +62,16 @@ function waitingForStart(store: Store, s: StoredState): boolean {
   if (!existsSync(store.fifoPath(s.id))) return false;
   if (!s.initExe) return true;
   try {
-    return readlinkSync(`/proc/${s.pid}/exe`) === s.initExe;
+    // The same file, not the same text: once the init has exec'd in its own
+    // mount namespace, the link reads relative to that namespace's copy of
+    // the mount (e.g. "/node_modules/…" when node lives on its own mount).
+    const now = statSync(`/proc/${s.pid}/exe`);
+    try {
+      const recorded = statSync(s.initExe);
+      return now.ino === recorded.ino && now.dev === recorded.dev;
+    } catch {
+      return readlinkSync(`/proc/${s.pid}/exe`) === s.initExe;
+    }
   } catch {
     return true; // not ours to read (no ptrace access): the fifo decides
   }
