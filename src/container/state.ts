@@ -62,16 +62,14 @@ function waitingForStart(store: Store, s: StoredState): boolean {
   if (!existsSync(store.fifoPath(s.id))) return false;
   if (!s.initExe) return true;
   try {
-    // The same file, not the same text: once the init has exec'd in its own
-    // mount namespace, the link reads relative to that namespace's copy of
-    // the mount (e.g. "/node_modules/…" when node lives on its own mount).
+    if (readlinkSync(`/proc/${s.pid}/exe`) === s.initExe) return true;
+    // Once the init has pivoted into the container, the link's text is the
+    // path inside the mount that holds the binary (a separate /usr, a 9p
+    // share: "/node_modules/…/node"), not the path we recorded: compare the
+    // files themselves.
     const now = statSync(`/proc/${s.pid}/exe`);
-    try {
-      const recorded = statSync(s.initExe);
-      return now.ino === recorded.ino && now.dev === recorded.dev;
-    } catch {
-      return readlinkSync(`/proc/${s.pid}/exe`) === s.initExe;
-    }
+    const recorded = statSync(s.initExe);
+    return now.dev === recorded.dev && now.ino === recorded.ino;
   } catch {
     return true; // not ours to read (no ptrace access): the fifo decides
   }
