@@ -10,7 +10,9 @@
  *   ocirun_spawn()     stage 1: join namespaces by fd, create a user namespace
  *                      (the parent writes the id maps), unshare the others,
  *                      then fork stage 2 as a sibling (CLONE_PARENT), which
- *                      starts a new session and execs the init.
+ *                      starts a new session and becomes the container's
+ *                      init: it receives the plan and carries it out
+ *                      (plan.c), or, for exec, finalizes at once.
  *   ocirun_finalize()  the init's (or exec's) last act, in two halves: first
  *                      everything that can fail before `start` (ids,
  *                      capabilities, seccomp without no_new_privs, fd
@@ -18,8 +20,8 @@
  *                      exec.fifo and the startContainer hooks, and last
  *                      no_new_privs, seccomp with it, and execve.
  *
- * Progress and failures of stage 1 and 2 go to the parent as single JSON
- * lines on the sync socket, the same framing the init uses later.
+ * Progress and failures go to the parent over the sync socket, in the
+ * framing and message table of sync.h.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,7 +32,6 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -49,52 +50,12 @@
 
 #define MAX_JOIN 8
 
-struct ocirun_finalize {
-	const char *const *paths;	/* where the program may be, tried in order (execvp's PATH walk) */
-	const char *const *argv;
-	const char *const *envp;
-	const char *cwd;		/* chdir again as the final user */
-	int umask;			/* -1 leaves it alone */
-	int set_groups;			/* setgroups() is allowed here */
-	int ngroups;
-	const uint32_t *groups;
-	uint32_t uid, gid;
-	uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
-	int last_cap;			/* from /proc/sys/kernel/cap_last_cap */
-	int no_new_privs;
-	const struct sock_filter *seccomp;	/* BPF program from libseccomp, or NULL */
-	int seccomp_len;		/* its number of instructions */
-	int preserve_fds;
-	unsigned int seccomp_flags;	/* SECCOMP_FILTER_FLAG_* for seccomp(2) */
-	int listener_fd;		/* with FLAG_NEW_LISTENER: connected to linux.seccomp.listenerPath */
-	const char *listener_state;	/* the container process state (JSON) sent with the notify fd */
-	const char *const *exec_attrs;	/* LSM exec labels: path, text, path, text, …, NULL (exec only) */
-	const char *root;		/* chroot here first (exec into a container without a mount namespace), or NULL */
-	const struct ocirun_start *start;	/* the init: wait for `start` between the two halves; NULL for exec */
-};
-
-/* A startContainer hook, as the config gives it. */
-struct ocirun_hook {
-	const char *path;
-	const char *const *argv;
-	const char *const *envp;
-	int timeout;			/* seconds; 0: none */
-};
-
-/* What the init does between "ready" and execve. */
-struct ocirun_start {
-	int sync_fd;			/* "ready" is written here once the process is prepared */
-	int fifo_fd;			/* O_PATH fd on exec.fifo; opening it for writing waits for `start` */
-	int nhooks;
-	const struct ocirun_hook *hooks;	/* startContainer hooks, run in order */
-	const char *hook_state;		/* the state JSON each hook reads on stdin */
-};
-
-int ocirun_finalize(const struct ocirun_finalize *f, const char **step);
+#include "finalize.h"
+#include "hooks.h"
+#include "plan.h"
+#include "sync.h"
 
 struct ocirun_spawn {
-	const char *const *argv;	/* stage 2 execs argv[0] with these */
-	const char *const *envp;
 	int sync_fd;			/* child end of the sync socket */
 	int preserve_fds;		/* fds 3..3+n-1 survive the exec */
 	int join_count;			/* namespaces to setns(), in order */
@@ -110,47 +71,26 @@ struct ocirun_spawn {
 	unsigned short console_rows, console_cols;	/* 0 leaves the pty's size alone */
 };
 
-/* Write one JSON line to the sync socket; best effort, we are failing anyway. */
-static void say(int fd, const char *json)
+/* Write all of text to fd (exec.fifo, stderr); best effort, we are failing or done. */
+static void say(int fd, const char *text)
 {
-	size_t len = strlen(json);
+	size_t len = strlen(text);
 	while (len > 0) {
-		ssize_t n = write(fd, json, len);
+		ssize_t n = write(fd, text, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return;
-		json += n;
+		text += n;
 		len -= (size_t)n;
 	}
 }
 
-/* Report "what: strerror" to the parent and exit: stage 1 and 2 never return. */
+/* Report what failed to the parent and exit: stage 1 and 2 never return. */
 static void __attribute__((noreturn)) bail(int fd, const char *what, int err)
 {
-	char line[512];
-	snprintf(line, sizeof(line), "{\"type\":\"error\",\"stage\":\"native\",\"message\":\"%s\",\"errno\":%d}\n",
-		 what, err);
-	say(fd, line);
+	sync_error(fd, -1, err, 0, what);
 	_exit(1);
-}
-
-/* Read one line (up to '\n') from the sync socket into buf. */
-static int read_line(int fd, char *buf, size_t size)
-{
-	size_t used = 0;
-	while (used + 1 < size) {
-		ssize_t n = read(fd, buf + used, 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		if (buf[used] == '\n')
-			break;
-		used++;
-	}
-	buf[used] = '\0';
-	return 0;
 }
 
 /*
@@ -207,6 +147,36 @@ static int exec_terminal(const struct ocirun_spawn *s, const char **step)
 	return 0;
 }
 
+/*
+ * The init: nothing of the runtime's stays open but stdio, the preserved
+ * fds and the sync socket; then the plan comes (with its fds), is checked
+ * whole, and carried out. Only a failure returns from plan_run.
+ */
+static void __attribute__((noreturn)) run_plan(const struct ocirun_spawn *s)
+{
+	int fd = s->sync_fd, fds[SYNC_MAX_FDS], nfds = 0, op = -1, detail = 0;
+	unsigned int first = 3 + (unsigned int)s->preserve_fds;
+	if ((unsigned int)fd > first && syscall(SYS_close_range, first, (unsigned int)fd - 1, 0) < 0)
+		bail(fd, "close_range", errno);
+	if (syscall(SYS_close_range, (unsigned int)fd + 1, ~0U, 0) < 0)
+		bail(fd, "close_range", errno);
+	/* A name that says what we are in ps (we are a fork of the runtime's Node, not an exec). */
+	prctl(PR_SET_NAME, "ocirun-init", 0, 0, 0);
+	uint8_t *plan;
+	size_t len;
+	int rc = sync_recv(fd, SYNC_PLAN, &plan, &len, fds, &nfds);
+	if (rc < 0)
+		bail(fd, "waiting for the plan", -rc);
+	if (plan_check(plan, len, nfds, &op) < 0) {
+		sync_error(fd, op, EINVAL, 0, "malformed plan");
+		_exit(1);
+	}
+	const char *step = "plan";
+	rc = plan_run(plan, len, fd, fds, nfds, &op, &detail, &step);
+	sync_error(fd, op, -rc, detail, step);
+	_exit(1);
+}
+
 static void __attribute__((noreturn)) stage2(const struct ocirun_spawn *s)
 {
 	/* A container is its own session, so no terminal signal reaches it by accident. */
@@ -218,10 +188,12 @@ static void __attribute__((noreturn)) stage2(const struct ocirun_spawn *s)
 		 * then become the process. The sync fd is close-on-exec from here, so
 		 * the runtime reads EOF once execve succeeded, or an error line.
 		 */
-		char line[64];
 		const char *step = "finalize";
-		if (read_line(s->sync_fd, line, sizeof(line)) < 0 || strstr(line, "\"exec\"") == NULL)
-			bail(s->sync_fd, "waiting for the runtime", EPIPE);
+		uint8_t *go;
+		size_t len;
+		int rc = sync_recv(s->sync_fd, SYNC_EXEC, &go, &len, NULL, NULL);
+		if (rc < 0)
+			bail(s->sync_fd, "waiting for the runtime", -rc);
 		int err = 0;
 		if (s->console_fd >= 0)
 			err = -exec_terminal(s, &step);
@@ -229,10 +201,7 @@ static void __attribute__((noreturn)) stage2(const struct ocirun_spawn *s)
 			err = -ocirun_finalize(s->exec, &step);
 		bail(s->sync_fd, step, err);
 	}
-	if (tidy_fds(s->preserve_fds, s->sync_fd) < 0)
-		bail(s->sync_fd, "close_range", errno);
-	execve(s->argv[0], (char *const *)s->argv, (char *const *)s->envp);
-	bail(s->sync_fd, "execve init", errno);
+	run_plan(s);
 }
 
 /*
@@ -263,7 +232,7 @@ static int bring_loopback_up(void)
 
 static void __attribute__((noreturn)) stage1(const struct ocirun_spawn *s)
 {
-	char line[256];
+	char line[64];
 	int fd = s->sync_fd;
 
 	/*
@@ -293,14 +262,18 @@ static void __attribute__((noreturn)) stage1(const struct ocirun_spawn *s)
 		 */
 		if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 			bail(fd, "prctl PR_SET_DUMPABLE", errno);
-		snprintf(line, sizeof(line), "{\"type\":\"idmap-request\",\"pid\":%d}\n", getpid());
-		say(fd, line);
-		if (read_line(fd, line, sizeof(line)) < 0 || strstr(line, "\"idmap-done\"") == NULL)
-			bail(fd, "waiting for id maps", EPIPE);
+		int32_t pid = getpid();
+		uint8_t *done;
+		size_t len;
+		int rc = sync_send(fd, SYNC_IDMAP_REQUEST, &pid, sizeof(pid));
+		if (rc == 0)
+			rc = sync_recv(fd, SYNC_IDMAP_DONE, &done, &len, NULL, NULL);
+		if (rc < 0)
+			bail(fd, "waiting for id maps", -rc);
 		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 			bail(fd, "prctl PR_SET_DUMPABLE", errno);
 	}
-	/* Host root is unmapped inside; without this, execve of the init would drop every capability. */
+	/* Host root is unmapped inside; without this, an execve (a hook's, the program's) would drop every capability. */
 	if (s->become_root) {
 		if (setresgid(0, 0, 0) < 0)
 			bail(fd, "setresgid 0 in user namespace", errno);
@@ -330,8 +303,8 @@ static void __attribute__((noreturn)) stage1(const struct ocirun_spawn *s)
 		bail(fd, "clone init", errno);
 	if (child == 0)
 		stage2(s);
-	snprintf(line, sizeof(line), "{\"type\":\"init-pid\",\"pid\":%d}\n", child);
-	say(fd, line);
+	int32_t pid = child;
+	sync_send(fd, SYNC_INIT_PID, &pid, sizeof(pid));
 	_exit(0);
 }
 
@@ -493,73 +466,20 @@ static int finish(const struct ocirun_finalize *f, const char **step)
 }
 
 /*
- * Run one startContainer hook: its argv and env, the state on stdin, our
- * stdout/stderr (the container's), killed with SIGKILL at its timeout.
- * Returns 0, or -1 with what went wrong in why.
+ * Run one startContainer hook (hooks.c): its argv and env, the state on
+ * stdin, our stdout/stderr (the container's), killed with SIGKILL at its
+ * timeout. Returns 0, or -1 with what went wrong in why.
  */
 static int run_hook(const struct ocirun_hook *h, const char *state, char *why, size_t size)
 {
-	int in[2], report[2];
-	size_t len = strlen(state);
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0) {
-		snprintf(why, size, "cannot run: pipe: %s", strerrorname_np(errno));
-		return -1;
+	int detail = 0;
+	switch (hook_run(h->path, h->argv, h->envp, h->timeout, state, &detail)) {
+	case HOOK_OK: return 0;
+	case HOOK_EXIT: snprintf(why, size, "exited with status %d", detail); break;
+	case HOOK_SIGNAL: snprintf(why, size, "killed by SIG%s", sigabbrev_np(detail)); break;
+	case HOOK_TIMEOUT: snprintf(why, size, "timed out after %ds", h->timeout); break;
+	default: snprintf(why, size, "cannot run: %s", strerrorname_np(detail)); break;
 	}
-	/* The whole state fits in the pipe, so a hook that never reads stdin cannot block us. */
-	if (len > 65536)
-		fcntl(in[1], F_SETPIPE_SZ, (int)len);
-	pid_t pid = fork();
-	if (pid < 0) {
-		snprintf(why, size, "cannot run: fork: %s", strerrorname_np(errno));
-		return -1;
-	}
-	if (pid == 0) {
-		/* dup2 leaves the copy without close-on-exec: the hook's stdin. */
-		if (dup2(in[0], 0) >= 0)
-			execve(h->path, (char *const *)h->argv, (char *const *)h->envp);
-		int err = errno;
-		if (write(report[1], &err, sizeof(err)) < 0)
-			_exit(127);
-		_exit(127);
-	}
-	close(in[0]);
-	close(report[1]);
-	fcntl(in[1], F_SETFL, O_NONBLOCK);
-	if (write(in[1], state, len) < 0 && errno != EPIPE) { /* a hook may ignore its stdin */ }
-	close(in[1]);
-	int err = 0;
-	ssize_t got = read(report[0], &err, sizeof(err));	/* end of file: execve succeeded */
-	close(report[0]);
-
-	/* A pidfd becomes readable when the hook exits: poll it with the timeout. */
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	int timed_out = 0;
-	if (got != sizeof(err) && h->timeout > 0 && pidfd >= 0) {
-		struct pollfd p = { pidfd, POLLIN, 0 };
-		int n;
-		do
-			n = poll(&p, 1, h->timeout * 1000);
-		while (n < 0 && errno == EINTR);
-		if (n == 0) {
-			kill(pid, SIGKILL);
-			timed_out = 1;
-		}
-	}
-	if (pidfd >= 0)
-		close(pidfd);
-	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (got == sizeof(err))
-		snprintf(why, size, "cannot run: %s", strerrorname_np(err));
-	else if (timed_out)
-		snprintf(why, size, "timed out after %ds", h->timeout);
-	else if (WIFSIGNALED(status))
-		snprintf(why, size, "killed by SIG%s", sigabbrev_np(WTERMSIG(status)));
-	else if (WEXITSTATUS(status) != 0)
-		snprintf(why, size, "exited with status %d", WEXITSTATUS(status));
-	else
-		return 0;
 	return -1;
 }
 
@@ -585,7 +505,7 @@ static int wait_for_start(const struct ocirun_start *st)
 	for (size_t i = 0; i < sizeof(ending) / sizeof(ending[0]); i++)
 		sigaction(ending[i], &sa, NULL);	/* handlers go back to default at execve */
 
-	say(st->sync_fd, "{\"type\":\"ready\"}\n");
+	sync_send(st->sync_fd, SYNC_READY, NULL, 0);
 	close(st->sync_fd);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", st->fifo_fd);
 	int fifo;

@@ -9,7 +9,6 @@
 //        ocirun.cjs    the whole CLI except the two heavy, rarely needed parts:
 //        yargs.cjs     help and usage (only when the fast parser declines)
 //        validate.cjs  the config validator (create, run, exec)
-//        init.cjs      the container's init (no yargs, no validator)
 //        protobuf.cjs  protobufjs, for CRIU's RPC (checkpoint and restore only)
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
@@ -73,7 +72,6 @@ await Promise.all([
   bundle('src/cli/main.ts', 'ocirun.cjs', { plugins: [separate] }),
   bundle('src/cli/yargs.ts', 'yargs.cjs'),
   bundle('src/spec/generated/config.validate.js', 'validate.cjs'),
-  bundle('src/init/main.ts', 'init.cjs'),
   bundle('node_modules/protobufjs/index.js', 'protobuf.cjs'), // CRIU's RPC (checkpoint, restore)
 ]);
 

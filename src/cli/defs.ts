@@ -121,6 +121,13 @@ export const COMMANDS: CommandDef[] = [
   },
   { name: 'features', describe: 'show the enabled features', positionals: [], options: [] },
   {
+    name: 'plan',
+    describe: 'print what create would do for a bundle (the init\'s operations), without doing it',
+    positionals: [ID],
+    options: [BUNDLE, CONSOLE_SOCKET, NO_PIVOT, NO_NEW_KEYRING, PRESERVE_FDS,
+      { name: 'format', alias: 'f', type: 'string', default: 'text', describe: 'select one of: text or json' }],
+  },
+  {
     name: 'exec',
     describe: 'execute new process inside the container',
     positionals: [ID, { name: 'command', required: false, variadic: true, describe: 'the command and its arguments (or --process)' }],

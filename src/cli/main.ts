@@ -28,6 +28,7 @@ const HANDLERS: Record<string, () => Promise<Handler>> = {
   events: async () => (await import('./commands/events.js')).events,
   checkpoint: async () => (await import('./commands/checkpoint.js')).checkpoint,
   restore: async () => (await import('./commands/restore.js')).restore,
+  plan: async () => (await import('./commands/plan.js')).plan,
 };
 
 async function main(argv: string[]): Promise<number> {

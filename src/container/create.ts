@@ -1,12 +1,13 @@
-// `create`: check the id, start the init (its Node boot is the slowest step,
-// so it begins before the config is fully validated), validate and plan,
-// claim the id, and finish the handshake once the init waits on exec.fifo.
+// `create`: check the id, fork the init (its namespaces are made while the
+// config is validated), validate and plan, claim the id, send the init its
+// plan of operations, and finish once the init waits on exec.fifo.
 // Any failure undoes everything: no process, no state directory.
-import { chmodSync, chownSync, readlinkSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { readBundleConfig } from '../spec/read.js';
 import type { Spec } from '../spec/types.js';
-import { close, connectUnix, mkfifo } from '../sys/calls.js';
+import { close, connectUnix } from '../sys/calls.js';
+import { makeExecFifo } from '../linux/execfifo.js';
 import { mapToHost } from '../linux/idmap.js';
 import { type NamespacePlan, planNamespaces } from '../linux/namespaces.js';
 import { readProcStat } from '../linux/procfs.js';
@@ -21,7 +22,7 @@ import { PeerError } from '../linux/sync.js';
 import { mountsAt, undoHostRootfs } from '../linux/hostmounts.js';
 import type { CgroupManager } from '../linux/cgroups/manager.js';
 // Everything else (validator, planners, cgroups, hooks) is imported after the
-// init has been forked: loading it overlaps the init's own Node boot.
+// init has been forked: loading it overlaps the kernel's work on the fork.
 
 export interface CreateRequest {
   id: string;
@@ -107,10 +108,11 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
   const hostMounts: { rootfs: string; before: number } = { rootfs: '', before: -1 };
   const onHookFailure: { poststop: (() => void) | null } = { poststop: null };
   try {
-    // Loading and validation run while the init boots.
-    const [{ checkBundleConfig }, { planContainer }, cgroupLib, { runHooks, runHooksWarnOnly }] = await Promise.all([
+    // Loading and validation run while stage 1 makes the namespaces.
+    const [{ checkBundleConfig }, { planContainer, readInitFacts }, { initOperations }, cgroupLib, { runHooks, runHooksWarnOnly }] = await Promise.all([
       import('../spec/load.js'),
       import('./plan.js'),
+      import('../linux/initops.js'),
       import('../linux/cgroups/lifecycle.js'),
       import('../linux/hooks.js'),
     ]);
@@ -171,13 +173,10 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
     onHookFailure.poststop = () => {
       for (const w of runHooksWarnOnly('poststop', loaded.spec.hooks?.poststop, hookStateJson(state, 'stopped', 0))) warn(w);
     };
-    mkfifo(fifoPath, 0o622);
-    // The init, possibly root of a user namespace, must be able to open it for writing.
-    chmodSync(fifoPath, 0o622);
     const uidMap = loaded.spec.linux?.uidMappings ?? [];
     const gidMap = loaded.spec.linux?.gidMappings ?? [];
-    // (Only root can give it away; without root it stays ours and its mode lets the init write.)
-    if (plan.namespaces.newUserns && process.geteuid?.() === 0) chownSync(fifoPath, mapToHost(0, uidMap) ?? 0, mapToHost(0, gidMap) ?? 0);
+    // The init, possibly root of a user namespace, must be able to open it for writing.
+    makeExecFifo(fifoPath, plan.namespaces.newUserns ? { uid: mapToHost(0, uidMap) ?? 0, gid: mapToHost(0, gidMap) ?? 0 } : null);
 
     launch ??= launchInit(plan.namespaces, passFds);
     if (req.consoleSocket !== undefined) {
@@ -194,8 +193,7 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
     if (state.cgroup) shareCreatedParents(store.root, state.cgroup);
     store.write(interim()); // with the directories made, for a delete after a crash
     faultPoint('create:cgroups-made');
-    // Resources go on once the init's own setup is done (its Node runtime is
-    // charged to the container until it execs), but before runtime hooks.
+    // Resources go on once the init's mounts are done, but before runtime hooks.
     let resourcesSet = false;
     const setResources = (): void => {
       if (resourcesSet) return;
@@ -221,10 +219,11 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
     // The init gets the container's state only for what hands it on (its own hooks, the seccomp
     // agent): the annotations can be megabytes, and copying them costs every create.
     const initNeedsState = Boolean(plan.init.hooks.createContainer.length || plan.init.hooks.startContainer.length || listener);
-    completeLaunch(active, uidMap, gidMap, plan.init, extraFds, (pid) => {
+    completeLaunch(active, uidMap, gidMap, fifoPath, extraFds, (pid) => {
       trace(`init pid ${pid}`);
       // Before the init runs anything (it unshares its cgroup namespace first).
       cg?.apply(pid);
+      trace('init placed in its cgroups');
       plan.init.hookState = JSON.parse(hookStateJson(initNeedsState ? state : { ...state, annotations: {} }, 'created', pid)) as Record<string, unknown>;
       // Recorded at once: should we die before the end, state and delete find the init.
       const stat = readProcStat(pid);
@@ -235,6 +234,8 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
         store.write(interim());
       }
       faultPoint('create:init-pid');
+      // Built now: the cgroup mounts bind the init's own cgroups, the hooks get its pid.
+      return initOperations(plan.init, readInitFacts(`/proc/${pid}/cgroup`, plan.init.hookState));
     }, () => {
       // In the runtime's namespaces, after the mounts and before pivot_root (as runc).
       setResources();

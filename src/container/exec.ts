@@ -11,7 +11,7 @@ import { getWinSize } from '../sys/tty.js';
 import { openOwnConsole, type OwnConsole, receiveMaster } from './console.js';
 import type { FinalizeRequest } from '../sys/native.js';
 import { planHostCapabilities } from '../linux/capabilities.js';
-import { pathFromEnv } from '../linux/lookpath.js';
+import { candidatePaths } from '../linux/lookpath.js';
 import { type NamespaceKind, type NamespacePlan, PROC_NS_NAME } from '../linux/namespaces.js';
 import { lastCapability } from '../linux/procfs.js';
 import { planRlimits } from '../linux/rlimits.js';
@@ -95,12 +95,6 @@ function namespacesToJoin(s: StoredState): NamespacePlan {
   join.sort((a, b) => Number(b.kind === 'user') - Number(a.kind === 'user'));
   const inUserns = join.some((j) => j.kind === 'user');
   return { create: [], join, unshareFlags: 0, newUserns: false, inUserns, newCgroupns: false, timensOffsets: null };
-}
-
-/** execvp's candidates: a name with a slash as it is, else each PATH directory. */
-function candidatePaths(name: string, env: readonly string[]): string[] {
-  if (name.includes('/')) return [name];
-  return pathFromEnv(env).split(':').map((dir) => `${dir === '' ? '.' : dir}/${name}`);
 }
 
 export function planExecFinalize(proc: Process, s: StoredState, preserveFds: number): FinalizeRequest {

@@ -1,8 +1,7 @@
 // start, kill, delete and state: small operations on an existing container,
 // each under the container's lock.
 import { rmSync, writeFileSync } from 'node:fs';
-import { O_CLOEXEC, O_NONBLOCK, O_RDONLY, POLLIN } from '../sys/constants.js';
-import { close, open, pollOne, readSome } from '../sys/calls.js';
+import { releaseInit } from '../linux/execfifo.js';
 import { isProcessAlive } from '../linux/procfs.js';
 import { signalAll, signalInit, waitForInitExit } from './signal.js';
 import { currentStatus, hookStateJson, killFreezeLeft, killFreezeMarker, type Status, type StoredState } from './state.js';
@@ -25,30 +24,8 @@ export function startContainer(store: Store, id: string): void {
     if (status === 'running') throw new Error('cannot start an already running container');
     if (status !== 'created') throw new Error(`cannot start a container in the ${status} state`);
     faultPoint('start:locked');
-    const fifo = store.fifoPath(id);
-    // Non-blocking, so a dead init (no writer ever) cannot hang us: we poll and check it.
-    const fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    let answer = '';
-    try {
-      // Opening the fifo released the init: from now on it is running, whatever happens to us.
-      rmSync(fifo, { force: true });
-      faultPoint('start:released');
-      for (;;) {
-        if (pollOne(fd, POLLIN, 100) !== 0) {
-          const got = readSome(fd, 65536);
-          if (got.length === 0 && answer !== '') break; // the init closed its end
-          answer += got.toString('utf8');
-          if (answer === '0') break;
-          if (got.length === 0) throw new Error('container init exited before it could start');
-          continue;
-        }
-        if (!isProcessAlive(s.pid, s.pidStartTime)) throw new Error('container init exited before it could start');
-      }
-    } finally {
-      close(fd);
-    }
-    // "E<error>": a startContainer hook failed, and the init has stopped the container.
-    if (answer !== '0') throw new Error(answer.startsWith('E') ? answer.slice(1) : `unexpected answer from the init: ${answer}`);
+    // Opening the fifo releases the init: from then on it is running, whatever happens to us.
+    releaseInit(store.fifoPath(id), () => isProcessAlive(s.pid, s.pidStartTime), () => faultPoint('start:released'));
     faultPoint('start:answered');
     // runtime.md lifecycle step 9: a failing poststart hook is an error, and the
     // container is stopped; `delete` then destroys it and runs poststop (steps 12-13).

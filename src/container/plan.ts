@@ -1,9 +1,14 @@
-// Turning a validated config into the plans the native step and the init
-// carry out. Pure apart from reading the host's capability bounding set
-// and, when process.env has no HOME, the container's /etc/passwd.
+// Turning a validated config into the plans the native step carries out.
+// Pure apart from reading the host's capability bounding set and LSMs and,
+// when process.env has no HOME, the container's /etc/passwd; readInitFacts
+// reads what the init's operations depend on.
 import type { Spec } from '../spec/types.js';
 import { planHostCapabilities } from '../linux/capabilities.js';
-import type { InitPlan } from '../linux/initplan.js';
+import { existsSync, readFileSync } from 'node:fs';
+import type { EncodedPlan, InitPlan } from '../linux/initplan.js';
+import type { CgroupPaths } from '../linux/cgroups/paths.js';
+import type { InitFacts } from '../linux/initops.js';
+import { lastCapability, readMountinfo } from '../linux/procfs.js';
 import { planNamespaces, type NamespacePlan } from '../linux/namespaces.js';
 import { planRlimits } from '../linux/rlimits.js';
 import { planRootfs } from '../linux/rootfs.js';
@@ -16,6 +21,8 @@ import { checkIntelRdt } from '../linux/intelrdt.js';
 import { chooseMapWriter, setgroupsAllowed } from '../linux/idmap.js';
 import { inUserNamespace } from '../linux/rootless.js';
 import { homeFor, passwdAtCreate, withHome } from '../linux/home.js';
+import { OCI_VERSION } from './state.js';
+import { validateId } from './store.js';
 
 export interface CreateOptions {
   id: string;
@@ -30,6 +37,27 @@ export interface CreateOptions {
 export interface ContainerPlan {
   namespaces: NamespacePlan;
   init: InitPlan;
+}
+
+/** bin/ocirun records "soft:hard" RLIMIT_NOFILE before Node raises its own soft limit. */
+function parseNofile(text: string | undefined): { soft: string; hard: string } | null {
+  const m = /^(\d+|unlimited):(\d+|unlimited)$/.exec(text ?? '');
+  if (!m) return null;
+  const value = (s: string): string => (s === 'unlimited' ? '18446744073709551615' : s);
+  return { soft: value(m[1] as string), hard: value(m[2] as string) };
+}
+
+/** What the init's plan needs from the host at the moment it is built. */
+export function readInitFacts(cgroupFile: string, hookState: Record<string, unknown>): InitFacts {
+  return {
+    mountinfo: readMountinfo(),
+    cgroupLines: readFileSync(cgroupFile, 'utf8'),
+    hasKcore: existsSync('/proc/kcore'),
+    hookState,
+    lastCap: lastCapability(),
+    // For tests of the component walk on kernels that have openat2.
+    forceWalk: process.env._OCIRUN_RESOLVE === 'walk',
+  };
 }
 
 export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
@@ -74,6 +102,7 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
     newKeyring: !opts.noNewKeyring,
     fifoPath: opts.fifoPath,
     sysctl,
+    nofile: parseNofile(process.env._OCIRUN_NOFILE),
     runtimeHooks: Boolean(spec.hooks?.prestart?.length || spec.hooks?.createRuntime?.length),
     hooks: { createContainer: spec.hooks?.createContainer ?? [], startContainer: spec.hooks?.startContainer ?? [] },
     hookState: {},
@@ -115,4 +144,48 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
   // linux.mountLabel: the SELinux context of the filesystems we create for the container.
   if (lsm.mountLabel) init.rootfs.mounts = init.rootfs.mounts.map((m) => ({ ...m, data: withMountLabel(m.type, m.data, lsm.mountLabel) }));
   return { namespaces, init };
+}
+
+export interface PlanRequest {
+  id: string;
+  bundle: string;
+  noPivot: boolean;
+  noNewKeyring: boolean;
+  preserveFds: number;
+  /** a console socket would be given (only checked against process.terminal, as create does) */
+  consoleSocket: boolean;
+}
+
+export interface PlanReport {
+  namespaces: NamespacePlan;
+  /** the cgroup directories create would place the container in */
+  cgroups: CgroupPaths | null;
+  /** the init's operations, exactly as create sends them (pid 0 and this process's cgroups stand in for the init's) */
+  init: EncodedPlan;
+}
+
+/**
+ * `ocirun plan`: what create would do, validated with create's checks and
+ * errors, without a side effect (no state, fifo, cgroup, process or mount).
+ */
+export async function planBundle(store: { fifoPath(id: string): string }, req: PlanRequest): Promise<PlanReport> {
+  validateId(req.id);
+  const [{ loadBundleConfig }, { initOperations }, { cgroupRecordFor }] = await Promise.all([
+    import('../spec/load.js'),
+    import('../linux/initops.js'),
+    import('../linux/cgroups/lifecycle.js'),
+  ]);
+  const loaded = loadBundleConfig(req.bundle);
+  const plan = planContainer(loaded.spec, { ...req, bundle: loaded.bundle, rootfs: loaded.rootfs, fifoPath: store.fifoPath(req.id) });
+  const terminal = plan.init.process.terminal !== null;
+  if (terminal && !req.consoleSocket) throw new Error('cannot allocate tty if runc will detach without setting console socket');
+  if (!terminal && req.consoleSocket) throw new Error('cannot use console socket if runc will not detach or allocate tty');
+  const cgroup = cgroupRecordFor(loaded.spec, req.id);
+  const hookState: Record<string, unknown> = { ociVersion: OCI_VERSION, id: req.id, pid: 0, bundle: loaded.bundle };
+  if (Object.keys(loaded.spec.annotations ?? {}).length) hookState.annotations = loaded.spec.annotations;
+  return {
+    namespaces: plan.namespaces,
+    cgroups: cgroup?.paths ?? null,
+    init: initOperations(plan.init, readInitFacts('/proc/self/cgroup', hookState)),
+  };
 }

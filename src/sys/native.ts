@@ -8,8 +8,6 @@ import { nativeLibraryPath } from './paths.js';
 export const MAX_JOIN = 8;
 
 export interface SpawnRequest {
-  argv: string[];
-  env: string[];
   syncFd: number;
   preserveFds: number;
   /** namespace fds to setns(), in order, with their CLONE_NEW* type */
@@ -52,34 +50,14 @@ export interface FinalizeRequest {
   seccompFlags?: number;
   /** SCMP_ACT_NOTIFY: a socket connected to listenerPath, and the state JSON to send with the notify fd */
   listener?: { fd: number; state: string } | null;
-  /** LSM exec labels as [file under /proc/thread-self/attr, text] (exec; the init writes its own) */
+  /** LSM exec labels as [file under /proc/thread-self/attr, text] */
   execAttrs?: [string, string][];
   /** chroot here first: exec into a container that has no mount namespace of its own */
   root?: string | null;
-  /** the init: between the two halves, say "ready", wait for `start`, run the startContainer hooks */
-  start?: StartRequest | null;
-}
-
-export interface StartHook {
-  path: string;
-  argv: string[];
-  env: string[];
-  /** seconds; 0: none */
-  timeout: number;
-}
-
-export interface StartRequest {
-  syncFd: number;
-  /** O_PATH fd on exec.fifo */
-  fifoFd: number;
-  hooks: StartHook[];
-  /** the state JSON the hooks read on stdin */
-  hookState: string;
 }
 
 interface NativeLib {
   spawn: (req: object) => number;
-  finalize: (req: object, step: string[]) => number;
 }
 
 let lib: NativeLib | undefined;
@@ -95,19 +73,6 @@ export function loadNative(): NativeLib {
   if (lib) return lib;
   const { koffi } = libc();
   const so = koffi.load(libraryPath());
-  koffi.struct('ocirun_hook', {
-    path: 'const char *',
-    argv: 'const char **',
-    envp: 'const char **',
-    timeout: 'int',
-  });
-  koffi.struct('ocirun_start', {
-    sync_fd: 'int',
-    fifo_fd: 'int',
-    nhooks: 'int',
-    hooks: 'const ocirun_hook *',
-    hook_state: 'const char *',
-  });
   koffi.struct('ocirun_finalize', {
     paths: 'const char **',
     argv: 'const char **',
@@ -134,11 +99,9 @@ export function loadNative(): NativeLib {
     listener_state: 'const char *',
     exec_attrs: 'const char **',
     root: 'const char *',
-    start: 'const ocirun_start *',
+    start: 'const void *', // the init's wait for start: only the plan's FINALIZE sets it
   });
   koffi.struct('ocirun_spawn', {
-    argv: 'const char **',
-    envp: 'const char **',
     sync_fd: 'int',
     preserve_fds: 'int',
     join_count: 'int',
@@ -156,7 +119,6 @@ export function loadNative(): NativeLib {
   });
   lib = {
     spawn: so.func('int ocirun_spawn(const ocirun_spawn *s)') as unknown as NativeLib['spawn'],
-    finalize: so.func('int ocirun_finalize(const ocirun_finalize *f, _Out_ const char **step)') as unknown as NativeLib['finalize'],
   };
   return lib;
 }
@@ -168,8 +130,6 @@ export function nativeSpawn(req: SpawnRequest): number {
   const types = req.join.map((j) => j.type);
   while (fds.length < MAX_JOIN) { fds.push(-1); types.push(0); }
   const pid = loadNative().spawn({
-    argv: [...req.argv, null],
-    envp: [...req.env, null],
     sync_fd: req.syncFd,
     preserve_fds: req.preserveFds,
     join_count: req.join.length,
@@ -216,23 +176,7 @@ function finalizeStruct(req: FinalizeRequest): object {
     listener_state: req.listener?.state ?? null,
     exec_attrs: req.execAttrs?.length ? [...req.execAttrs.flat(), null] : null,
     root: req.root ?? null,
-    start: req.start ? {
-      sync_fd: req.start.syncFd,
-      fifo_fd: req.start.fifoFd,
-      nhooks: req.start.hooks.length,
-      hooks: req.start.hooks.length ? req.start.hooks.map((h) => ({ path: h.path, argv: [...h.argv, null], envp: [...h.env, null], timeout: h.timeout })) : null,
-      hook_state: req.start.hookState,
-    } : null,
+    start: null,
   };
 }
 
-/**
- * Become the container process. Returns only by throwing, and for the init
- * (req.start) only with a failure from before "ready": later ones end the
- * process in the native code.
- */
-export function nativeFinalize(req: FinalizeRequest): never {
-  const step: string[] = [''];
-  const rc = loadNative().finalize(finalizeStruct(req), step);
-  throw new SysError(step[0] || 'finalize', -rc, req.paths[0]);
-}

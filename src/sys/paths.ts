@@ -27,7 +27,3 @@ export function nativeLibraryPath(): string {
   if (existsSync(built)) return built;
   return join(installDir(), 'native', 'prebuilt', `linux-${process.arch}`, 'libocirun.so');
 }
-
-export function initEntryPath(): string {
-  return join(installDir(), 'dist', 'init.cjs');
-}

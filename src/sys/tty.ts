@@ -2,24 +2,11 @@
 import { check, libcFunction } from './libc.js';
 
 // asm-generic values, shared by x86_64 and arm64.
-const TIOCGPTN = 0x80045430;
-const TIOCSPTLCK = 0x40045431;
-const TIOCSCTTY = 0x540e;
 const TIOCGWINSZ = 0x5413;
 const TIOCSWINSZ = 0x5414;
 
 // ioctl(2) is variadic: koffi takes the type of the third argument at each call.
 const ioctl = libcFunction('ioctl', 'int', ['int', 'ulong', '...']);
-const dup2Fn = libcFunction('int dup2(int oldfd, int newfd)');
-
-/** The pty number of a master, after unlocking its slave. */
-export function unlockPty(master: number): number {
-    const zero = Buffer.alloc(4);
-  check(ioctl(master, TIOCSPTLCK, 'void *', zero), 'ioctl TIOCSPTLCK');
-  const n = Buffer.alloc(4);
-  check(ioctl(master, TIOCGPTN, 'void *', n), 'ioctl TIOCGPTN');
-  return n.readUInt32LE(0);
-}
 
 export interface WinSize { rows: number; cols: number }
 
@@ -34,15 +21,6 @@ export function getWinSize(fd: number): WinSize | null {
   const ws = Buffer.alloc(8);
   if (Number(ioctl(fd, TIOCGWINSZ, 'void *', ws)) < 0) return null;
   return { rows: ws.readUInt16LE(0), cols: ws.readUInt16LE(2) };
-}
-
-/** Make the terminal open on fd the controlling terminal of this session. */
-export function setControllingTerminal(fd: number): void {
-  check(ioctl(fd, TIOCSCTTY, 'int', 0), 'ioctl TIOCSCTTY');
-}
-
-export function dup2(oldfd: number, newfd: number): void {
-  check(dup2Fn(oldfd, newfd), 'dup2');
 }
 
 // struct termios is 60 bytes on x86_64 and arm64 glibc: room to spare.
