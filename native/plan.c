@@ -196,6 +196,37 @@ static int op_mount(struct ctx *x, struct cur *c)
 	return 0;
 }
 
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+
+/* An idmapped mount: the runtime cloned and mapped the tree; attaching it is the bind. */
+static int op_attach(struct ctx *x, struct cur *c)
+{
+	uint32_t how = get_u32(c);
+	int tree = get_slot(c, x);
+	const char *target = get_str(c);
+	if (how & ~(uint32_t)(MOUNT_IN_ROOT | MOUNT_MKDIR | MOUNT_MKFILE))
+		c->bad = 1;
+	DONE_DECODING(c);
+	int fd;
+	if (how & MOUNT_IN_ROOT) {
+		enum resolve_create create = (how & MOUNT_MKFILE) ? RESOLVE_FILE : (how & MOUNT_MKDIR) ? RESOLVE_DIR : RESOLVE_NONE;
+		fd = in_root(x, target, create);
+	} else {
+		fd = open(target, O_PATH | O_CLOEXEC);
+	}
+	if (fd < 0)
+		FAIL("resolve");
+	int rc = (int)syscall(SYS_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+	int err = errno;
+	close(fd);
+	errno = err;
+	if (rc < 0)
+		FAIL("move_mount");
+	return 0;
+}
+
 static int op_setattr(struct ctx *x, struct cur *c)
 {
 	const char *target = get_str(c);
@@ -802,6 +833,7 @@ static int run_op(struct ctx *x, uint32_t code, struct cur *c)
 	case OP_LOOKPATH: return op_lookpath(x, c);
 	case OP_FINALIZE: return op_finalize(x, c);
 	case OP_CHROOT: return op_chroot(x, c);
+	case OP_ATTACH: return op_attach(x, c);
 	default: return -EINVAL;
 	}
 }

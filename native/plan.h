@@ -67,6 +67,9 @@
  *                     then per hook: str path, strv args,
  *                     strv env, i32 timeout; and str hook state
  *  27  CHROOT         str rootfs                                no mount namespace of its own: chroot there
+ *  28  ATTACH         u32 how, u32 slot, str target             move_mount of the detached tree in slot (an
+ *                                                               idmapped mount the runtime made) onto target;
+ *                                                               how: MOUNT_IN_ROOT/MKDIR/MKFILE as MOUNT
  *
  * Before READY a failing op sends ERROR (sync.h) with its index, errno, a
  * detail and the step, and the process exits 1; the runtime names the
@@ -86,7 +89,7 @@ enum plan_op {
 	OP_OPEN_ROOT = 1, OP_MOUNT, OP_SETATTR, OP_MKNOD, OP_SYMLINK, OP_PIVOT_ROOT, OP_MOVE_ROOT,
 	OP_MASK, OP_WRITE, OP_MKDIRS, OP_SETHOSTNAME, OP_SETDOMAINNAME, OP_RLIMIT, OP_SCHED,
 	OP_IOPRIO, OP_MEMPOLICY, OP_PERSONALITY, OP_AFFINITY, OP_UNSHARE, OP_KEYRING, OP_TERMINAL,
-	OP_RUNTIME_HOOKS, OP_HOOK, OP_CHDIR, OP_LOOKPATH, OP_FINALIZE, OP_CHROOT, OP_LAST = OP_CHROOT,
+	OP_RUNTIME_HOOKS, OP_HOOK, OP_CHDIR, OP_LOOKPATH, OP_FINALIZE, OP_CHROOT, OP_ATTACH, OP_LAST = OP_ATTACH,
 };
 
 /* MOUNT's `how` bits */

@@ -77,10 +77,15 @@ await Promise.all([
 
 // The entry: V8's code cache must be on before the bundle is compiled, so it
 // is switched on here, in a file too small to need it. A cache directory we
-// cannot write (a read-only install, another user) only means no cache.
+// cannot write (a read-only install, another user) falls back to the
+// user's own cache directory, or no cache.
 writeFileSync(join(dist, 'cli.cjs'), `'use strict';
 try {
-  require('node:module').enableCompileCache?.(require('node:path').join(__dirname, '..', 'node_modules', '.cache', 'ocirun-v8'));
+  const m = require('node:module'), p = require('node:path'), e = process.env;
+  const r = m.enableCompileCache?.(p.join(__dirname, '..', 'node_modules', '.cache', 'ocirun-v8'));
+  // An install we may not write (root's, used by a rootless user): the user's own cache, never a shared directory.
+  const home = e.XDG_CACHE_HOME || (e.HOME && e.HOME !== '/' ? p.join(e.HOME, '.cache') : '');
+  if (r?.status === m.constants.compileCacheStatus.FAILED && home) m.enableCompileCache(p.join(home, 'ocirun-v8'));
 } catch {}
 require('./ocirun.cjs');
 `);

@@ -9,6 +9,7 @@ import type { Spec } from '../spec/types.js';
 import { close, connectUnix } from '../sys/calls.js';
 import { makeExecFifo } from '../linux/execfifo.js';
 import { mapToHost } from '../linux/idmap.js';
+import { openIdmappedMounts } from '../linux/idmapmount.js';
 import { type NamespacePlan, planNamespaces } from '../linux/namespaces.js';
 import { readProcStat } from '../linux/procfs.js';
 import { abortLaunch, completeLaunch, type Launch, launchInit, sameNamespaces } from './launch.js';
@@ -100,6 +101,7 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
   let lock: DirLock | null = null;
   let consoleFd = -1;
   let listenerFd = -1;
+  let idmapFds: number[] = [];
   let cgroups: CgroupManager | null = null;
   let killAndRemoveCgroups: ((m: CgroupManager) => void) | null = null;
   // A prestart, createRuntime or createContainer hook failed: after undoing
@@ -212,9 +214,12 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
         throw new Error(`linux.seccomp.listenerPath: connect ${listener.path}: ${(err as Error).message}`, { cause: err });
       }
     }
+    // Idmapped mounts: the trees are cloned and mapped here, with host privileges; the init attaches them.
+    idmapFds = openIdmappedMounts(plan.init.rootfs.mounts);
     const extraFds = [
       ...(listenerFd >= 0 ? [listenerFd] : []),
       ...(consoleFd >= 0 ? [consoleFd] : req.consoleSocketFd !== undefined ? [req.consoleSocketFd] : []),
+      ...idmapFds,
     ];
     // The init gets the container's state only for what hands it on (its own hooks, the seccomp
     // agent): the annotations can be megabytes, and copying them costs every create.
@@ -279,6 +284,7 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
   } finally {
     lock?.release();
     if (consoleFd >= 0) close(consoleFd);
+    for (const fd of idmapFds) close(fd);
     if (listenerFd >= 0) close(listenerFd);
   }
 }

@@ -95,6 +95,7 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
       inUserns: namespaces.inUserns || inUserNamespace(),
       cgroupns: namespaces.newCgroupns,
       ownMountNamespace,
+      userns: namespaces.newUserns ? { uidMappings: linux?.uidMappings ?? [], gidMappings: linux?.gidMappings ?? [] } : null,
     }),
     hostname: spec.hostname ?? null,
     domainname: spec.domainname ?? null,

@@ -15,6 +15,7 @@ import { lastCapability, readMountinfo } from './procfs.js';
 import { resctrlMounted } from './intelrdt.js';
 import { criuUsable } from '../criu/check.js';
 import { SECCOMP_FILTER_FLAGS, archName } from './seccomp.js';
+import { idmapSupported } from '../sys/idmaptree.js';
 
 // The architecture names config-linux.md lists; which of them work is libseccomp's answer.
 const SPEC_ARCHES = [
@@ -64,8 +65,8 @@ export function hostFeatures(ociVersionMax: string): Features {
       apparmor: { enabled: lsm.apparmor },
       selinux: { enabled: lsm.selinux },
       intelRdt: { enabled: resctrlMounted() },
-      // Id-mapped mounts are not implemented: say so, engines decide on it.
-      mountExtensions: { idmap: { enabled: false } },
+      // containerd decides on user namespaces for pods from this: ask the kernel.
+      mountExtensions: { idmap: { enabled: idmapSupported() } },
     },
     annotations,
   };
@@ -74,3 +75,4 @@ export function hostFeatures(ociVersionMax: string): Features {
 function safeRead(path: string): string {
   try { return readFileSync(path, 'utf8'); } catch { return ''; }
 }
+

@@ -22,7 +22,7 @@ function signalName(n: number): string {
 }
 
 /** The fds sent with the plan, in this order; ops name them by slot. */
-export interface PlanSlots { fifo: number; listener: number | null; console: number | null }
+export interface PlanSlots { fifo: number; listener: number | null; console: number | null; firstIdmap: number }
 
 export interface InitFacts extends RootfsFacts {
   /** the state document (without status) hooks and the seccomp agent get */
@@ -38,7 +38,8 @@ export function planSlots(plan: InitPlan): PlanSlots {
   let next = 1;
   const listener = plan.process.seccompListener ? next++ : null;
   const console = plan.process.terminal ? next++ : null;
-  return { fifo: 0, listener, console };
+  // Then one tree per idmapped mount, in the config's order.
+  return { fifo: 0, listener, console, firstIdmap: next };
 }
 
 function hookRun(h: Hook): HookRun {
@@ -58,7 +59,7 @@ export function initOperations(plan: InitPlan, facts: InitFacts): EncodedPlan {
   if (proc.cpuAffinity?.initial) ops.push({ what: 'process.execCPUAffinity.initial', op: 'affinity', cpus: proc.cpuAffinity.initial });
   // The runtime has placed us in our cgroups by now, so the new cgroup namespace is rooted there.
   if (plan.newCgroupns) ops.push({ what: 'unshare cgroup namespace', op: 'unshare', flags: CLONE_NEWCGROUP });
-  ops.push(...prepareRootfsOps(plan.rootfs, facts));
+  ops.push(...prepareRootfsOps(plan.rootfs, facts, slots.firstIdmap));
   // The runtime runs prestart/createRuntime hooks in its own namespaces now;
   // createContainer hooks run here, in ours, still before pivot_root.
   if (plan.runtimeHooks) ops.push({ what: 'prestart and createRuntime hooks', op: 'runtime-hooks' });

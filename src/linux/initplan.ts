@@ -124,6 +124,7 @@ export type InitOp = { what: string } & (
   | { op: 'open-root'; path: string }
   | { op: 'mount'; how: number; source: string; target: string; fstype: string; flags: number; data: string }
   | { op: 'setattr'; target: string; set: number; clear: number }
+  | { op: 'attach'; how: number; slot: number; target: string }
   | { op: 'mknod'; path: string; mode: number; major: number; minor: number; uid: number; gid: number; bind: boolean }
   | { op: 'symlink'; dir: string; name: string; target: string; replace: boolean }
   | { op: 'pivot-root'; rootfs: string }
@@ -157,7 +158,7 @@ export const OP_CODE: Record<OpName, number> = {
   'open-root': 1, mount: 2, setattr: 3, mknod: 4, symlink: 5, 'pivot-root': 6, 'move-root': 7, mask: 8,
   write: 9, mkdirs: 10, sethostname: 11, setdomainname: 12, rlimit: 13, sched: 14, ioprio: 15, mempolicy: 16,
   personality: 17, affinity: 18, unshare: 19, keyring: 20, terminal: 21, 'runtime-hooks': 22, hook: 23,
-  chdir: 24, lookpath: 25, finalize: 26, chroot: 27,
+  chdir: 24, lookpath: 25, finalize: 26, chroot: 27, attach: 28,
 };
 
 export const PLAN_MAGIC = 'OCIPLAN1';
@@ -202,6 +203,7 @@ function payload(w: Writer, op: InitOp): Writer {
     case 'open-root': return w.str(op.path);
     case 'mount': return w.u32(op.how).str(op.source).str(op.target).str(op.fstype).u64(op.flags).str(op.data);
     case 'setattr': return w.str(op.target).u64(op.set).u64(op.clear);
+    case 'attach': return w.u32(op.how).u32(op.slot).str(op.target);
     case 'mknod': return w.str(op.path).u32(op.mode).u32(op.major).u32(op.minor).u32(op.uid).u32(op.gid).u32(op.bind ? 1 : 0);
     case 'symlink': return w.str(op.dir).str(op.name).str(op.target).u32(op.replace ? 1 : 0);
     case 'pivot-root': case 'move-root': case 'chroot': return w.str(op.rootfs);

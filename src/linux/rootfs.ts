@@ -6,7 +6,8 @@ import { isAbsolute, join } from 'node:path';
 import * as C from '../sys/constants.js';
 import { deviceTypeBits, devSymlinks, planDevices, type DeviceNode, type DeviceSpec } from './devices.js';
 import { type InitOp, MOUNT_IN_ROOT, MOUNT_KEEP_LOCKED, MOUNT_MKDIR, MOUNT_MKFILE, MOUNT_SELF, MOUNT_SKIP_MISSING } from './initplan.js';
-import { isBindMount, parseMountOptions, ROOTFS_PROPAGATION } from './mountopts.js';
+import { isBindMount, type MountOptions, parseMountOptions, ROOTFS_PROPAGATION } from './mountopts.js';
+import { formatIdMap, type IdMapping } from './idmap.js';
 import { isDirectory } from './pathsafe.js';
 import type { MountEntry } from './procfs.js';
 
@@ -23,7 +24,12 @@ export interface MountStep {
   propagation: number[];
   recAttrSet: number;
   recAttrClr: number;
+  /** an idmapped mount: the runtime opens the tree (native/idmap.c), the init attaches it */
+  idmap: IdmapStep | null;
 }
+
+/** uid_map/gid_map text of the mount's user namespace; recursive: "ridmap" (submounts mapped too) */
+export interface IdmapStep { uidMap: string; gidMap: string; recursive: boolean }
 
 export interface RootfsPlan {
   rootfs: string;
@@ -50,7 +56,14 @@ export interface RootfsPlan {
   ownMountNamespace: boolean;
 }
 
-export interface MountSpec { destination: string; source?: string; type?: string; options?: string[] }
+export interface MountSpec {
+  destination: string;
+  source?: string;
+  type?: string;
+  options?: string[];
+  uidMappings?: readonly IdMapping[];
+  gidMappings?: readonly IdMapping[];
+}
 
 export interface RootfsInput {
   rootfs: string;
@@ -65,9 +78,28 @@ export interface RootfsInput {
   inUserns: boolean;
   cgroupns: boolean;
   ownMountNamespace: boolean;
+  /** the container's own user namespace maps, for "idmap" without maps of its own */
+  userns?: { uidMappings: readonly IdMapping[]; gidMappings: readonly IdMapping[] } | null;
 }
 
-export function planMount(m: MountSpec, bundle: string): MountStep {
+/**
+ * runtime-spec: uidMappings/gidMappings, or the "idmap"/"ridmap" option, make
+ * an idmapped mount. Without maps of its own it takes the container's user
+ * namespace maps; bind mounts only (mount_setattr maps a tree, not a new
+ * filesystem).
+ */
+function planIdmap(m: MountSpec, opts: MountOptions, bind: boolean, index: number, userns: RootfsInput['userns'] = null): IdmapStep | null {
+  const recursive = opts.extensions.includes('ridmap');
+  const asked = recursive || opts.extensions.includes('idmap');
+  const own = (m.uidMappings?.length ?? 0) > 0 || (m.gidMappings?.length ?? 0) > 0;
+  if (!asked && !own) return null;
+  if (!bind) throw new Error(`mounts[${index}]: an idmapped mount must be a bind mount (options "bind" or "rbind")`);
+  const maps = own ? { uid: m.uidMappings ?? [], gid: m.gidMappings ?? [] } : userns ? { uid: userns.uidMappings, gid: userns.gidMappings } : null;
+  if (!maps) throw new Error(`mounts[${index}].options: "${recursive ? 'ridmap' : 'idmap'}" needs uidMappings and gidMappings, or a user namespace whose maps it can take`);
+  return { uidMap: formatIdMap(maps.uid), gidMap: formatIdMap(maps.gid), recursive };
+}
+
+export function planMount(m: MountSpec, bundle: string, index = 0, userns: RootfsInput['userns'] = null): MountStep {
   const opts = parseMountOptions(m.options);
   const bind = isBindMount(m.type, opts);
   let source = m.source ?? '';
@@ -84,11 +116,12 @@ export function planMount(m: MountSpec, bundle: string): MountStep {
     propagation: opts.propagation,
     recAttrSet: opts.recAttrSet,
     recAttrClr: opts.recAttrClr,
+    idmap: planIdmap(m, opts, bind, index, userns),
   };
 }
 
 export function planRootfs(input: RootfsInput): RootfsPlan {
-  const mounts = input.mounts.map((m) => planMount(m, input.bundle));
+  const mounts = input.mounts.map((m, i) => planMount(m, input.bundle, i, input.userns));
   const devFromHost = mounts.some((m) => m.bind && m.destination.replace(/\/+$/, '') === '/dev');
   const prop = input.rootfsPropagation ? ROOTFS_PROPAGATION[input.rootfsPropagation] : undefined;
   return {
@@ -163,14 +196,17 @@ function cgroupV1Ops(what: string, step: MountStep, plan: RootfsPlan, facts: Roo
   return ops;
 }
 
-function configMountOps(step: MountStep, index: number, plan: RootfsPlan, facts: RootfsFacts): Op[] {
+function configMountOps(step: MountStep, index: number, plan: RootfsPlan, facts: RootfsFacts, idmapSlot: number): Op[] {
   const what = `mounts[${index}]: mount ${step.source || step.type} on ${step.destination}`;
   if (step.type === 'cgroup' && v1Hierarchies(facts.cgroupLines).length) return cgroupV1Ops(what, step, plan, facts);
   // A missing bind source fails create before its mount point is made: no empty directories left in the rootfs.
   if (step.bind && !existsSync(step.source)) throw new Error(`${what}: source ${step.source} does not exist`);
   const create = step.bind && !isDirectory(step.source) ? MOUNT_MKFILE : MOUNT_MKDIR;
   const ops: Op[] = [];
-  if (step.bind) {
+  if (step.idmap) {
+    // The runtime cloned the source with its ids mapped; attaching it is the bind.
+    ops.push({ what, op: 'attach', how: MOUNT_IN_ROOT | create, slot: idmapSlot, target: step.destination });
+  } else if (step.bind) {
     ops.push(mountOp(what, MOUNT_IN_ROOT | create, step.source, step.destination, '', C.MS_BIND | (step.recursive ? C.MS_REC : 0), ''));
   } else {
     const type = step.type === 'cgroup' ? 'cgroup2' : step.type;
@@ -189,7 +225,8 @@ function configMountOps(step: MountStep, index: number, plan: RootfsPlan, facts:
  * Everything before pivot_root: propagation, the rootfs bind, the config's
  * mounts in order, and /dev. Carried out in the init's new mount namespace.
  */
-export function prepareRootfsOps(plan: RootfsPlan, facts: RootfsFacts): Op[] {
+/** firstIdmapSlot: the fd slot of the first idmapped mount's tree; the others follow in order. */
+export function prepareRootfsOps(plan: RootfsPlan, facts: RootfsFacts, firstIdmapSlot = 0): Op[] {
   const ops: Op[] = [];
   if (plan.ownMountNamespace) {
     ops.push(mountOp('set propagation of /', 0, '', '/', '', plan.rootPropagation, ''));
@@ -202,7 +239,8 @@ export function prepareRootfsOps(plan: RootfsPlan, facts: RootfsFacts): Op[] {
   // In the host's namespace: nothing mounted under the container's root propagates to other namespaces.
   if (!plan.ownMountNamespace) ops.push(mountOp(`root.path ${plan.rootfs}`, 0, '', plan.rootfs, '', C.MS_PRIVATE | C.MS_REC, ''));
   ops.push({ what: `root.path ${plan.rootfs}`, op: 'open-root', path: plan.rootfs });
-  plan.mounts.forEach((m, i) => ops.push(...configMountOps(m, i, plan, facts)));
+  let idmapSlot = firstIdmapSlot;
+  plan.mounts.forEach((m, i) => ops.push(...configMountOps(m, i, plan, facts, m.idmap ? idmapSlot++ : -1)));
   if (plan.devices) {
     for (const dev of plan.devices) {
       ops.push({
