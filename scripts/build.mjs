@@ -12,6 +12,7 @@
 //        ocirun.cjs    the whole CLI except the two heavy, rarely needed parts:
 //        yargs.cjs     help and usage (only when the fast parser declines)
 //        validate.cjs  the config validator (create, run, exec)
+//        protobuf.cjs  protobufjs, for CRIU's RPC (checkpoint and restore only)
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -44,6 +45,7 @@ const esbuild = await import('esbuild');
 const SEPARATE = [
   { filter: /\/yargs\.js$/, file: './yargs.cjs' },
   { filter: /\/generated\/config\.validate\.js$/, file: './validate.cjs' },
+  { filter: /^protobufjs$/, file: './protobuf.cjs' },
 ];
 const separate = {
   name: 'separate-files',
@@ -81,6 +83,7 @@ await Promise.all([
   bundle('src/cli/hot.ts', 'hot.cjs', { plugins: [separate, wholeCli] }),
   bundle('src/cli/yargs.ts', 'yargs.cjs'),
   bundle('src/spec/generated/config.validate.js', 'validate.cjs'),
+  bundle('node_modules/protobufjs/index.js', 'protobuf.cjs'), // CRIU's RPC (checkpoint, restore)
 ]);
 
 // The entry: V8's code cache must be on before the bundle is compiled, so it

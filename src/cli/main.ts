@@ -18,6 +18,8 @@ const HANDLERS: Record<string, HandlerLoader> = {
   ps: async () => (await import('./commands/ps.js')).ps,
   update: async () => (await import('./commands/update.js')).update,
   events: async () => (await import('./commands/events.js')).events,
+  checkpoint: async () => (await import('./commands/checkpoint.js')).checkpoint,
+  restore: async () => (await import('./commands/restore.js')).restore,
   plan: async () => (await import('./commands/plan.js')).plan,
 };
 

@@ -13,6 +13,7 @@ import { knownMountOptions } from './mountopts.js';
 import { PROC_NS_NAME } from './namespaces.js';
 import { lastCapability, readMountinfo } from './procfs.js';
 import { resctrlMounted } from './intelrdt.js';
+import { criuUsable } from '../criu/check.js';
 import { SECCOMP_FILTER_FLAGS, archName } from './seccomp.js';
 import { idmapSupported } from '../sys/idmaptree.js';
 
@@ -34,6 +35,8 @@ export function hostFeatures(ociVersionMax: string): Features {
   const seccompOn = kernelHasSeccomp() && libseccompAvailable();
   const annotations: Record<string, string> = {};
   if (seccompOn) annotations['io.github.seccomp.libseccomp.version'] = libseccompVersion();
+  // runc's key; runc says "true" when built with CRIU support, we say whether CRIU works here.
+  annotations['org.opencontainers.runc.checkpoint.enabled'] = String(criuUsable());
   return {
     ociVersionMin: '1.0.0',
     ociVersionMax,
