@@ -66,9 +66,13 @@ function fail(msg) {
  * container, and a detached container would hold a pipe open. With `capture`
  * stdout is returned instead (for `state`, which starts nothing).
  */
+// BENCH_AS: a command prefix every runtime call goes through (bench/run's BENCH_USER: setpriv as that user).
+const asPrefix = env.BENCH_AS ? JSON.parse(env.BENCH_AS) : [];
+
 function exec(rt, args, { capture = false, wrap = null } = {}) {
   const argv = ['--root', rt.root, ...args];
-  const [file, fileArgs] = wrap ? [wrap[0], [...wrap.slice(1), rt.bin, ...argv]] : [rt.bin, argv];
+  const chain = [...(wrap ?? []), ...asPrefix, rt.bin, ...argv];
+  const [file, fileArgs] = [chain[0], chain.slice(1)];
   const errFd = openSync(errFile, 'w');
   let r;
   let t0;

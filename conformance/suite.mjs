@@ -476,9 +476,12 @@ const tests = [];
  * @param spec   the runtime.md sentence(s) the test is derived from
  * @param fn     async (t: Context) => void; throws Failure on failure
  */
-function test(name, spec, fn) {
-  tests.push({ number: tests.length + 1, name, spec, fn });
+function test(name, spec, fn, { runcDeparts } = {}) {
+  tests.push({ number: tests.length + 1, name, spec, fn, runcDeparts });
 }
+
+/** The runtime under test is runc: its known departures from the spec are reported as TODO, not failures. */
+const IS_RUNC = path.basename(RUNTIME) === 'runc';
 
 const SPEC = {
   stateNoId: 'Query State: This operation MUST generate an error if it is not provided the ID of a container.',
@@ -511,6 +514,13 @@ const SPEC = {
   deleteResources: 'Delete: Deleting a container MUST delete the resources that were created during the create step. (Lifecycle 9: The container MUST be destroyed by undoing the steps performed during create phase.)',
   deleteForeign: 'Delete: Note that resources associated with the container, but not created by this container, MUST NOT be deleted.',
   deleteReuse: 'Delete: Once a container is deleted its ID MAY be used by a subsequent container.',
+  nsInherit: 'config-linux.md Namespaces: If a namespace type is not specified in the namespaces array, the container MUST inherit the runtime namespace of that type.',
+  nsJoin: 'config-linux.md Namespaces: path is the namespace file; the container is placed in that namespace. config.md hostname: the container\'s hostname as seen by processes running inside the container.',
+  hookCreateFail: 'Lifecycle 3-5: If any prestart / createRuntime / createContainer hook fails, the runtime MUST generate an error, stop the container, and continue the lifecycle at step 12. Lifecycle 12: the container MUST be destroyed. Lifecycle 13: the poststop hooks MUST be invoked by the runtime.',
+  hookStartFail: 'Lifecycle 7: If any startContainer hook fails, the runtime MUST generate an error, stop the container, and continue the lifecycle at step 12.',
+  hookPoststartFail: 'Lifecycle 9: If any poststart hook fails, the runtime MUST generate an error, stop the container, and continue the lifecycle at step 12.',
+  hookPoststopFail: 'Lifecycle 13: If any poststop hook fails, the runtime MUST log a warning, but the remaining hooks and lifecycle continue as if the hook had succeeded.',
+  hookStatus: 'State: creating is step 2 of the lifecycle; created: the runtime has finished the create operation (after step 2) and the process has neither exited nor executed the user-specified program; running: after step 8; stopped: the process has exited. Hooks receive the state of the container on stdin.',
 };
 
 // ---- state
@@ -821,6 +831,164 @@ test('delete --force removes a running container (runc CLI; used by this suite f
   await t.waitGone(c.proc, 'the container process to end after delete --force');
 });
 
+// ---- namespaces (config-linux.md) and hooks (runtime.md lifecycle, config.md hooks)
+
+/** Our own namespace inode of a kind, as /proc shows it. */
+const ownNs = (kind) => fs.readlinkSync(`/proc/self/ns/${kind}`);
+
+/** Host mounts under dir (mount point field of our mountinfo). */
+function mountsUnder(dir) {
+  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => (l.split(' ')[4] || '').startsWith(dir));
+}
+
+/** Take down what a runtime left mounted under dir (deepest first), so later tests start clean. */
+function unmountUnder(dir) {
+  for (const line of mountsUnder(dir).reverse()) spawnSync('umount', ['-l', line.split(' ')[4]]);
+}
+
+/** A bundle whose config lists no namespaces: everything is the runtime's. */
+function noNamespaceBundle() {
+  const b = makeBundle({ program: 'long' });
+  b.config.linux.namespaces = [];
+  delete b.config.hostname;
+  fs.writeFileSync(b.configPath, JSON.stringify(b.config, null, 2) + '\n');
+  return b;
+}
+
+test('namespaces: with none listed, the container is in the runtime\'s namespaces and runs', SPEC.nsInherit, async (t) => {
+  const b = noNamespaceBundle();
+  const id = t.newId();
+  try {
+    const st = t.create(id, b);
+    for (const kind of ['mnt', 'pid', 'net', 'ipc', 'uts']) {
+      t.equal(fs.readlinkSync(`/proc/${st.pid}/ns/${kind}`), ownNs(kind), `the container's ${kind} namespace is not the runtime's`);
+    }
+    t.mustSucceed(t.rt('start', id), `start ${id}`);
+    await t.waitLines(b.marker, 1, 'the program to run');
+    t.mustSucceed(t.rt('delete', '--force', id), `delete --force ${id}`);
+  } finally {
+    unmountUnder(b.dir);
+  }
+});
+
+test('namespaces: with no mount namespace, delete removes the mounts create made in the runtime\'s', `${SPEC.nsInherit} ${SPEC.deleteResources}`, async (t) => {
+  const b = noNamespaceBundle();
+  const id = t.newId();
+  const before = mountsUnder(b.dir);
+  try {
+    t.create(id, b);
+    t.mustSucceed(t.rt('delete', '--force', id), `delete --force ${id}`);
+    const after = mountsUnder(b.dir);
+    t.equal(after.length, before.length, 'mounts made by create are still there after delete', { mounts: after });
+  } finally {
+    unmountUnder(b.dir);
+  }
+}, { runcDeparts: 'runc leaves the rootfs mounts it made in its own mount namespace after delete' });
+
+test('namespaces: hostname is set in a uts namespace joined by path', `${SPEC.nsJoin} ${SPEC.nsInherit}`, async (t) => {
+  const { spawn } = await import('node:child_process');
+  const holder = spawn('unshare', ['--uts', 'sleep', '1000'], { stdio: 'ignore' });
+  try {
+    const deadline = Date.now() + WAIT_MS;
+    while (fs.readlinkSync(`/proc/${holder.pid}/ns/uts`) === ownNs('uts')) {
+      if (Date.now() > deadline) t.fail('could not make a uts namespace to join (unshare --uts)');
+      await sleep(20);
+    }
+    const b = makeBundle({ program: 'long' });
+    const name = `joined-${TOKEN}`.slice(0, 60);
+    b.config.hostname = name;
+    b.config.linux.namespaces = b.config.linux.namespaces.map((n) => (n.type === 'uts' ? { type: 'uts', path: `/proc/${holder.pid}/ns/uts` } : n));
+    fs.writeFileSync(b.configPath, JSON.stringify(b.config, null, 2) + '\n');
+    const id = t.newId();
+    const st = t.create(id, b);
+    t.equal(fs.readlinkSync(`/proc/${st.pid}/ns/uts`), fs.readlinkSync(`/proc/${holder.pid}/ns/uts`), 'the container is not in the uts namespace it was given');
+    const seen = spawnSync('nsenter', [`--uts=/proc/${holder.pid}/ns/uts`, 'hostname'], { encoding: 'utf8' });
+    t.equal((seen.stdout || '').trim(), name, 'the joined uts namespace does not have the configured hostname');
+  } finally {
+    holder.kill('SIGKILL');
+  }
+});
+
+/** A hook that appends its stdin (the state) as one line to a host file. */
+const recordHook = (file) => ({ path: '/bin/sh', args: ['sh', '-c', `cat >> ${file}; echo >> ${file}`] });
+/** The same from inside the container (after pivot_root), where the bundle's out directory is /out. */
+const recordHookInside = (name) => ({ path: '/bin/sh', args: ['sh', '-c', `cat >> /out/${name}; echo >> /out/${name}`] });
+const failingHook = (code) => ({ path: '/bin/sh', args: ['sh', '-c', `exit ${code}`] });
+const statesIn = (file) => readLines(file).map((l) => JSON.parse(l));
+
+function hookBundle(hooks, program = 'long') {
+  const b = makeBundle({ program });
+  b.config.hooks = hooks(b);
+  fs.writeFileSync(b.configPath, JSON.stringify(b.config, null, 2) + '\n');
+  return b;
+}
+
+for (const kind of ['prestart', 'createRuntime', 'createContainer']) {
+  test(`hooks: a failing ${kind} hook fails create, destroys the container and runs poststop`, SPEC.hookCreateFail, async (t) => {
+    const b = hookBundle((bb) => ({ [kind]: [failingHook(3)], poststop: [recordHook(path.join(bb.out, 'poststop'))] }));
+    const id = t.newId();
+    t.mustFail(t.rt('create', '--bundle', b.dir, id), `create with a failing ${kind} hook`);
+    t.mustFail(t.rt('state', id), 'state of the container whose create failed');
+    t.ok(!fs.existsSync(b.marker), 'the user program ran');
+    const post = statesIn(path.join(b.out, 'poststop'));
+    t.equal(post.length, 1, 'the poststop hook did not run once after the failed create', { poststop_states: post });
+  });
+}
+
+test('hooks: a failing startContainer hook fails start; the program never runs and the container stops', SPEC.hookStartFail, async (t) => {
+  const b = hookBundle(() => ({ startContainer: [failingHook(4)] }));
+  const id = t.newId();
+  const st = t.create(id, b);
+  const proc = recordProcess(st.pid, `process of ${id}`);
+  t.mustFail(t.rt('start', id), 'start with a failing startContainer hook');
+  await t.waitGone(proc, 'the container process to end');
+  t.ok(!fs.existsSync(b.marker), 'the user program ran although its startContainer hook failed');
+}, { runcDeparts: 'runc (1.1) answers start before its init runs the startContainer hooks, so start succeeds' });
+
+test('hooks: a failing poststart hook fails start and stops the container', SPEC.hookPoststartFail, async (t) => {
+  const b = hookBundle(() => ({ poststart: [failingHook(5)] }));
+  const id = t.newId();
+  const st = t.create(id, b);
+  const proc = recordProcess(st.pid, `process of ${id}`);
+  t.mustFail(t.rt('start', id), 'start with a failing poststart hook');
+  await t.waitGone(proc, 'the container process to be stopped');
+}, { runcDeparts: 'runc 1.1 runs the poststart hooks during create (and fails create); runc 1.2 follows the spec' });
+
+test('hooks: a failing poststop hook only warns; the next poststop hook runs and delete succeeds', SPEC.hookPoststopFail, async (t) => {
+  const b = hookBundle((bb) => ({ poststop: [failingHook(6), recordHook(path.join(bb.out, 'poststop'))] }));
+  const id = t.newId();
+  t.create(id, b);
+  t.mustSucceed(t.rt('delete', '--force', id), 'delete with a failing poststop hook');
+  t.mustFail(t.rt('state', id), 'state after delete');
+  t.equal(statesIn(path.join(b.out, 'poststop')).length, 1, 'the poststop hook after the failing one did not run');
+}, { runcDeparts: 'runc stops at the first failing poststop hook' });
+
+test('hooks: each kind gets the state with the status of its lifecycle step', SPEC.hookStatus, async (t) => {
+  const b = hookBundle((bb) => ({
+    prestart: [recordHook(path.join(bb.out, 'prestart'))],
+    createRuntime: [recordHook(path.join(bb.out, 'createRuntime'))],
+    // Before pivot_root: its path resolves in the runtime's mount namespace, so host paths work.
+    createContainer: [recordHook(path.join(bb.out, 'createContainer'))],
+    startContainer: [recordHookInside('startContainer')],
+    poststart: [recordHook(path.join(bb.out, 'poststart'))],
+    poststop: [recordHook(path.join(bb.out, 'poststop'))],
+  }));
+  const id = t.newId();
+  const st = t.create(id, b);
+  t.mustSucceed(t.rt('start', id), `start ${id}`);
+  await t.waitLines(b.marker, 1, 'the program to run');
+  t.mustSucceed(t.rt('delete', '--force', id), `delete --force ${id}`);
+  const want = { prestart: 'created', createRuntime: 'created', createContainer: 'created', startContainer: 'created', poststart: 'running', poststop: 'stopped' };
+  const got = {};
+  for (const kind of Object.keys(want)) {
+    const states = statesIn(path.join(b.out, kind));
+    got[kind] = states.map((s) => s.status).join(',');
+    for (const s of states) if (s.id !== id) t.fail(`${kind}: the state names another container`, { state: s });
+    if (kind !== 'poststop') for (const s of states) t.equal(s.pid, st.pid, `${kind}: the state's pid is not the container process`, { state: s });
+  }
+  t.equal(JSON.stringify(got), JSON.stringify(want), 'the statuses the hooks received differ from the lifecycle steps they run at', { expected: want, actual: got });
+}, { runcDeparts: 'runc gives prestart, createRuntime and createContainer hooks the status "creating"' });
+
 // ---- the last test: nothing left behind
 
 const finalTest = { number: tests.length + 1, name: 'cleanup: no container process, host mount or cgroup is left behind', spec: SPEC.deleteResources };
@@ -929,13 +1097,14 @@ function bail(message) {
   process.exit(2);
 }
 
-function report(number, name, spec, failure) {
+function report(number, name, spec, failure, todo = null) {
   out(`# ${spec}`);
   if (!failure) {
     out(`ok ${number} - ${name}`);
     return;
   }
-  out(`not ok ${number} - ${name}`);
+  // TAP's TODO directive: a known failure that does not fail the run.
+  out(`not ok ${number} - ${name}${todo ? ` # TODO ${todo}` : ''}`);
   out('  ---');
   out(yaml(failure, 2));
   out('  ...');
@@ -976,8 +1145,9 @@ async function main() {
       failure.runtime_calls = t.log;
     }
     t.cleanup();
-    if (failure) failed++;
-    report(tst.number, tst.name, tst.spec, failure);
+    const todo = failure && IS_RUNC && tst.runcDeparts ? `runc departs from the spec here: ${tst.runcDeparts}` : null;
+    if (failure && !todo) failed++;
+    report(tst.number, tst.name, tst.spec, failure, todo);
     await sleep(0); // let signal handlers run between tests
   }
 

@@ -10,13 +10,18 @@
  *   ocirun_spawn()     stage 1: join namespaces by fd, create a user namespace
  *                      (the parent writes the id maps), unshare the others,
  *                      then fork stage 2 as a sibling (CLONE_PARENT), which
- *                      starts a new session and execs the init.
- *   ocirun_finalize()  the init's (or exec's) last act: bounding set, ids,
- *                      capabilities, no_new_privs, seccomp, fd hygiene,
- *                      signal dispositions, execve.
+ *                      starts a new session and becomes the container's
+ *                      init: it receives the plan and carries it out
+ *                      (plan.c), or, for exec, finalizes at once.
+ *   ocirun_finalize()  the init's (or exec's) last act, in two halves: first
+ *                      everything that can fail before `start` (ids,
+ *                      capabilities, seccomp without no_new_privs, fd
+ *                      hygiene), then, for the init, "ready", the wait on
+ *                      exec.fifo and the startContainer hooks, and last
+ *                      no_new_privs, seccomp with it, and execve.
  *
- * Progress and failures of stage 1 and 2 go to the parent as single JSON
- * lines on the sync socket, the same framing the init uses later.
+ * Progress and failures go to the parent over the sync socket, in the
+ * framing and message table of sync.h.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,6 +31,7 @@
 #include <linux/close_range.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -44,33 +50,12 @@
 
 #define MAX_JOIN 8
 
-struct ocirun_finalize {
-	const char *const *paths;	/* where the program may be, tried in order (execvp's PATH walk) */
-	const char *const *argv;
-	const char *const *envp;
-	const char *cwd;		/* chdir again as the final user */
-	int umask;			/* -1 leaves it alone */
-	int set_groups;			/* setgroups() is allowed here */
-	int ngroups;
-	const uint32_t *groups;
-	uint32_t uid, gid;
-	uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
-	int last_cap;			/* from /proc/sys/kernel/cap_last_cap */
-	int no_new_privs;
-	const struct sock_filter *seccomp;	/* BPF program from libseccomp, or NULL */
-	int seccomp_len;		/* its number of instructions */
-	int preserve_fds;
-	unsigned int seccomp_flags;	/* SECCOMP_FILTER_FLAG_* for seccomp(2) */
-	int listener_fd;		/* with FLAG_NEW_LISTENER: connected to linux.seccomp.listenerPath */
-	const char *listener_state;	/* the container process state (JSON) sent with the notify fd */
-	const char *const *exec_attrs;	/* LSM exec labels: path, text, path, text, …, NULL (exec only) */
-};
-
-int ocirun_finalize(const struct ocirun_finalize *f, const char **step);
+#include "finalize.h"
+#include "hooks.h"
+#include "plan.h"
+#include "sync.h"
 
 struct ocirun_spawn {
-	const char *const *argv;	/* stage 2 execs argv[0] with these */
-	const char *const *envp;
 	int sync_fd;			/* child end of the sync socket */
 	int preserve_fds;		/* fds 3..3+n-1 survive the exec */
 	int join_count;			/* namespaces to setns(), in order */
@@ -80,52 +65,32 @@ struct ocirun_spawn {
 	int become_root;		/* setresuid/gid(0) inside the user ns */
 	int unshare_flags;		/* other CLONE_NEW* to create */
 	const char *timens_offsets;	/* for /proc/self/timens_offsets, or NULL */
+	int loopback_up;		/* bring "lo" up in the network namespace just created */
 	const struct ocirun_finalize *exec;	/* exec: stage 2 becomes this process, not the init */
 	int console_fd;			/* exec with a terminal: connected console socket, else -1 */
 	unsigned short console_rows, console_cols;	/* 0 leaves the pty's size alone */
 };
 
-/* Write one JSON line to the sync socket; best effort, we are failing anyway. */
-static void say(int fd, const char *json)
+/* Write all of text to fd (exec.fifo, stderr); best effort, we are failing or done. */
+static void say(int fd, const char *text)
 {
-	size_t len = strlen(json);
+	size_t len = strlen(text);
 	while (len > 0) {
-		ssize_t n = write(fd, json, len);
+		ssize_t n = write(fd, text, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return;
-		json += n;
+		text += n;
 		len -= (size_t)n;
 	}
 }
 
-/* Report "what: strerror" to the parent and exit: stage 1 and 2 never return. */
+/* Report what failed to the parent and exit: stage 1 and 2 never return. */
 static void __attribute__((noreturn)) bail(int fd, const char *what, int err)
 {
-	char line[512];
-	snprintf(line, sizeof(line), "{\"type\":\"error\",\"stage\":\"native\",\"message\":\"%s\",\"errno\":%d}\n",
-		 what, err);
-	say(fd, line);
+	sync_error(fd, -1, err, 0, what);
 	_exit(1);
-}
-
-/* Read one line (up to '\n') from the sync socket into buf. */
-static int read_line(int fd, char *buf, size_t size)
-{
-	size_t used = 0;
-	while (used + 1 < size) {
-		ssize_t n = read(fd, buf + used, 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		if (buf[used] == '\n')
-			break;
-		used++;
-	}
-	buf[used] = '\0';
-	return 0;
 }
 
 /*
@@ -182,6 +147,36 @@ static int exec_terminal(const struct ocirun_spawn *s, const char **step)
 	return 0;
 }
 
+/*
+ * The init: nothing of the runtime's stays open but stdio, the preserved
+ * fds and the sync socket; then the plan comes (with its fds), is checked
+ * whole, and carried out. Only a failure returns from plan_run.
+ */
+static void __attribute__((noreturn)) run_plan(const struct ocirun_spawn *s)
+{
+	int fd = s->sync_fd, fds[SYNC_MAX_FDS], nfds = 0, op = -1, detail = 0;
+	unsigned int first = 3 + (unsigned int)s->preserve_fds;
+	if ((unsigned int)fd > first && syscall(SYS_close_range, first, (unsigned int)fd - 1, 0) < 0)
+		bail(fd, "close_range", errno);
+	if (syscall(SYS_close_range, (unsigned int)fd + 1, ~0U, 0) < 0)
+		bail(fd, "close_range", errno);
+	/* A name that says what we are in ps (we are a fork of the runtime's Node, not an exec). */
+	prctl(PR_SET_NAME, "ocirun-init", 0, 0, 0);
+	uint8_t *plan;
+	size_t len;
+	int rc = sync_recv(fd, SYNC_PLAN, &plan, &len, fds, &nfds);
+	if (rc < 0)
+		bail(fd, "waiting for the plan", -rc);
+	if (plan_check(plan, len, nfds, &op) < 0) {
+		sync_error(fd, op, EINVAL, 0, "malformed plan");
+		_exit(1);
+	}
+	const char *step = "plan";
+	rc = plan_run(plan, len, fd, fds, nfds, &op, &detail, &step);
+	sync_error(fd, op, -rc, detail, step);
+	_exit(1);
+}
+
 static void __attribute__((noreturn)) stage2(const struct ocirun_spawn *s)
 {
 	/* A container is its own session, so no terminal signal reaches it by accident. */
@@ -193,10 +188,12 @@ static void __attribute__((noreturn)) stage2(const struct ocirun_spawn *s)
 		 * then become the process. The sync fd is close-on-exec from here, so
 		 * the runtime reads EOF once execve succeeded, or an error line.
 		 */
-		char line[64];
 		const char *step = "finalize";
-		if (read_line(s->sync_fd, line, sizeof(line)) < 0 || strstr(line, "\"exec\"") == NULL)
-			bail(s->sync_fd, "waiting for the runtime", EPIPE);
+		uint8_t *go;
+		size_t len;
+		int rc = sync_recv(s->sync_fd, SYNC_EXEC, &go, &len, NULL, NULL);
+		if (rc < 0)
+			bail(s->sync_fd, "waiting for the runtime", -rc);
 		int err = 0;
 		if (s->console_fd >= 0)
 			err = -exec_terminal(s, &step);
@@ -204,15 +201,38 @@ static void __attribute__((noreturn)) stage2(const struct ocirun_spawn *s)
 			err = -ocirun_finalize(s->exec, &step);
 		bail(s->sync_fd, step, err);
 	}
-	if (tidy_fds(s->preserve_fds, s->sync_fd) < 0)
-		bail(s->sync_fd, "close_range", errno);
-	execve(s->argv[0], (char *const *)s->argv, (char *const *)s->envp);
-	bail(s->sync_fd, "execve init", errno);
+	run_plan(s);
+}
+
+/*
+ * A new network namespace starts with "lo" down; runc brings it up, and
+ * programs expect 127.0.0.1 to work. It is done here, right after the
+ * unshare that made the namespace, rather than in the init: every init
+ * (whatever carries out its setup) goes through this step, and stage 1
+ * holds the capabilities over the namespace at this point.
+ */
+static int bring_loopback_up(void)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	int rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	if (rc == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	}
+	int err = errno;
+	close(fd);
+	errno = err;
+	return rc;
 }
 
 static void __attribute__((noreturn)) stage1(const struct ocirun_spawn *s)
 {
-	char line[256];
+	char line[64];
 	int fd = s->sync_fd;
 
 	/*
@@ -234,13 +254,26 @@ static void __attribute__((noreturn)) stage1(const struct ocirun_spawn *s)
 	if (s->new_userns) {
 		if (unshare(CLONE_NEWUSER) < 0)
 			bail(fd, "unshare user namespace", errno);
-		/* Only the parent, outside, may write our maps: ask, then wait for its word. */
-		snprintf(line, sizeof(line), "{\"type\":\"idmap-request\",\"pid\":%d}\n", getpid());
-		say(fd, line);
-		if (read_line(fd, line, sizeof(line)) < 0 || strstr(line, "\"idmap-done\"") == NULL)
-			bail(fd, "waiting for id maps", EPIPE);
+		/*
+		 * Only the parent, outside, may write our maps: ask, then wait for its
+		 * word. The /proc files of a non-dumpable process belong to root, so an
+		 * unprivileged parent could not write them: dumpable for just this
+		 * moment, while nothing but us lives in the new user namespace.
+		 */
+		if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+			bail(fd, "prctl PR_SET_DUMPABLE", errno);
+		int32_t pid = getpid();
+		uint8_t *done;
+		size_t len;
+		int rc = sync_send(fd, SYNC_IDMAP_REQUEST, &pid, sizeof(pid));
+		if (rc == 0)
+			rc = sync_recv(fd, SYNC_IDMAP_DONE, &done, &len, NULL, NULL);
+		if (rc < 0)
+			bail(fd, "waiting for id maps", -rc);
+		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+			bail(fd, "prctl PR_SET_DUMPABLE", errno);
 	}
-	/* Host root is unmapped inside; without this, execve of the init would drop every capability. */
+	/* Host root is unmapped inside; without this, an execve (a hook's, the program's) would drop every capability. */
 	if (s->become_root) {
 		if (setresgid(0, 0, 0) < 0)
 			bail(fd, "setresgid 0 in user namespace", errno);
@@ -249,6 +282,8 @@ static void __attribute__((noreturn)) stage1(const struct ocirun_spawn *s)
 	}
 	if (s->unshare_flags && unshare(s->unshare_flags) < 0)
 		bail(fd, "unshare namespaces", errno);
+	if (s->loopback_up && bring_loopback_up() < 0)
+		bail(fd, "bring up the loopback interface", errno);
 	/* Offsets must be set before any process lives in the new time namespace. */
 	if (s->timens_offsets) {
 		int tfd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
@@ -268,8 +303,8 @@ static void __attribute__((noreturn)) stage1(const struct ocirun_spawn *s)
 		bail(fd, "clone init", errno);
 	if (child == 0)
 		stage2(s);
-	snprintf(line, sizeof(line), "{\"type\":\"init-pid\",\"pid\":%d}\n", child);
-	say(fd, line);
+	int32_t pid = child;
+	sync_send(fd, SYNC_INIT_PID, &pid, sizeof(pid));
 	_exit(0);
 }
 
@@ -323,39 +358,34 @@ static int install_seccomp(const struct ocirun_finalize *f)
 }
 
 /*
- * Returns only on failure: a negative errno and, in *step, which step failed.
+ * The first half: everything that can fail before `start`, so that it is
+ * the error of `create` (or of `exec`, before the process counts as
+ * started), as runc does. Returns 0, or a negative errno with *step set.
  * Order follows what the kernel demands: the bounding set needs
  * CAP_SETPCAP (so before the uid change), KEEPCAPS carries the permitted set
- * across setuid, and a filter without no_new_privs needs CAP_SYS_ADMIN (so
- * before the capabilities go); with no_new_privs it comes last, to filter as
- * little of our own work as possible. Either way chdir, signals and fds are
- * done before it: a profile may deny them (only capset/prctl, sendmsg/close
- * of the listener, and execve run under the filter).
+ * across setuid, and chdir comes after it so that the user's own rights are
+ * checked. A filter without no_new_privs needs CAP_SYS_ADMIN, which the uid
+ * change clears from the effective set (podman's default: a profile, a
+ * non-root user, no no_new_privs): so it is loaded after the user's chdir
+ * with CAP_SYS_ADMIN alone raised again from the kept permitted set, before
+ * the final capabilities. Signals and fds come before it, as a profile may
+ * deny them; only capset/prctl run under it here.
  */
-int ocirun_finalize(const struct ocirun_finalize *f, const char **step)
+static int prepare(const struct ocirun_finalize *f, const char **step)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
 
 #define FAIL(what) do { *step = what; return -errno; } while (0)
 
+	if (f->root && (chroot(f->root) < 0 || chdir("/") < 0))
+		FAIL("chroot");
 	if (f->umask >= 0)
 		umask((mode_t)f->umask);
 
 	for (int cap = 0; cap <= f->last_cap; cap++)
 		if (!(f->cap_bounding & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
 			FAIL("drop bounding capability");
-	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-		FAIL("prctl keepcaps");
-	/* Raw syscalls: only this thread matters, it is the one that calls execve. */
-	if (f->set_groups && syscall(SYS_setgroups, (size_t)f->ngroups, f->groups) < 0)
-		FAIL("setgroups");
-	if (syscall(SYS_setresgid, f->gid, f->gid, f->gid) < 0)
-		FAIL("setresgid");
-	if (syscall(SYS_setresuid, f->uid, f->uid, f->uid) < 0)
-		FAIL("setresuid");
-	if (f->cwd && chdir(f->cwd) < 0)
-		FAIL("chdir");
 	/* Node ignores SIGPIPE and blocks signals; ignored dispositions and the mask survive execve. */
 	sigset_t none;
 	sigemptyset(&none);
@@ -373,9 +403,28 @@ int ocirun_finalize(const struct ocirun_finalize *f, const char **step)
 			FAIL("set LSM exec label");
 		close(afd);
 	}
-	if (f->seccomp && !f->no_new_privs && install_seccomp(f) < 0)
-		FAIL("seccomp");
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		FAIL("prctl keepcaps");
+	/* Raw syscalls: only this thread matters, it is the one that calls execve. */
+	if (f->set_groups && syscall(SYS_setgroups, (size_t)f->ngroups, f->groups) < 0)
+		FAIL("setgroups");
+	if (syscall(SYS_setresgid, f->gid, f->gid, f->gid) < 0)
+		FAIL("setresgid");
+	if (syscall(SYS_setresuid, f->uid, f->uid, f->uid) < 0)
+		FAIL("setresuid");
+	if (f->cwd && chdir(f->cwd) < 0)
+		FAIL("chdir");
 	memset(data, 0, sizeof(data));
+	if (f->seccomp && !f->no_new_privs) {
+		if (syscall(SYS_capget, &hdr, data) < 0)
+			FAIL("capget");
+		data[0].effective = 1U << CAP_SYS_ADMIN;	/* CAP_SYS_ADMIN is below 32 */
+		data[1].effective = 0;
+		if (syscall(SYS_capset, &hdr, data) < 0)
+			FAIL("raise CAP_SYS_ADMIN for seccomp");
+		if (install_seccomp(f) < 0)
+			FAIL("seccomp");
+	}
 	data[0].effective = (uint32_t)f->cap_effective;
 	data[1].effective = (uint32_t)(f->cap_effective >> 32);
 	data[0].permitted = (uint32_t)f->cap_permitted;
@@ -391,8 +440,15 @@ int ocirun_finalize(const struct ocirun_finalize *f, const char **step)
 			FAIL("raise ambient capability");
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
 		FAIL("prctl keepcaps");
+	return 0;
+}
+
+/* The second half: only what must follow `start`. Returns only on failure. */
+static int finish(const struct ocirun_finalize *f, const char **step)
+{
 	if (f->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		FAIL("prctl no_new_privs");
+	/* With no_new_privs the filter comes last, to filter as little of our own work as possible. */
 	if (f->seccomp && f->no_new_privs && install_seccomp(f) < 0)
 		FAIL("seccomp");
 	/* Like execvp: a candidate that is missing or not ours to run lets the next one try. */
@@ -407,4 +463,92 @@ int ocirun_finalize(const struct ocirun_finalize *f, const char **step)
 	errno = first_err;
 	FAIL("execve");
 #undef FAIL
+}
+
+/*
+ * Run one startContainer hook (hooks.c): its argv and env, the state on
+ * stdin, our stdout/stderr (the container's), killed with SIGKILL at its
+ * timeout. Returns 0, or -1 with what went wrong in why.
+ */
+static int run_hook(const struct ocirun_hook *h, const char *state, char *why, size_t size)
+{
+	int detail = 0;
+	switch (hook_run(h->path, h->argv, h->envp, h->timeout, state, &detail)) {
+	case HOOK_OK: return 0;
+	case HOOK_EXIT: snprintf(why, size, "exited with status %d", detail); break;
+	case HOOK_SIGNAL: snprintf(why, size, "killed by SIG%s", sigabbrev_np(detail)); break;
+	case HOOK_TIMEOUT: snprintf(why, size, "timed out after %ds", h->timeout); break;
+	default: snprintf(why, size, "cannot run: %s", strerrorname_np(detail)); break;
+	}
+	return -1;
+}
+
+/* PID 1 of a pid namespace only gets the signals it handles: while it waits, these end it. */
+static void die_by_signal(int sig)
+{
+	_exit(128 + sig);
+}
+
+/*
+ * The init between the halves: "ready" to the runtime, the wait for `start`
+ * on exec.fifo, the startContainer hooks, and the answer to `start` ("0",
+ * or "E" and the error). Returns 0, or -1 when `start` must not go on
+ * (the init then exits, which stops the container).
+ */
+static int wait_for_start(const struct ocirun_start *st)
+{
+	static const int ending[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+	char path[64], line[1024];
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = die_by_signal;
+	for (size_t i = 0; i < sizeof(ending) / sizeof(ending[0]); i++)
+		sigaction(ending[i], &sa, NULL);	/* handlers go back to default at execve */
+
+	sync_send(st->sync_fd, SYNC_READY, NULL, 0);
+	close(st->sync_fd);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", st->fifo_fd);
+	int fifo;
+	do
+		fifo = open(path, O_WRONLY | O_CLOEXEC);
+	while (fifo < 0 && errno == EINTR);
+	close(st->fifo_fd);
+	if (fifo < 0)
+		return -1;	/* `start` sees the init gone */
+
+	/* A hook that does not read its stdin must not kill us with SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	for (int i = 0; i < st->nhooks; i++) {
+		char why[256];
+		if (run_hook(&st->hooks[i], st->hook_state, why, sizeof(why)) < 0) {
+			snprintf(line, sizeof(line), "EstartContainer hook #%d (%s): %s", i, st->hooks[i].path, why);
+			say(fifo, line);
+			return -1;
+		}
+	}
+	signal(SIGPIPE, SIG_DFL);
+	say(fifo, "0");
+	close(fifo);
+	return 0;
+}
+
+/*
+ * exec: both halves, the runtime learns the outcome over the sync socket.
+ * The init: the first half, then the wait for `start`, then the second; a
+ * failure of the first half returns (the init reports it to `create`),
+ * a later one is written to the container's stderr and ends the init.
+ */
+int ocirun_finalize(const struct ocirun_finalize *f, const char **step)
+{
+	int err = prepare(f, step);
+	if (err < 0 || !f->start)
+		return err < 0 ? err : finish(f, step);
+	if (wait_for_start(f->start) < 0)
+		_exit(127);
+	err = finish(f, step);
+	/* Only failures come back: after start, the only channel left is stderr. */
+	char line[256];
+	snprintf(line, sizeof(line), "ocirun init: %s: %s\n", *step, strerrorname_np(-err));
+	say(2, line);
+	_exit(127);
 }

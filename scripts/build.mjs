@@ -6,10 +6,13 @@
 //      graph costs ~1 ms a file to resolve and link before the compile cache
 //      can help; one CommonJS file costs a fraction of that.
 //        cli.cjs       the entry: turns the compile cache on, then loads
+//        hot.cjs       start, state, kill, delete, list only (engines call
+//                      them for every container; the whole CLI's code costs
+//                      them ~3 ms a call to load), handing anything else to
 //        ocirun.cjs    the whole CLI except the two heavy, rarely needed parts:
 //        yargs.cjs     help and usage (only when the fast parser declines)
 //        validate.cjs  the config validator (create, run, exec)
-//        init.cjs      the container's init (no yargs, no validator)
+//        protobuf.cjs  protobufjs, for CRIU's RPC (checkpoint and restore only)
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -17,6 +20,13 @@ import { fileURLToPath } from 'node:url';
 
 const top = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(top, 'dist');
+function gitCommit() {
+  try {
+    return execFileSync('git', ['-C', top, 'describe', '--always', '--dirty', '--abbrev=12'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return process.env.OCIRUN_COMMIT || 'unknown';
+  }
+}
 const step = (what) => process.stderr.write(`build: ${what}\n`);
 
 step('native/libocirun.so');
@@ -35,11 +45,19 @@ const esbuild = await import('esbuild');
 const SEPARATE = [
   { filter: /\/yargs\.js$/, file: './yargs.cjs' },
   { filter: /\/generated\/config\.validate\.js$/, file: './validate.cjs' },
+  { filter: /^protobufjs$/, file: './protobuf.cjs' },
 ];
 const separate = {
   name: 'separate-files',
   setup(b) {
     for (const { filter, file } of SEPARATE) b.onResolve({ filter }, () => ({ path: file, external: true }));
+  },
+};
+// hot.cjs hands what it does not handle to the whole CLI: its import of main.js is ocirun.cjs.
+const wholeCli = {
+  name: 'whole-cli',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/main\.js$/ }, () => ({ path: './ocirun.cjs', external: true }));
   },
 };
 const common = {
@@ -53,7 +71,8 @@ const common = {
   external: ['koffi'],
   // The sources are ES modules; in a CommonJS file their import.meta.url is this file's URL.
   banner: { js: 'const __ocirunFileUrl = require("node:url").pathToFileURL(__filename).href;' },
-  define: { 'import.meta.url': '__ocirunFileUrl' },
+  // `ocirun --version` prints the commit it was built from (src/cli/version.ts).
+  define: { 'import.meta.url': '__ocirunFileUrl', __OCIRUN_COMMIT__: JSON.stringify(gitCommit()) },
   logLevel: 'warning',
 };
 const bundle = (entry, out, extra = {}) =>
@@ -61,17 +80,34 @@ const bundle = (entry, out, extra = {}) =>
 
 await Promise.all([
   bundle('src/cli/main.ts', 'ocirun.cjs', { plugins: [separate] }),
+  bundle('src/cli/hot.ts', 'hot.cjs', { plugins: [separate, wholeCli] }),
   bundle('src/cli/yargs.ts', 'yargs.cjs'),
   bundle('src/spec/generated/config.validate.js', 'validate.cjs'),
-  bundle('src/init/main.ts', 'init.cjs'),
+  bundle('node_modules/protobufjs/index.js', 'protobuf.cjs'), // CRIU's RPC (checkpoint, restore)
 ]);
 
 // The entry: V8's code cache must be on before the bundle is compiled, so it
 // is switched on here, in a file too small to need it. A cache directory we
-// cannot write (a read-only install, another user) only means no cache.
+// cannot write (a read-only install, another user) falls back to the
+// user's own cache directory, or no cache.
+// A command line naming a hot command loads hot.cjs; the guess only has to
+// be cheap, not right: hot.cjs parses properly and hands the rest over.
+// The exit happens here, in one place, with the status main() returns.
 writeFileSync(join(dist, 'cli.cjs'), `'use strict';
 try {
-  require('node:module').enableCompileCache?.(require('node:path').join(__dirname, '..', 'node_modules', '.cache', 'ocirun-v8'));
+  const m = require('node:module'), p = require('node:path'), e = process.env;
+  const r = m.enableCompileCache?.(p.join(__dirname, '..', 'node_modules', '.cache', 'ocirun-v8'));
+  // An install we may not write (root's, used by a rootless user): the user's own cache, never a shared directory.
+  const home = e.XDG_CACHE_HOME || (e.HOME && e.HOME !== '/' ? p.join(e.HOME, '.cache') : '');
+  if (r?.status === m.constants.compileCacheStatus.FAILED && home) m.enableCompileCache(p.join(home, 'ocirun-v8'));
 } catch {}
-require('./ocirun.cjs');
+const argv = process.argv.slice(2);
+const hot = argv.some((a) => a === 'state' || a === 'start' || a === 'kill' || a === 'delete' || a === 'list');
+require(hot ? './hot.cjs' : './ocirun.cjs').main(argv).then(
+  (code) => process.exit(code),
+  (err) => {
+    require('node:fs').writeSync(2, \`ocirun: \${err instanceof Error ? err.stack ?? err.message : String(err)}\\n\`);
+    process.exit(1);
+  },
+);
 `);

@@ -34,9 +34,9 @@ export const GLOBAL_OPTIONS: OptionDef[] = [
   { name: 'log', type: 'string', describe: 'set the log file to write ocirun logs to (default is stderr)' },
   { name: 'log-format', type: 'string', default: 'text', describe: 'set the log format ("text" or "json")' },
   { name: 'debug', type: 'boolean', default: false, describe: 'enable debug logging' },
-  { name: 'systemd-cgroup', type: 'boolean', default: false, describe: 'manage cgroups through systemd (not supported yet)' },
+  { name: 'systemd-cgroup', type: 'boolean', default: false, describe: 'enable systemd cgroup support, expects cgroupsPath to be of form "slice:prefix:name" for e.g. "system.slice:runc:434234"' },
   { name: 'rootless', type: 'string', default: 'auto', describe: 'ignore cgroup permission errors ("true", "false", or "auto")' },
-  { name: 'criu', type: 'string', describe: 'path to the criu binary (accepted and ignored)', hidden: true },
+  { name: 'criu', type: 'string', describe: 'path to the criu binary used for checkpoint and restore (default: "criu" from $PATH)' },
 ];
 
 const PID_FILE: OptionDef = { name: 'pid-file', type: 'string', describe: 'specify the file to write the process id to' };
@@ -45,6 +45,48 @@ const CONSOLE_SOCKET: OptionDef = { name: 'console-socket', type: 'string', desc
 const NO_PIVOT: OptionDef = { name: 'no-pivot', type: 'boolean', default: false, describe: 'do not use pivot root to jail process inside rootfs' };
 const NO_NEW_KEYRING: OptionDef = { name: 'no-new-keyring', type: 'boolean', default: false, describe: 'do not create a new session keyring for the container' };
 const PRESERVE_FDS: OptionDef = { name: 'preserve-fds', type: 'number', default: 0, describe: 'pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)' };
+
+// checkpoint and restore (CRIU): runc's flags, as runc 1.1 has them.
+const CRIU_SHARED: OptionDef[] = [
+  { name: 'image-path', type: 'string', describe: 'path for the criu image files (default: ./checkpoint)' },
+  { name: 'work-path', type: 'string', describe: 'path for saving work files and logs (default: the image path)' },
+  { name: 'tcp-established', type: 'boolean', default: false, describe: 'allow open tcp connections' },
+  { name: 'ext-unix-sk', type: 'boolean', default: false, describe: 'allow external unix sockets' },
+  { name: 'shell-job', type: 'boolean', default: false, describe: 'allow shell jobs' },
+  { name: 'file-locks', type: 'boolean', default: false, describe: 'handle file locks, for safety' },
+  { name: 'manage-cgroups-mode', type: 'string', describe: 'cgroups mode: soft (default), full, strict or ignore' },
+  { name: 'empty-ns', type: 'strings', describe: 'create a namespace, but don\'t restore its properties (repeatable)' },
+  { name: 'auto-dedup', type: 'boolean', default: false, describe: 'enable auto deduplication of memory images' },
+  { name: 'lazy-pages', type: 'boolean', default: false, describe: 'use userfaultfd to lazily restore memory pages' },
+];
+
+const CHECKPOINT_COMMANDS: CommandDef[] = [
+  {
+    name: 'checkpoint',
+    describe: 'checkpoint a running container',
+    positionals: [ID],
+    options: [
+      ...CRIU_SHARED,
+      { name: 'parent-path', type: 'string', describe: 'path for previous criu image files in pre-dump (relative to the image path)' },
+      { name: 'leave-running', type: 'boolean', default: false, describe: 'leave the process running after checkpointing' },
+      { name: 'status-fd', type: 'number', describe: 'criu writes \\0 to this FD once lazy-pages is ready' },
+      { name: 'page-server', type: 'string', describe: 'ADDRESS:PORT of the page server' },
+      { name: 'pre-dump', type: 'boolean', default: false, describe: 'dump container\'s memory information only, leave the container running after this' },
+    ],
+  },
+  {
+    name: 'restore',
+    describe: 'restore a container from a previous checkpoint',
+    positionals: [ID],
+    options: [
+      ...CRIU_SHARED, BUNDLE, CONSOLE_SOCKET, PID_FILE, NO_PIVOT,
+      { name: 'detach', alias: 'd', type: 'boolean', default: false, describe: 'detach from the container\'s process' },
+      { name: 'no-subreaper', type: 'boolean', default: false, describe: 'disable the use of the subreaper used to reap reparented processes' },
+      { name: 'lsm-profile', type: 'string', describe: 'an LSM profile to be used during restore, as TYPE:NAME' },
+      { name: 'lsm-mount-context', type: 'string', describe: 'an LSM mount context to be used during restore' },
+    ],
+  },
+];
 
 export const COMMANDS: CommandDef[] = [
   {
@@ -78,6 +120,13 @@ export const COMMANDS: CommandDef[] = [
     ],
   },
   { name: 'features', describe: 'show the enabled features', positionals: [], options: [] },
+  {
+    name: 'plan',
+    describe: 'print what create would do for a bundle (the init\'s operations), without doing it',
+    positionals: [ID],
+    options: [BUNDLE, CONSOLE_SOCKET, NO_PIVOT, NO_NEW_KEYRING, PRESERVE_FDS,
+      { name: 'format', alias: 'f', type: 'string', default: 'text', describe: 'select one of: text or json' }],
+  },
   {
     name: 'exec',
     describe: 'execute new process inside the container',
@@ -160,6 +209,7 @@ export const COMMANDS: CommandDef[] = [
       { name: 'rootless', type: 'boolean', default: false, describe: 'generate a configuration for a rootless container' },
     ],
   },
+  ...CHECKPOINT_COMMANDS,
 ];
 
 export type ArgValue = string | number | boolean | string[] | undefined;

@@ -2,7 +2,7 @@
 // usage and argument errors. Loaded only when the fast parser declines.
 import yargs, { type Argv, type Options } from 'yargs';
 import { COMMANDS, GLOBAL_OPTIONS, type ArgValue, type OptionDef, type ParsedArgs } from './defs.js';
-import { VERSION_TEXT } from './version.js';
+import { versionText } from './version.js';
 
 function asYargs(o: OptionDef): Options {
   const opt: Options = { type: o.type === 'strings' ? 'string' : o.type, describe: o.describe, hidden: o.hidden ?? false };
@@ -31,10 +31,13 @@ export async function slowParse(argv: string[]): Promise<ParsedArgs | { exitCode
     .usage('$0 [global options] <command> [command options] [arguments...]')
     .strict()
     .demandCommand(1, 'ocirun: a command is required')
-    .version(VERSION_TEXT)
+    .version(await versionText())
     .alias('version', 'v')
     .help()
     .alias('help', 'h')
+    // `ocirun completion >> ~/.bashrc` (or ~/.zshrc): the script calls back
+    // `ocirun --get-yargs-completions …`, which yargs answers from this table.
+    .completion('completion', 'output a shell completion script for bash or zsh (source it)')
     .wrap(100)
     .exitProcess(false)
     .fail((msg, err) => { failure = msg ?? err?.message ?? 'invalid arguments'; });

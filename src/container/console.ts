@@ -1,11 +1,11 @@
 // `run` with a terminal and no --console-socket: like `runc run`, we are the
 // console socket's other end ourselves, and join the user's terminal to the
-// container's pty (raw mode, both directions, window size).
+// container's pty (fully raw, both directions, window size).
 import { createReadStream, createWriteStream } from 'node:fs';
-import type { ReadStream } from 'node:tty';
+import { isatty } from 'node:tty';
 import { close, socketpair } from '../sys/calls.js';
 import { recvWithFds } from '../sys/socket.js';
-import { getWinSize, setWinSize } from '../sys/tty.js';
+import { getWinSize, makeRaw, setWinSize } from '../sys/tty.js';
 
 export interface OwnConsole {
   /** the end the init gets, as if it had connected to a console socket */
@@ -36,14 +36,15 @@ export function receiveMaster(c: OwnConsole): number {
  * Resolves once the pty's output has drained.
  */
 export async function proxyTerminal(master: number, done: Promise<unknown>): Promise<void> {
-  const stdinTty = process.stdin.isTTY ? (process.stdin as ReadStream) : null;
+  // runc's console: the first of stdin, stdout, stderr that is a terminal is made raw.
+  const ttyFd = [0, 1, 2].find((fd) => isatty(fd));
   const resize = (): void => {
     const size = getWinSize(1) ?? getWinSize(0);
     if (size) try { setWinSize(master, size); } catch { /* pty gone */ }
   };
   resize();
   process.on('SIGWINCH', resize);
-  stdinTty?.setRawMode(true);
+  const restore = ttyFd === undefined ? null : makeRaw(ttyFd);
   const fromPty = createReadStream('', { fd: master, autoClose: false });
   const toPty = createWriteStream('', { fd: master, autoClose: false });
   process.stdin.pipe(toPty);
@@ -59,7 +60,7 @@ export async function proxyTerminal(master: number, done: Promise<unknown>): Pro
   } finally {
     process.off('SIGWINCH', resize);
     process.stdin.unpipe(toPty);
-    stdinTty?.setRawMode(false);
+    restore?.();
     process.stdin.pause();
     fromPty.destroy();
     // A read stream that hit EIO may have closed the master already.

@@ -1,22 +1,29 @@
-// `create`: check the id, start the init (its Node boot is the slowest step,
-// so it begins before the config is fully validated), validate and plan,
-// claim the id, and finish the handshake once the init waits on exec.fifo.
+// `create`: check the id, fork the init (its namespaces are made while the
+// config is validated), validate and plan, claim the id, send the init its
+// plan of operations, and finish once the init waits on exec.fifo.
 // Any failure undoes everything: no process, no state directory.
-import { chmodSync, chownSync, existsSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { readBundleConfig } from '../spec/read.js';
 import type { Spec } from '../spec/types.js';
-import { close, connectUnix, mkfifo } from '../sys/calls.js';
+import { close, connectUnix } from '../sys/calls.js';
+import { makeExecFifo } from '../linux/execfifo.js';
 import { mapToHost } from '../linux/idmap.js';
+import { openIdmappedMounts } from '../linux/idmapmount.js';
 import { type NamespacePlan, planNamespaces } from '../linux/namespaces.js';
 import { readProcStat } from '../linux/procfs.js';
 import { abortLaunch, completeLaunch, type Launch, launchInit, sameNamespaces } from './launch.js';
 import { type StoredState, OCI_VERSION, hookStateJson, nowRfc3339Nano } from './state.js';
-import { type Store, validateId, writePidFile } from './store.js';
-import { trace } from './trace.js';
+import { type DirLock, type Store, validateId, writePidFile } from './store.js';
+import { faultPoint } from './faultpoint.js';
+import { Interrupts } from './interrupts.js';
+import { forgetRemovedParents, shareCreatedParents } from './cgroupparents.js';
+import { trace, warn } from './trace.js';
+import { PeerError } from '../linux/sync.js';
+import { mountsAt, undoHostRootfs } from '../linux/hostmounts.js';
 import type { CgroupManager } from '../linux/cgroups/manager.js';
 // Everything else (validator, planners, cgroups, hooks) is imported after the
-// init has been forked: loading it overlaps the init's own Node boot.
+// init has been forked: loading it overlaps the kernel's work on the fork.
 
 export interface CreateRequest {
   id: string;
@@ -28,6 +35,8 @@ export interface CreateRequest {
   noPivot: boolean;
   noNewKeyring: boolean;
   preserveFds: number;
+  /** --systemd-cgroup: the cgroup is a transient systemd unit */
+  systemdCgroup?: boolean;
 }
 
 export interface Created {
@@ -52,7 +61,6 @@ function earlyNamespacePlan(doc: unknown): NamespacePlan | null {
     if (ns.path !== undefined && (typeof ns.path !== 'string' || !ns.path.startsWith('/'))) return null;
     seen.add(ns.type);
   }
-  if (!seen.has('mount')) return null;
   try {
     return planNamespaces(linux as Spec['linux']);
   } catch {
@@ -67,9 +75,19 @@ export function socketActivationFds(): number {
   return n;
 }
 
-export async function createContainer(store: Store, req: CreateRequest): Promise<Created> {
+export async function createContainer(store: Store, req: CreateRequest, held?: Interrupts): Promise<Created> {
   validateId(req.id);
-  if (existsSync(store.dir(req.id))) throw new Error(`container with id exists: ${req.id}`);
+  if (store.has(req.id)) throw new Error(`container with id exists: ${req.id}`);
+  // Ctrl-C or SIGTERM from here on cancels the create and undoes it (interrupts.ts).
+  const interrupts = held ?? new Interrupts();
+  try {
+    return await createHoldingSignals(store, req, interrupts);
+  } finally {
+    if (!held) interrupts.stop();
+  }
+}
+
+async function createHoldingSignals(store: Store, req: CreateRequest, interrupts: Interrupts): Promise<Created> {
   const read = readBundleConfig(req.bundle);
   // Socket activation: fds 3.. that systemd (or whoever) handed us go first, then --preserve-fds.
   const listenFds = socketActivationFds();
@@ -80,16 +98,23 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
   if (early) {
     try { launch = launchInit(early, passFds); } catch { launch = null; }
   }
-  let claimed = false;
+  let lock: DirLock | null = null;
   let consoleFd = -1;
   let listenerFd = -1;
+  let idmapFds: number[] = [];
   let cgroups: CgroupManager | null = null;
   let killAndRemoveCgroups: ((m: CgroupManager) => void) | null = null;
+  // A prestart, createRuntime or createContainer hook failed: after undoing
+  // create, the poststop hooks run (runtime.md lifecycle steps 3-5, 12, 13).
+  let hookFailed = false;
+  const hostMounts: { rootfs: string; before: number } = { rootfs: '', before: -1 };
+  const onHookFailure: { poststop: (() => void) | null } = { poststop: null };
   try {
-    // Loading and validation run while the init boots.
-    const [{ checkBundleConfig }, { planContainer }, cgroupLib, { runHooks }] = await Promise.all([
+    // Loading and validation run while stage 1 makes the namespaces.
+    const [{ checkBundleConfig }, { planContainer, readInitFacts }, { initOperations }, cgroupLib, { runHooks, runHooksWarnOnly }] = await Promise.all([
       import('../spec/load.js'),
       import('./plan.js'),
+      import('../linux/initops.js'),
       import('../linux/cgroups/lifecycle.js'),
       import('../linux/hooks.js'),
     ]);
@@ -117,104 +142,158 @@ export async function createContainer(store: Store, req: CreateRequest): Promise
       abortLaunch(launch);
       launch = null;
     }
+    await interrupts.check();
 
-    store.claim(req.id);
-    claimed = true;
-    return store.withLock(req.id, () => {
-      const state: StoredState = {
-        ociVersion: OCI_VERSION,
-        id: req.id,
-        pid: 0,
-        pidStartTime: 0,
-        bundle: loaded.bundle,
-        rootfs: loaded.rootfs,
-        created: nowRfc3339Nano(),
-        owner: userInfo().username,
-        annotations: loaded.spec.annotations ?? {},
-        creating: true,
-        ownPidNamespace: plan.namespaces.create.includes('pid') || plan.namespaces.join.some((j) => j.kind === 'pid'),
-        hooks: { poststart: loaded.spec.hooks?.poststart ?? [], poststop: loaded.spec.hooks?.poststop ?? [] },
-        namespaces: [...plan.namespaces.create, ...plan.namespaces.join.map((j) => j.kind)],
-        seccomp: plan.init.process.seccomp,
-        cgroup: cgroupRecordFor(loaded.spec, req.id),
-      };
-      store.write(state);
-      mkfifo(fifoPath, 0o622);
-      // The init, possibly root of a user namespace, must be able to open it for writing.
-      chmodSync(fifoPath, 0o622);
-      const uidMap = loaded.spec.linux?.uidMappings ?? [];
-      const gidMap = loaded.spec.linux?.gidMappings ?? [];
-      if (plan.namespaces.newUserns) chownSync(fifoPath, mapToHost(0, uidMap) ?? 0, mapToHost(0, gidMap) ?? 0);
+    const self = readProcStat(process.pid);
+    const state: StoredState = {
+      ociVersion: OCI_VERSION,
+      id: req.id,
+      pid: 0,
+      pidStartTime: 0,
+      bundle: loaded.bundle,
+      rootfs: loaded.rootfs,
+      created: nowRfc3339Nano(),
+      owner: userInfo().username,
+      annotations: loaded.spec.annotations ?? {},
+      creating: true,
+      creator: { pid: process.pid, startTime: self?.startTime ?? 0 },
+      ownPidNamespace: plan.namespaces.create.includes('pid') || plan.namespaces.join.some((j) => j.kind === 'pid'),
+      hooks: { poststart: loaded.spec.hooks?.poststart ?? [], poststop: loaded.spec.hooks?.poststop ?? [] },
+      namespaces: [...plan.namespaces.create, ...plan.namespaces.join.map((j) => j.kind)],
+      seccomp: plan.init.process.seccomp,
+      cgroup: cgroupRecordFor(loaded.spec, req.id, { systemd: req.systemdCgroup === true }),
+      // No mount namespace: the mounts go into ours, on the rootfs; delete takes off those above this many.
+      ...(plan.init.rootfs.ownMountNamespace ? {} : { hostRootfsMounts: mountsAt(loaded.rootfs) }),
+    };
+    if (state.hostRootfsMounts !== undefined) Object.assign(hostMounts, { rootfs: loaded.rootfs, before: state.hostRootfsMounts });
+    // The records written before the last carry no annotations: they can be
+    // tens of megabytes, and each write would cost as much again.
+    const interim = (): StoredState => ({ ...state, annotations: {} });
+    // The id's directory appears with this record in it, locked by us until we return.
+    lock = store.claim(interim());
+    faultPoint('create:claimed');
+    onHookFailure.poststop = () => {
+      for (const w of runHooksWarnOnly('poststop', loaded.spec.hooks?.poststop, hookStateJson(state, 'stopped', 0))) warn(w);
+    };
+    const uidMap = loaded.spec.linux?.uidMappings ?? [];
+    const gidMap = loaded.spec.linux?.gidMappings ?? [];
+    // The init, possibly root of a user namespace, must be able to open it for writing.
+    makeExecFifo(fifoPath, plan.namespaces.newUserns ? { uid: mapToHost(0, uidMap) ?? 0, gid: mapToHost(0, gidMap) ?? 0 } : null);
 
-      launch ??= launchInit(plan.namespaces, passFds);
-      if (req.consoleSocket !== undefined) {
-        try {
-          consoleFd = connectUnix(req.consoleSocket);
-        } catch (err) {
-          throw new Error(`--console-socket ${req.consoleSocket}: ${(err as Error).message}`, { cause: err });
-        }
+    launch ??= launchInit(plan.namespaces, passFds);
+    if (req.consoleSocket !== undefined) {
+      try {
+        consoleFd = connectUnix(req.consoleSocket);
+      } catch (err) {
+        throw new Error(`--console-socket ${req.consoleSocket}: ${(err as Error).message}`, { cause: err });
       }
-      const active = launch;
-      const cg = state.cgroup ? openCgroups(state.cgroup) : null;
-      cgroups = cg;
-      cg?.create();
-      store.write(state); // with the directories made, for a delete after a crash
-      // Resources go on once the init's own setup is done (its Node runtime is
-      // charged to the container until it execs), but before runtime hooks.
-      let resourcesSet = false;
-      const setResources = (): void => {
-        if (resourcesSet) return;
-        if (cg) applyConfigResources(cg, loaded.spec);
-        resourcesSet = true;
-        trace('cgroup resources set');
-      };
-      const hooks = loaded.spec.hooks;
-      // The seccomp listener's socket is connected here, as host root: a user-namespace
-      // init may not be allowed to. The init takes the fds in this order.
-      const listener = plan.init.process.seccompListener;
-      if (listener) {
-        try {
-          listenerFd = connectUnix(listener.path);
-        } catch (err) {
-          throw new Error(`linux.seccomp.listenerPath: connect ${listener.path}: ${(err as Error).message}`, { cause: err });
-        }
+    }
+    const active = launch;
+    const cg = state.cgroup ? openCgroups(state.cgroup) : null;
+    cgroups = cg;
+    cg?.create();
+    if (state.cgroup) shareCreatedParents(store.root, state.cgroup);
+    store.write(interim()); // with the directories made, for a delete after a crash
+    faultPoint('create:cgroups-made');
+    // Resources go on once the init's mounts are done, but before runtime hooks.
+    let resourcesSet = false;
+    const setResources = (): void => {
+      if (resourcesSet) return;
+      if (cg) applyConfigResources(cg, loaded.spec);
+      resourcesSet = true;
+      trace('cgroup resources set');
+    };
+    const hooks = loaded.spec.hooks;
+    // The seccomp listener's socket is connected here, as host root: a user-namespace
+    // init may not be allowed to. The init takes the fds in this order.
+    const listener = plan.init.process.seccompListener;
+    if (listener) {
+      try {
+        listenerFd = connectUnix(listener.path);
+      } catch (err) {
+        throw new Error(`linux.seccomp.listenerPath: connect ${listener.path}: ${(err as Error).message}`, { cause: err });
       }
-      const extraFds = [
-        ...(listenerFd >= 0 ? [listenerFd] : []),
-        ...(consoleFd >= 0 ? [consoleFd] : req.consoleSocketFd !== undefined ? [req.consoleSocketFd] : []),
-      ];
-      completeLaunch(active, uidMap, gidMap, plan.init, extraFds, (pid) => {
-        trace(`init pid ${pid}`);
-        // Before the init runs anything (it unshares its cgroup namespace first).
-        cg?.apply(pid);
-        plan.init.hookState = JSON.parse(hookStateJson(state, 'creating', pid)) as Record<string, unknown>;
-      }, () => {
-        // In the runtime's namespaces, after the mounts and before pivot_root (as runc).
-        setResources();
-        const json = hookStateJson(state, 'creating', active.initPid);
+    }
+    // Idmapped mounts: the trees are cloned and mapped here, with host privileges; the init attaches them.
+    idmapFds = openIdmappedMounts(plan.init.rootfs.mounts);
+    const extraFds = [
+      ...(listenerFd >= 0 ? [listenerFd] : []),
+      ...(consoleFd >= 0 ? [consoleFd] : req.consoleSocketFd !== undefined ? [req.consoleSocketFd] : []),
+      ...idmapFds,
+    ];
+    // The init gets the container's state only for what hands it on (its own hooks, the seccomp
+    // agent): the annotations can be megabytes, and copying them costs every create.
+    const initNeedsState = Boolean(plan.init.hooks.createContainer.length || plan.init.hooks.startContainer.length || listener);
+    completeLaunch(active, uidMap, gidMap, fifoPath, extraFds, (pid) => {
+      trace(`init pid ${pid}`);
+      // Before the init runs anything (it unshares its cgroup namespace first).
+      cg?.apply(pid);
+      trace('init placed in its cgroups');
+      plan.init.hookState = JSON.parse(hookStateJson(initNeedsState ? state : { ...state, annotations: {} }, 'created', pid)) as Record<string, unknown>;
+      // Recorded at once: should we die before the end, state and delete find the init.
+      const stat = readProcStat(pid);
+      if (stat) {
+        state.pid = pid;
+        state.pidStartTime = stat.startTime;
+        state.initExe = processExe(pid);
+        store.write(interim());
+      }
+      faultPoint('create:init-pid');
+      // Built now: the cgroup mounts bind the init's own cgroups, the hooks get its pid.
+      return initOperations(plan.init, readInitFacts(`/proc/${pid}/cgroup`, plan.init.hookState));
+    }, () => {
+      // In the runtime's namespaces, after the mounts and before pivot_root (as runc).
+      setResources();
+      // The runtime environment exists (lifecycle step 2 is over): runtime.md calls that "created".
+      const json = hookStateJson(state, 'created', active.initPid);
+      try {
         runHooks('prestart', hooks?.prestart, json);
         runHooks('createRuntime', hooks?.createRuntime, json);
-        trace('prestart and createRuntime hooks done');
-      });
-      setResources();
-      const stat = readProcStat(active.initPid);
-      if (!stat) throw new Error('the container init exited during create');
-      state.pid = active.initPid;
-      state.pidStartTime = stat.startTime;
-      state.creating = false;
-      store.write(state);
-      if (req.pidFile) writePidFile(req.pidFile, active.initPid);
-      return { pid: active.initPid, state };
-    }, false);
+      } catch (err) {
+        hookFailed = true;
+        throw err;
+      }
+      trace('prestart and createRuntime hooks done');
+    });
+    setResources();
+    faultPoint('create:ready');
+    const stat = readProcStat(active.initPid);
+    if (!stat) throw new Error('the container init exited during create');
+    state.pid = active.initPid;
+    state.pidStartTime = stat.startTime;
+    state.initExe ??= processExe(active.initPid);
+    state.creating = false;
+    delete state.creator;
+    store.write(state);
+    faultPoint('create:written');
+    // A signal held meanwhile cancels the create now, before anyone is told it succeeded.
+    await interrupts.check();
+    if (req.pidFile) writePidFile(req.pidFile, active.initPid);
+    return { pid: active.initPid, state };
   } catch (err) {
     if (launch) abortLaunch(launch);
-    if (cgroups && killAndRemoveCgroups) {
-      try { killAndRemoveCgroups(cgroups); } catch (cleanup) { (err as Error).message += ` (and removing its cgroups failed: ${(cleanup as Error).message})`; }
+    if (hostMounts.before >= 0) {
+      try { undoHostRootfs(hostMounts.rootfs, hostMounts.before); } catch (cleanup) { (err as Error).message += ` (and unmounting its root filesystem failed: ${(cleanup as Error).message})`; }
     }
-    if (claimed) store.remove(req.id);
+    if (cgroups && killAndRemoveCgroups) {
+      try { killAndRemoveCgroups(cgroups); forgetRemovedParents(store.root); } catch (cleanup) { (err as Error).message += ` (and removing its cgroups failed: ${(cleanup as Error).message})`; }
+    }
+    if (lock) store.bury(req.id);
+    if (hookFailed || (err instanceof PeerError && err.hook)) onHookFailure.poststop?.();
     throw err;
   } finally {
+    lock?.release();
     if (consoleFd >= 0) close(consoleFd);
+    for (const fd of idmapFds) close(fd);
     if (listenerFd >= 0) close(listenerFd);
+  }
+}
+
+/** /proc/<pid>/exe, or undefined when we may not read it. */
+function processExe(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return undefined;
   }
 }

@@ -11,10 +11,12 @@ import { getWinSize } from '../sys/tty.js';
 import { openOwnConsole, type OwnConsole, receiveMaster } from './console.js';
 import type { FinalizeRequest } from '../sys/native.js';
 import { planHostCapabilities } from '../linux/capabilities.js';
-import { pathFromEnv } from '../linux/lookpath.js';
+import { candidatePaths } from '../linux/lookpath.js';
 import { type NamespaceKind, type NamespacePlan, PROC_NS_NAME } from '../linux/namespaces.js';
 import { lastCapability } from '../linux/procfs.js';
 import { planRlimits } from '../linux/rlimits.js';
+import { setgroupsDenied } from '../linux/idmap.js';
+import { homeFor, readInRoot, withHome } from '../linux/home.js';
 import { detectLsm, execLabelAttrs, planLsm } from '../linux/lsm.js';
 import { abortLaunch, completeExecLaunch, type Launch, launchInit } from './launch.js';
 import { currentStatus, type StoredState } from './state.js';
@@ -95,12 +97,6 @@ function namespacesToJoin(s: StoredState): NamespacePlan {
   return { create: [], join, unshareFlags: 0, newUserns: false, inUserns, newCgroupns: false, timensOffsets: null };
 }
 
-/** execvp's candidates: a name with a slash as it is, else each PATH directory. */
-function candidatePaths(name: string, env: readonly string[]): string[] {
-  if (name.includes('/')) return [name];
-  return pathFromEnv(env).split(':').map((dir) => `${dir === '' ? '.' : dir}/${name}`);
-}
-
 export function planExecFinalize(proc: Process, s: StoredState, preserveFds: number): FinalizeRequest {
   const caps = planHostCapabilities(proc.capabilities);
   const user = proc.user ?? { uid: 0, gid: 0 };
@@ -112,7 +108,8 @@ export function planExecFinalize(proc: Process, s: StoredState, preserveFds: num
     env,
     cwd: proc.cwd,
     umask: user.umask ?? 0o022,
-    setGroups: true,
+    // A user namespace whose maps an unprivileged runtime wrote itself denies setgroups.
+    setGroups: !setgroupsDenied(s.pid),
     groups: user.additionalGids ?? [],
     uid: user.uid,
     gid: user.gid,
@@ -136,6 +133,8 @@ export async function execInContainer(store: Store, req: ExecRequest): Promise<{
   if (status === 'paused' && !req.ignorePaused) throw new Error('cannot exec in a paused container (use --ignore-paused to override)');
   if (status === 'creating') throw new Error('cannot exec in a container that is still being created');
   const proc = await execProcessSpec(s, req);
+  // runc's HOME when the process has none: from the container's own view of /etc/passwd.
+  proc.env = withHome(proc.env ?? [], () => homeFor(readInRoot(`/proc/${s.pid}/root`, '/etc/passwd'), proc.user?.uid ?? 0));
   if (req.apparmor !== undefined) proc.apparmorProfile = req.apparmor;
   if (req.processLabel !== undefined) proc.selinuxLabel = req.processLabel;
   // On a host with the LSM this names the field that cannot be honoured; runc's flags map onto them.
@@ -143,6 +142,8 @@ export async function execInContainer(store: Store, req: ExecRequest): Promise<{
   if (proc.terminal && req.detach && req.consoleSocket === undefined) throw new Error('cannot allocate tty if runc will detach without setting console socket');
   if (!proc.terminal && req.consoleSocket !== undefined) throw new Error('cannot use console socket if runc will not detach or allocate tty');
   const finalize = { ...planExecFinalize(proc, s, req.preserveFds), execAttrs: execLabelAttrs(lsm) };
+  // No mount namespace to join: the container's root is the init's chroot.
+  if (!(s.namespaces ?? []).includes('mount')) finalize.root = `/proc/${s.pid}/root`;
   const rlimits = planRlimits(proc.rlimits);
   // The terminal: the engine's console socket, or (foreground, none given) our own, joined to the user's terminal.
   let consoleFd = -1;

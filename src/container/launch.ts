@@ -1,14 +1,14 @@
 // Starting the init: the native spawn, then the sync protocol up to the
 // point where the init waits on exec.fifo. Split in two so that create can
-// start the init (whose Node boot is the slowest step) before it has
-// validated the config, and finish the handshake afterwards.
-import { F_DUPFD_CLOEXEC, O_CLOEXEC, O_PATH, O_RDONLY, SIGKILL } from '../sys/constants.js';
+// fork the init before it has validated the config, and send the plan
+// (built once the init's pid and cgroups are known) afterwards.
+import { F_DUPFD_CLOEXEC, O_CLOEXEC, O_RDONLY, SIGKILL } from '../sys/constants.js';
 import { close, fcntl, kill, open, socketpair, waitpid } from '../sys/calls.js';
-import { errnoName } from '../sys/errors.js';
 import { type FinalizeRequest, nativeSpawn } from '../sys/native.js';
-import { initEntryPath } from '../sys/paths.js';
-import { type IdMapping, writeIdMaps } from '../linux/idmap.js';
-import type { InitPlan } from '../linux/initplan.js';
+import { chooseMapWriter, type IdMapping, writeIdMaps } from '../linux/idmap.js';
+import { encodePlan, type EncodedPlan } from '../linux/initplan.js';
+import { describeFailure, failedHook } from '../linux/initops.js';
+import { openExecFifoForInit } from '../linux/execfifo.js';
 import { CLONE_FLAG, type NamespacePlan, PROC_NS_NAME } from '../linux/namespaces.js';
 import { readlinkSync } from 'node:fs';
 import { SyncChannel } from '../linux/sync.js';
@@ -53,11 +53,7 @@ export function launchInit(ns: NamespacePlan, preserveFds: number, exec?: Finali
         throw new Error(`linux.namespaces: ${j.path} is not a ${j.kind} namespace (it is ${what})`);
       }
     }
-    const env = [`_OCIRUN_SYNC_FD=${childFd}`];
-    if (process.env._OCIRUN_NOFILE) env.push(`_OCIRUN_NOFILE=${process.env._OCIRUN_NOFILE}`);
     const stage1 = nativeSpawn({
-      argv: [process.execPath, initEntryPath()],
-      env,
       syncFd: childFd,
       preserveFds,
       join: joinFds,
@@ -65,6 +61,8 @@ export function launchInit(ns: NamespacePlan, preserveFds: number, exec?: Finali
       becomeRoot: ns.inUserns,
       unshareFlags: ns.unshareFlags,
       timensOffsets: ns.timensOffsets,
+      // A network namespace of our own gets a working 127.0.0.1, as with runc.
+      loopbackUp: ns.create.includes('network'),
       ...(exec ? { exec } : {}),
       ...(console ? { console } : {}),
     });
@@ -80,69 +78,81 @@ export function launchInit(ns: NamespacePlan, preserveFds: number, exec?: Finali
   }
 }
 
+/** Write the id maps if asked and learn the container process's pid. */
+function receivePid(l: Launch, uidMap: readonly IdMapping[], gidMap: readonly IdMapping[]): number {
+  try {
+    let msg = l.channel.receive();
+    if (msg.type === 'idmap-request') {
+      writeIdMaps(msg.pid, uidMap, gidMap, chooseMapWriter(process.geteuid?.() ?? 0, process.getegid?.() ?? 0, uidMap, gidMap));
+      l.channel.send({ type: 'idmap-done' });
+      msg = l.channel.receive();
+    }
+    const err = l.channel.errorOf(msg);
+    if (err) throw err;
+    if (msg.type !== 'init-pid') throw new Error(`sync: unexpected ${msg.type} from the native step`);
+    l.initPid = msg.pid;
+    return msg.pid;
+  } catch (err) {
+    // Stage 1 may be waiting for a word that will never come (id maps refused): end it, or reaping it would hang.
+    if (l.stage1 > 0) try { kill(l.stage1, SIGKILL); } catch { /* gone */ }
+    throw err;
+  } finally {
+    reapStage1(l);
+  }
+}
+
 /**
- * Write the id maps if asked, learn the init's pid, send the plan and wait
- * until the init is ready (rootfs done, blocked on exec.fifo).
+ * Write the id maps if asked, learn the init's pid (`planFor` places it and
+ * builds the plan), send the plan with its fds (exec.fifo first, as an
+ * O_PATH fd: a user-namespace init may not reach its path), run the
+ * runtime's hooks when the init asks, and wait until it is ready.
  */
 export function completeLaunch(
   l: Launch,
   uidMap: readonly IdMapping[],
   gidMap: readonly IdMapping[],
-  plan: InitPlan,
-  /** sent with the config after exec.fifo: the console socket, when there is a terminal */
+  fifoPath: string,
+  /** sent after exec.fifo, in the plan's slot order: the seccomp listener, the console socket */
   extraFds: readonly number[],
-  onPid: (pid: number) => void,
+  planFor: (pid: number) => EncodedPlan,
   runRuntimeHooks: () => void,
 ): void {
+  const plan = planFor(receivePid(l, uidMap, gidMap));
+  // From here a failure names the op, and through it the config field.
+  l.channel.describe = (f) => ({ message: describeFailure(plan.ops, f), hook: failedHook(plan.ops, f) });
+  const fifoFd = openExecFifoForInit(fifoPath);
   try {
-    let msg = l.channel.receive();
-    if (msg.type === 'idmap-request') {
-      writeIdMaps(msg.pid, uidMap, gidMap);
-      l.channel.send({ type: 'idmap-done' });
-      msg = l.channel.receive();
-    }
-    if (msg.type === 'error') throw new Error(msg.errno ? `${msg.message}: ${errnoName(msg.errno)}` : msg.message);
-    if (msg.type !== 'init-pid') throw new Error(`sync: unexpected ${msg.type} from the native step`);
-    l.initPid = msg.pid;
-    onPid(msg.pid);
-  } finally {
-    reapStage1(l);
-  }
-  // The fifo goes as an fd: a user-namespace init may not be able to reach its path.
-  const fifoFd = open(plan.fifoPath, O_PATH | O_CLOEXEC);
-  try {
-    l.channel.send({ type: 'config', plan }, [fifoFd, ...extraFds]);
+    l.channel.send({ type: 'plan', plan: encodePlan(plan) }, [fifoFd, ...extraFds]);
   } finally {
     close(fifoFd);
   }
-  if (plan.runtimeHooks) {
-    l.channel.expect('run-hooks');
-    runRuntimeHooks();
-    l.channel.send({ type: 'hooks-done' });
+  trace(`plan sent: ${plan.ops.length} operations`);
+  for (;;) {
+    const msg = l.channel.receive();
+    if (msg.type === 'ready') break;
+    if (msg.type === 'run-hooks') {
+      runRuntimeHooks();
+      l.channel.send({ type: 'hooks-done' });
+      continue;
+    }
+    throw l.channel.errorOf(msg) ?? new Error(`sync: unexpected ${msg.type} from the init`);
   }
-  l.channel.expect('ready');
   trace('init ready');
   closeChannel(l);
 }
 
 /** exec: learn the process's pid, let the caller place it (cgroups, rlimits), then let it exec. */
 export function completeExecLaunch(l: Launch, place: (pid: number) => void): number {
-  try {
-    const msg = l.channel.receive();
-    if (msg.type === 'error') throw new Error(msg.errno ? `${msg.message}: ${errnoName(msg.errno)}` : msg.message);
-    if (msg.type !== 'init-pid') throw new Error(`sync: unexpected ${msg.type} from the native step`);
-    l.initPid = msg.pid;
-  } finally {
-    reapStage1(l);
-  }
+  receivePid(l, [], []);
   place(l.initPid);
   l.channel.send({ type: 'exec' });
   // The sync fd is close-on-exec in the process: end of file means execve succeeded.
   const answer = l.channel.receiveOrEnd();
-  if (answer?.type === 'error') {
+  const err = answer ? l.channel.errorOf(answer) : null;
+  if (err) {
     try { waitpid(l.initPid, 0); } catch { /* reaped */ }
     l.initPid = 0;
-    throw new Error(answer.errno ? `${answer.message}: ${errnoName(answer.errno)}` : answer.message);
+    throw err;
   }
   closeChannel(l);
   return l.initPid;

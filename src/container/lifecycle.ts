@@ -1,13 +1,15 @@
 // start, kill, delete and state: small operations on an existing container,
 // each under the container's lock.
-import { rmSync } from 'node:fs';
-import { O_CLOEXEC, O_NONBLOCK, O_RDONLY, POLLIN } from '../sys/constants.js';
-import { close, open, pollOne, readSome } from '../sys/calls.js';
+import { rmSync, writeFileSync } from 'node:fs';
+import { releaseInit } from '../linux/execfifo.js';
 import { isProcessAlive } from '../linux/procfs.js';
 import { signalAll, signalInit, waitForInitExit } from './signal.js';
-import { currentStatus, hookStateJson, type Status, type StoredState } from './state.js';
-import { runHooksWarnOnly } from '../linux/hooks.js';
+import { currentStatus, hookStateJson, killFreezeLeft, killFreezeMarker, type Status, type StoredState } from './state.js';
+import { faultPoint } from './faultpoint.js';
+import { forgetRemovedParents } from './cgroupparents.js';
+import { runHooks, runHooksWarnOnly } from '../linux/hooks.js';
 import { warn } from './trace.js';
+import { undoHostRootfs } from '../linux/hostmounts.js';
 import { NotFoundError, type Store } from './store.js';
 import { killAndRemoveCgroups, openCgroups, signalCgroup } from '../linux/cgroups/lifecycle.js';
 
@@ -21,56 +23,73 @@ export function startContainer(store: Store, id: string): void {
     if (status === 'stopped') throw new Error('cannot start a container that has stopped');
     if (status === 'running') throw new Error('cannot start an already running container');
     if (status !== 'created') throw new Error(`cannot start a container in the ${status} state`);
-    const fifo = store.fifoPath(id);
-    // Non-blocking, so a dead init (no writer ever) cannot hang us: we poll and check it.
-    const fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    let answer = '';
+    faultPoint('start:locked');
+    // Opening the fifo releases the init: from then on it is running, whatever happens to us.
+    releaseInit(store.fifoPath(id), () => isProcessAlive(s.pid, s.pidStartTime), () => faultPoint('start:released'));
+    faultPoint('start:answered');
+    // runtime.md lifecycle step 9: a failing poststart hook is an error, and the
+    // container is stopped; `delete` then destroys it and runs poststop (steps 12-13).
     try {
-      for (;;) {
-        if (pollOne(fd, POLLIN, 100) !== 0) {
-          const got = readSome(fd, 65536);
-          if (got.length === 0 && answer !== '') break; // the init closed its end
-          answer += got.toString('utf8');
-          if (answer === '0') break;
-          if (got.length === 0) throw new Error('container init exited before it could start');
-          continue;
-        }
-        if (!isProcessAlive(s.pid, s.pidStartTime)) throw new Error('container init exited before it could start');
-      }
-    } finally {
-      close(fd);
+      runHooks('poststart', s.hooks?.poststart, hookStateJson(s, 'running', s.pid));
+    } catch (err) {
+      try { killAndWait(store, s); } catch (stop) { (err as Error).message += ` (and stopping the container failed: ${(stop as Error).message})`; }
+      throw err;
     }
-    rmSync(fifo, { force: true });
-    // "E<error>": a startContainer hook failed, and the init has stopped the container.
-    if (answer !== '0') throw new Error(answer.startsWith('E') ? answer.slice(1) : `unexpected answer from the init: ${answer}`);
-    for (const w of runHooksWarnOnly('poststart', s.hooks?.poststart, hookStateJson(s, 'running', s.pid))) warn(w);
   });
+}
+
+/** A kill path that froze the container died before thawing it: thaw it now, before anything else. */
+function thawLeftFreeze(store: Store, s: StoredState): void {
+  if (!s.cgroup || !killFreezeLeft(store, s.id)) return;
+  const m = openCgroups(s.cgroup);
+  try { if (m.isFrozen()) m.thaw(); } catch { /* no freezer */ }
+  rmSync(killFreezeMarker(store, s.id), { force: true });
+}
+
+/**
+ * Signal every process in the cgroups, which freezes them meanwhile: a
+ * marker says so while it lasts, so that should we die frozen, the next
+ * command knows the container was not paused by its user and thaws it.
+ */
+function signalCgroupMarked(store: Store, s: StoredState, signal: number): void {
+  if (!s.cgroup) return;
+  const marker = killFreezeMarker(store, s.id);
+  writeFileSync(marker, '');
+  signalCgroup(openCgroups(s.cgroup), signal, () => faultPoint('kill:frozen'));
+  rmSync(marker, { force: true });
 }
 
 export function killContainer(store: Store, id: string, signal: number, all: boolean): void {
   store.withLock(id, () => {
     const s = store.read(id);
+    thawLeftFreeze(store, s);
     const status = currentStatus(store, s);
     if (status === 'stopped' || status === 'creating') {
       // The shim sends `kill --all` after the init exits and expects success;
       // whatever is left in the cgroup (no pid namespace) gets the signal.
       if (all) {
-        if (s.cgroup) signalCgroup(openCgroups(s.cgroup), signal);
+        signalCgroupMarked(store, s, signal);
         return;
       }
       throw new Error('container not running');
     }
     if (all) {
       // The cgroup holds every process of the container, however it was started: signal each once.
-      if (s.cgroup) signalCgroup(openCgroups(s.cgroup), signal);
+      if (s.cgroup) signalCgroupMarked(store, s, signal);
       else signalAll(s, signal);
-    } else if (!signalInit(s, signal)) throw new Error('container not running');
+    } else {
+      if (!signalInit(s, signal)) throw new Error('container not running');
+      // A frozen (v1) task acts on SIGKILL only once thawed: a paused container killed stays dead.
+      if (signal === SIGKILL && status === 'paused' && s.cgroup) {
+        try { openCgroups(s.cgroup).thaw(); } catch { /* no freezer */ }
+      }
+    }
   });
 }
 
-function killAndWait(s: StoredState): void {
+function killAndWait(store: Store, s: StoredState): void {
   // Through the cgroup first: it thaws a paused container, which SIGKILL needs.
-  if (s.cgroup) signalCgroup(openCgroups(s.cgroup), SIGKILL);
+  signalCgroupMarked(store, s, SIGKILL);
   signalAll(s, SIGKILL);
   if (!waitForInitExit(s, 10_000)) throw new Error(`container init ${s.pid} did not exit after SIGKILL`);
 }
@@ -78,22 +97,38 @@ function killAndWait(s: StoredState): void {
 export function deleteContainer(store: Store, id: string, force: boolean): void {
   try {
     store.withLock(id, () => {
-      const s = store.read(id);
+      let s: StoredState;
+      try {
+        s = store.read(id);
+      } catch (err) {
+        // A directory without a record, left by a crash of an older version: nothing runs from it.
+        if (err instanceof NotFoundError && force) { store.bury(id); return; }
+        throw err;
+      }
+      thawLeftFreeze(store, s);
       const status: Status = currentStatus(store, s);
+      faultPoint('delete:locked');
       if (status === 'running' || status === 'paused' || status === 'creating') {
         if (!force) throw new Error(`cannot delete container ${id} that is not stopped: ${status}`);
-        killAndWait(s);
+        killAndWait(store, s);
       } else if (status === 'created') {
         // runc deletes a created container: its init never ran the user's program.
-        killAndWait(s);
+        killAndWait(store, s);
       }
+      faultPoint('delete:killed');
       // Stragglers (a container without its own pid namespace) go, then the cgroups.
-      if (s.cgroup) killAndRemoveCgroups(openCgroups(s.cgroup));
-      store.remove(id);
+      if (s.cgroup) {
+        killAndRemoveCgroups(openCgroups(s.cgroup));
+        forgetRemovedParents(store.root);
+      }
+      if (s.hostRootfsMounts !== undefined) undoHostRootfs(s.rootfs, s.hostRootfsMounts);
+      faultPoint('delete:cgroups-removed');
+      store.bury(id);
       for (const w of runHooksWarnOnly('poststop', s.hooks?.poststop, hookStateJson(s, 'stopped', 0))) warn(w);
-    });
+    }, false);
   } catch (err) {
-    if (err instanceof NotFoundError && force) return;
-    throw err;
+    if (!(err instanceof NotFoundError && force)) throw err;
   }
+  // What a create or delete that died part-way left beside the id.
+  if (force) store.sweep(id);
 }

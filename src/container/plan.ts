@@ -1,8 +1,14 @@
-// Turning a validated config into the plans the native step and the init
-// carry out. Pure apart from reading the host's capability bounding set.
+// Turning a validated config into the plans the native step carries out.
+// Pure apart from reading the host's capability bounding set and LSMs and,
+// when process.env has no HOME, the container's /etc/passwd; readInitFacts
+// reads what the init's operations depend on.
 import type { Spec } from '../spec/types.js';
 import { planHostCapabilities } from '../linux/capabilities.js';
-import type { InitPlan } from '../linux/initplan.js';
+import { existsSync, readFileSync } from 'node:fs';
+import type { EncodedPlan, InitPlan } from '../linux/initplan.js';
+import type { CgroupPaths } from '../linux/cgroups/paths.js';
+import type { InitFacts } from '../linux/initops.js';
+import { lastCapability, readMountinfo } from '../linux/procfs.js';
 import { planNamespaces, type NamespacePlan } from '../linux/namespaces.js';
 import { planRlimits } from '../linux/rlimits.js';
 import { planRootfs } from '../linux/rootfs.js';
@@ -12,6 +18,11 @@ import { planCpuAffinity, planIoPriority, planMemoryPolicy, planPersonality, pla
 import { planSeccomp } from '../linux/seccomp.js';
 import { ownNamespace, planSysctl } from '../linux/sysctl.js';
 import { checkIntelRdt } from '../linux/intelrdt.js';
+import { chooseMapWriter, setgroupsAllowed } from '../linux/idmap.js';
+import { inUserNamespace } from '../linux/rootless.js';
+import { homeFor, passwdAtCreate, withHome } from '../linux/home.js';
+import { OCI_VERSION } from './state.js';
+import { validateId } from './store.js';
 
 export interface CreateOptions {
   id: string;
@@ -28,15 +39,40 @@ export interface ContainerPlan {
   init: InitPlan;
 }
 
+/** bin/ocirun records "soft:hard" RLIMIT_NOFILE before Node raises its own soft limit. */
+function parseNofile(text: string | undefined): { soft: string; hard: string } | null {
+  const m = /^(\d+|unlimited):(\d+|unlimited)$/.exec(text ?? '');
+  if (!m) return null;
+  const value = (s: string): string => (s === 'unlimited' ? '18446744073709551615' : s);
+  return { soft: value(m[1] as string), hard: value(m[2] as string) };
+}
+
+/** What the init's plan needs from the host at the moment it is built. */
+export function readInitFacts(cgroupFile: string, hookState: Record<string, unknown>): InitFacts {
+  return {
+    mountinfo: readMountinfo(),
+    cgroupLines: readFileSync(cgroupFile, 'utf8'),
+    hasKcore: existsSync('/proc/kcore'),
+    hookState,
+    lastCap: lastCapability(),
+    // For tests of the component walk on kernels that have openat2.
+    forceWalk: process.env._OCIRUN_RESOLVE === 'walk',
+  };
+}
+
 export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
   const proc = spec.process;
   if (!proc) throw new Error('process: a container needs a process to run');
   const linux = spec.linux;
   const namespaces = planNamespaces(linux);
-  if (!namespaces.create.includes('mount') && !namespaces.join.some((j) => j.kind === 'mount')) {
-    throw new Error('linux.namespaces: a mount namespace is required (the root filesystem is set up inside it)');
-  }
+  // Without one, the container inherits ours (runtime.md): the rootfs is set up in it (README).
+  const ownMountNamespace = namespaces.create.includes('mount') || namespaces.join.some((j) => j.kind === 'mount');
   const caps = planHostCapabilities(proc.capabilities);
+  // An unprivileged runtime mapping only its own ids must deny setgroups in the new user namespace.
+  const setGroups = !namespaces.newUserns || setgroupsAllowed(chooseMapWriter(process.geteuid?.() ?? 0, process.getegid?.() ?? 0, linux?.uidMappings ?? [], linux?.gidMappings ?? []));
+  if (!setGroups && (proc.user?.additionalGids?.length ?? 0) > 0) {
+    throw new Error('process.user.additionalGids: cannot be set when an unprivileged user maps only its own ids (setgroups is denied); map ranges through /etc/subgid instead');
+  }
   const lsm = planLsm(spec, detectLsm());
   if (linux?.intelRdt) checkIntelRdt();
   const sysctl = planSysctl(linux?.sysctl, (kind) => ownNamespace(namespaces, kind));
@@ -55,8 +91,11 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
       maskedPaths: linux?.maskedPaths,
       readonlyPaths: linux?.readonlyPaths,
       noPivot: opts.noPivot,
-      inUserns: namespaces.inUserns,
+      // Rootless podman calls us as root of its own user namespace: mknod is refused there too.
+      inUserns: namespaces.inUserns || inUserNamespace(),
       cgroupns: namespaces.newCgroupns,
+      ownMountNamespace,
+      userns: namespaces.newUserns ? { uidMappings: linux?.uidMappings ?? [], gidMappings: linux?.gidMappings ?? [] } : null,
     }),
     hostname: spec.hostname ?? null,
     domainname: spec.domainname ?? null,
@@ -64,6 +103,7 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
     newKeyring: !opts.noNewKeyring,
     fifoPath: opts.fifoPath,
     sysctl,
+    nofile: parseNofile(process.env._OCIRUN_NOFILE),
     runtimeHooks: Boolean(spec.hooks?.prestart?.length || spec.hooks?.createRuntime?.length),
     hooks: { createContainer: spec.hooks?.createContainer ?? [], startContainer: spec.hooks?.startContainer ?? [] },
     hookState: {},
@@ -89,7 +129,7 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
       noNewPrivileges,
       preserveFds: opts.preserveFds,
       seccomp: seccomp?.filter ?? null,
-      setGroups: true,
+      setGroups,
       seccompFlags: seccomp?.flags ?? 0,
       seccompListener: seccomp?.listenerPath ? { path: seccomp.listenerPath, metadata: seccomp.listenerMetadata } : null,
       scheduler: planScheduler(proc.scheduler),
@@ -100,7 +140,53 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
       lsm,
     },
   };
+  // runc's HOME: from the passwd file the process will see, when the config sets none.
+  init.process.env = withHome(init.process.env, () => homeFor(passwdAtCreate(opts.rootfs, init.rootfs.mounts), user.uid));
   // linux.mountLabel: the SELinux context of the filesystems we create for the container.
   if (lsm.mountLabel) init.rootfs.mounts = init.rootfs.mounts.map((m) => ({ ...m, data: withMountLabel(m.type, m.data, lsm.mountLabel) }));
   return { namespaces, init };
+}
+
+export interface PlanRequest {
+  id: string;
+  bundle: string;
+  noPivot: boolean;
+  noNewKeyring: boolean;
+  preserveFds: number;
+  /** a console socket would be given (only checked against process.terminal, as create does) */
+  consoleSocket: boolean;
+}
+
+export interface PlanReport {
+  namespaces: NamespacePlan;
+  /** the cgroup directories create would place the container in */
+  cgroups: CgroupPaths | null;
+  /** the init's operations, exactly as create sends them (pid 0 and this process's cgroups stand in for the init's) */
+  init: EncodedPlan;
+}
+
+/**
+ * `ocirun plan`: what create would do, validated with create's checks and
+ * errors, without a side effect (no state, fifo, cgroup, process or mount).
+ */
+export async function planBundle(store: { fifoPath(id: string): string }, req: PlanRequest): Promise<PlanReport> {
+  validateId(req.id);
+  const [{ loadBundleConfig }, { initOperations }, { cgroupRecordFor }] = await Promise.all([
+    import('../spec/load.js'),
+    import('../linux/initops.js'),
+    import('../linux/cgroups/lifecycle.js'),
+  ]);
+  const loaded = loadBundleConfig(req.bundle);
+  const plan = planContainer(loaded.spec, { ...req, bundle: loaded.bundle, rootfs: loaded.rootfs, fifoPath: store.fifoPath(req.id) });
+  const terminal = plan.init.process.terminal !== null;
+  if (terminal && !req.consoleSocket) throw new Error('cannot allocate tty if runc will detach without setting console socket');
+  if (!terminal && req.consoleSocket) throw new Error('cannot use console socket if runc will not detach or allocate tty');
+  const cgroup = cgroupRecordFor(loaded.spec, req.id);
+  const hookState: Record<string, unknown> = { ociVersion: OCI_VERSION, id: req.id, pid: 0, bundle: loaded.bundle };
+  if (Object.keys(loaded.spec.annotations ?? {}).length) hookState.annotations = loaded.spec.annotations;
+  return {
+    namespaces: plan.namespaces,
+    cgroups: cgroup?.paths ?? null,
+    init: initOperations(plan.init, readInitFacts('/proc/self/cgroup', hookState)),
+  };
 }

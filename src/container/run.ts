@@ -10,6 +10,8 @@ import type { Store } from './store.js';
 import { openOwnConsole, proxyTerminal, receiveMaster } from './console.js';
 import { readBundleConfig } from '../spec/read.js';
 import { trace } from './trace.js';
+import { faultPoint } from './faultpoint.js';
+import { Interrupts } from './interrupts.js';
 
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT'] as const;
 
@@ -43,28 +45,42 @@ export async function runContainer(store: Store, req: CreateRequest, detach: boo
   let master = -1;
   // start/delete (and the cgroups code behind them) load while the init boots.
   const lifecycle = import('./lifecycle.js');
-  const { state } = await createContainer(store, ownConsole ? { ...req, consoleSocketFd: ownConsole.theirs } : req);
-  const { deleteContainer, startContainer } = await lifecycle;
+  // Until the program runs, Ctrl-C or SIGTERM cancels the run and undoes it; after, it is forwarded.
+  const interrupts = new Interrupts();
   try {
-    if (ownConsole) master = receiveMaster(ownConsole);
-    startContainer(store, req.id);
-  } catch (err) {
-    deleteContainer(store, req.id, true);
-    throw err;
-  }
-  trace('started');
-  if (detach) return 0;
+    const { state } = await createContainer(store, ownConsole ? { ...req, consoleSocketFd: ownConsole.theirs } : req, interrupts);
+    const { deleteContainer, startContainer } = await lifecycle;
+    faultPoint('run:created');
+    try {
+      if (ownConsole) master = receiveMaster(ownConsole);
+      await interrupts.check();
+      startContainer(store, req.id);
+    } catch (err) {
+      deleteContainer(store, req.id, true);
+      throw err;
+    }
+    trace('started');
+    faultPoint('run:started');
+    if (detach) return 0;
 
-  const exited = forwardSignalsUntilExit(state.pid, (sig) => { signalInit(state, sig); });
-  try {
-    if (master >= 0) await proxyTerminal(master, exited);
-    const status = await exited;
-    trace('container exited');
-    return exitCodeOf(status);
+    // A signal that came while start ran is the program's now.
+    if (interrupts.received) signalInit(state, constants.signals[interrupts.received]);
+    // The interrupts stay installed (and ignored) until the end: a signal after the program
+    // exits must not stop us before we have deleted the container.
+    const exited = forwardSignalsUntilExit(state.pid, (sig) => { signalInit(state, sig); });
+    try {
+      if (master >= 0) await proxyTerminal(master, exited);
+      const status = await exited;
+      trace('container exited');
+      faultPoint('run:exited');
+      return exitCodeOf(status);
+    } finally {
+      // Whatever went wrong meanwhile, a foreground run leaves no container behind.
+      try { while (waitpid(-1, WNOHANG).pid > 0) { /* reaped */ } } catch { /* ECHILD */ }
+      if (!keep) deleteContainer(store, req.id, true);
+    }
   } finally {
-    // Whatever went wrong meanwhile, a foreground run leaves no container behind.
-    try { while (waitpid(-1, WNOHANG).pid > 0) { /* reaped */ } } catch { /* ECHILD */ }
-    if (!keep) deleteContainer(store, req.id, true);
+    interrupts.stop();
   }
 }
 
@@ -74,11 +90,13 @@ export async function runContainer(store: Store, req: CreateRequest, detach: boo
  * process that is our own child). Returns the raw wait status.
  */
 export async function forwardSignalsUntilExit(pid: number, send: (sig: number) => void = (sig) => { try { kill(pid, sig); } catch { /* exited */ } }): Promise<number> {
-  for (const name of FORWARDED) process.on(name, () => send(libcSignal(name)));
+  const handlers = FORWARDED.map((name) => [name, () => send(libcSignal(name))] as const);
+  for (const [name, fn] of handlers) process.on(name, fn);
   try {
     return await waitForExit(pid);
   } finally {
-    for (const name of FORWARDED) process.removeAllListeners(name);
+    // Only ours: run holds some of these signals itself until it has deleted the container.
+    for (const [name, fn] of handlers) process.removeListener(name, fn);
   }
 }
 

@@ -49,7 +49,8 @@ export function containerPids(s: StoredState): number[] {
 }
 
 export function signalAll(s: StoredState, signal: number): void {
-  signalInit(s, signal);
+  // Without a live init, its pid (maybe 0, maybe recycled) leads to no process of ours.
+  if (!signalInit(s, signal)) return;
   for (const pid of containerPids(s)) {
     if (pid === s.pid) continue;
     let fd: number;

@@ -1,6 +1,7 @@
 // A container's stored record and its live status, derived from the kernel
 // each time: a stored status would go stale the moment the process exits.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readlinkSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { isProcessAlive } from '../linux/procfs.js';
 import type { Hook } from '../spec/types.js';
 import type { Store } from './store.js';
@@ -25,6 +26,10 @@ export interface StoredState {
   annotations: Record<string, string>;
   /** set until the init reports ready */
   creating: boolean;
+  /** the create command that is writing this record: once it is dead, `creating` no longer holds */
+  creator?: { pid: number; startTime: number };
+  /** what /proc/<init>/exe showed while the init waited for start: once it differs, the program runs */
+  initExe?: string;
   /** the container has its own pid namespace (killing the init kills all) */
   ownPidNamespace: boolean;
   /** the namespace kinds the container is in (created or joined): what exec joins */
@@ -33,16 +38,51 @@ export interface StoredState {
   seccomp?: string | null;
   /** the container's cgroups: paths, directories made, resources in force */
   cgroup?: CgroupRecord;
+  /** no mount namespace of its own: how many mounts the rootfs path had before create (delete takes off the rest) */
+  hostRootfsMounts?: number;
   /** hooks that run after create: poststart (by start) and poststop (by delete) */
   hooks?: { poststart?: Hook[]; poststop?: Hook[] };
 }
 
 export function currentStatus(store: Store, s: StoredState): Status {
-  const alive = isProcessAlive(s.pid, s.pidStartTime);
-  if (s.creating) return alive || s.pid === 0 ? 'creating' : 'stopped';
-  if (!alive) return 'stopped';
-  if (s.cgroup && isFrozen(s.cgroup.paths)) return 'paused';
-  return existsSync(store.fifoPath(s.id)) ? 'created' : 'running';
+  // A record still marked creating whose create has died tells nothing: what
+  // is true is what its init (if it got one) does now.
+  if (s.creating && (!s.creator || isProcessAlive(s.creator.pid, s.creator.startTime))) return 'creating';
+  if (!isProcessAlive(s.pid, s.pidStartTime)) return 'stopped';
+  if (s.cgroup && isFrozen(s.cgroup.paths) && !killFreezeLeft(store, s.id)) return 'paused';
+  return waitingForStart(store, s) ? 'created' : 'running';
+}
+
+/**
+ * The init still waits on exec.fifo: the fifo is there and the init has not
+ * exec'd the program yet (a `start` killed after it released the init but
+ * before it removed the fifo leaves the fifo behind a running program).
+ */
+function waitingForStart(store: Store, s: StoredState): boolean {
+  if (!existsSync(store.fifoPath(s.id))) return false;
+  if (!s.initExe) return true;
+  try {
+    if (readlinkSync(`/proc/${s.pid}/exe`) === s.initExe) return true;
+    // Once the init has pivoted into the container, the link's text is the
+    // path inside the mount that holds the binary (a separate /usr, a 9p
+    // share: "/node_modules/…/node"), not the path we recorded: compare the
+    // files themselves.
+    const now = statSync(`/proc/${s.pid}/exe`);
+    const recorded = statSync(s.initExe);
+    return now.dev === recorded.dev && now.ino === recorded.ino;
+  } catch {
+    return true; // not ours to read (no ptrace access): the fifo decides
+  }
+}
+
+/** The marker a kill path leaves while it has the container frozen (see lifecycle.ts). */
+export function killFreezeMarker(store: Store, id: string): string {
+  return join(store.dir(id), 'kill-freeze');
+}
+
+/** A kill path froze the container and died before it thawed it: frozen is not paused. */
+export function killFreezeLeft(store: Store, id: string): boolean {
+  return existsSync(killFreezeMarker(store, id));
 }
 
 /** The owner runc reports: the user that owns the state directory, by name when root. */

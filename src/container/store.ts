@@ -1,11 +1,22 @@
 // The state store: one directory a container under the runtime root, holding
 // state.json (written atomically) and exec.fifo; a flock on the directory
 // keeps two commands on one id from interleaving.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+//
+// Crash safety: the name `<id>` only ever appears with a state.json in it
+// (create fills `<id>:claim` and renames it into place without replacing
+// anything), and only ever disappears at once (delete renames it to
+// `<id>:gone` before removing the files). A process killed at any point so
+// leaves either a whole record or nothing under `<id>`; the side
+// directories it may leave are swept by the next create or delete of that
+// id, once their lock shows that no live process owns them. `:` cannot be
+// part of an id, so they never pass for a container.
+import { existsSync, fstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LOCK_EX, O_CLOEXEC, O_DIRECTORY, O_RDONLY } from '../sys/constants.js';
-import { close, flock, open } from '../sys/calls.js';
+import { LOCK_EX, LOCK_NB, O_CLOEXEC, O_DIRECTORY, O_RDONLY } from '../sys/constants.js';
+import { close, flock, open, renameNoReplace } from '../sys/calls.js';
+import { SysError } from '../sys/errors.js';
 import type { StoredState } from './state.js';
+import { faultPoint } from './faultpoint.js';
 
 /** runc's rule: letters, digits, and _ + - . ; not "." or "..". */
 export function validateId(id: string): void {
@@ -16,6 +27,43 @@ export class NotFoundError extends Error {
   constructor() {
     super('container does not exist');
     this.name = 'NotFoundError';
+  }
+}
+
+function errCode(err: unknown): string {
+  return (err as { code?: string }).code ?? '';
+}
+
+/** A directory's lock, held until released (or until our process dies: the kernel drops it then). */
+export interface DirLock {
+  release(): void;
+}
+
+/** flock without waiting: the fd holding the lock, or -1 when someone else holds it (or the path is gone). */
+function tryLock(path: string): number {
+  let fd: number;
+  try {
+    fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  } catch {
+    return -1;
+  }
+  try {
+    flock(fd, LOCK_EX | LOCK_NB, path);
+    return fd;
+  } catch {
+    close(fd);
+    return -1;
+  }
+}
+
+/** The locked fd still names what `path` names (a rename may have moved it meanwhile). */
+function sameDir(fd: number, path: string): boolean {
+  try {
+    const a = fstatSync(fd);
+    const b = statSync(path);
+    return a.ino === b.ino && a.dev === b.dev;
+  } catch {
+    return false;
   }
 }
 
@@ -30,29 +78,79 @@ export class Store {
     return join(this.dir(id), 'exec.fifo');
   }
 
-  /** Claim the id: mkdir is atomic, so of two creates only one wins. */
-  claim(id: string): void {
+  /** Where create fills in a new record before it takes the id's name. */
+  private claimDir(id: string): string {
+    return join(this.root, `${id}:claim`);
+  }
+
+  /** Where delete moves a record before removing its files. */
+  private graveDir(id: string): string {
+    return join(this.root, `${id}:gone`);
+  }
+
+  /** A record exists under this id. */
+  has(id: string): boolean {
+    return existsSync(join(this.dir(id), 'state.json'));
+  }
+
+  /**
+   * Claim the id with its first record, atomically: `<id>` appears with
+   * state.json already in it, and locked by us, or not at all. Of two
+   * creates only one wins; a directory without a record that a crash left
+   * under the id is cleared first.
+   */
+  claim(state: StoredState): DirLock {
+    const id = state.id;
     mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    const exists = (): Error => new Error(`container with id exists: ${id}`);
+    if (existsSync(this.dir(id))) {
+      if (this.has(id) || !this.clearRemnant(id)) throw exists();
+    }
+    const tmp = this.claimDir(id);
     try {
-      mkdirSync(this.dir(id), { mode: 0o711 });
+      mkdirSync(tmp, { mode: 0o711 });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`container with id exists: ${id}`);
-      throw err;
+      if (errCode(err) !== 'EEXIST') throw err;
+      // A claim left by a create that died, or one in progress (whose lock we cannot take).
+      if (!this.sweepOne(tmp)) throw exists();
+      try { mkdirSync(tmp, { mode: 0o711 }); } catch { throw exists(); }
+    }
+    const fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    let done = false;
+    try {
+      flock(fd, LOCK_EX, tmp);
+      // A sweeper took it for a dead create's and removed it before we locked it: another create has the id.
+      if (!sameDir(fd, tmp)) throw exists();
+      faultPoint('create:claim-dir');
+      this.writeIn(tmp, state);
+      try {
+        renameNoReplace(tmp, this.dir(id));
+      } catch (err) {
+        rmSync(tmp, { recursive: true, force: true });
+        if (err instanceof SysError && (err.code === 'EEXIST' || err.code === 'ENOTEMPTY')) throw exists();
+        throw err;
+      }
+      done = true;
+      return { release: () => close(fd) };
+    } finally {
+      if (!done) close(fd);
     }
   }
 
   /** Run fn holding the container's lock; fails with "container does not exist" if it is gone. */
   withLock<T>(id: string, fn: () => T, mustExist = true): T {
+    const path = this.dir(id);
     let fd: number;
     try {
-      fd = open(this.dir(id), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     } catch {
       throw new NotFoundError();
     }
     try {
-      flock(fd, LOCK_EX, this.dir(id));
-      // A delete that held the lock before us may have removed it meanwhile.
-      if (mustExist && !existsSync(join(this.dir(id), 'state.json'))) throw new NotFoundError();
+      flock(fd, LOCK_EX, path);
+      // A delete that held the lock before us may have removed it, or moved it away, meanwhile.
+      if (!sameDir(fd, path)) throw new NotFoundError();
+      if (mustExist && !existsSync(join(path, 'state.json'))) throw new NotFoundError();
       return fn();
     } finally {
       close(fd);
@@ -71,14 +169,69 @@ export class Store {
 
   /** Temp file and rename: a reader sees the old state or the new one, never half. */
   write(state: StoredState): void {
-    const final = join(this.dir(state.id), 'state.json');
-    const temp = `${final}.${process.pid}.tmp`;
-    writeFileSync(temp, JSON.stringify(state), { mode: 0o600 });
-    renameSync(temp, final);
+    this.writeIn(this.dir(state.id), state);
   }
 
-  remove(id: string): void {
-    rmSync(this.dir(id), { recursive: true, force: true });
+  private writeIn(dir: string, state: StoredState): void {
+    const final = join(dir, 'state.json');
+    const temp = `${final}.${process.pid}.tmp`;
+    try {
+      writeFileSync(temp, JSON.stringify(state), { mode: 0o600 });
+      renameSync(temp, final);
+    } catch (err) {
+      rmSync(temp, { force: true });
+      // Node's own message leaves the file out ("ENOSPC: no space left on device, write").
+      throw new Error(`cannot write ${final}: ${errCode(err) || (err as Error).message}`, { cause: err });
+    }
+  }
+
+  /**
+   * Remove the record, holding its lock: the name goes first, in one rename,
+   * so a crash while the files are removed leaves nothing under the id.
+   */
+  bury(id: string): void {
+    const grave = this.graveDir(id);
+    rmSync(grave, { recursive: true, force: true });
+    faultPoint('delete:before-rename');
+    renameSync(this.dir(id), grave);
+    faultPoint('delete:renamed');
+    rmSync(grave, { recursive: true, force: true });
+  }
+
+  /**
+   * `<id>` without a state.json: what a crash of an older version, or a
+   * stray mkdir, leaves. Cleared under its lock; false when someone holds it.
+   */
+  clearRemnant(id: string): boolean {
+    const fd = tryLock(this.dir(id));
+    if (fd < 0) return !existsSync(this.dir(id));
+    try {
+      if (!sameDir(fd, this.dir(id))) return false;
+      if (this.has(id)) return false;
+      this.bury(id);
+      return true;
+    } finally {
+      close(fd);
+    }
+  }
+
+  /** Remove the side directories of an id that no live process owns. */
+  sweep(id: string): void {
+    this.sweepOne(this.claimDir(id));
+    this.sweepOne(this.graveDir(id));
+  }
+
+  /** Remove one side directory if its lock is free; true when it is gone. */
+  private sweepOne(path: string): boolean {
+    const fd = tryLock(path);
+    if (fd < 0) return !existsSync(path);
+    try {
+      if (!sameDir(fd, path)) return false;
+      rmSync(path, { recursive: true, force: true });
+      return true;
+    } finally {
+      close(fd);
+    }
   }
 
   /** Ids with a state file, sorted. */
@@ -89,7 +242,7 @@ export class Store {
     } catch {
       return [];
     }
-    return entries.filter((e) => existsSync(join(this.root, e, 'state.json'))).sort();
+    return entries.filter((e) => !e.includes(':') && existsSync(join(this.root, e, 'state.json'))).sort();
   }
 }
 

@@ -1,6 +1,5 @@
 // Device nodes in the container's /dev: the default set every container
 // gets, the config's linux.devices, and the standard symlinks.
-import { existsSync } from 'node:fs';
 import { S_IFBLK, S_IFCHR, S_IFIFO } from '../sys/constants.js';
 
 export interface DeviceNode {
@@ -54,14 +53,14 @@ export function deviceTypeBits(type: DeviceNode['type']): number {
   }
 }
 
-/** Symlinks every /dev gets (name inside /dev → target). */
-export function devSymlinks(): [string, string][] {
+/** Symlinks every /dev gets (name inside /dev → target); /dev/core only where /proc/kcore exists. */
+export function devSymlinks(hasKcore: boolean): [string, string][] {
   const links: [string, string][] = [
     ['fd', '/proc/self/fd'],
     ['stdin', '/proc/self/fd/0'],
     ['stdout', '/proc/self/fd/1'],
     ['stderr', '/proc/self/fd/2'],
   ];
-  if (existsSync('/proc/kcore')) links.push(['core', '/proc/kcore']);
+  if (hasKcore) links.push(['core', '/proc/kcore']);
   return links;
 }

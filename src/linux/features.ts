@@ -6,13 +6,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { CAPABILITY_NAMES, NAMESPACE_TYPES, SECCOMP_ACTIONS, SECCOMP_OPERATORS } from '../spec/names.js';
 import type { Features } from '../spec/types.js';
 import { libseccompAvailable, libseccompVersion, resolveArch } from '../sys/libseccomp.js';
+import { libsystemdAvailable } from '../sys/sdbus.js';
 import { HOOK_KINDS } from './hooks.js';
 import { detectLsm } from './lsm.js';
 import { knownMountOptions } from './mountopts.js';
 import { PROC_NS_NAME } from './namespaces.js';
 import { lastCapability, readMountinfo } from './procfs.js';
 import { resctrlMounted } from './intelrdt.js';
+import { criuUsable } from '../criu/check.js';
 import { SECCOMP_FILTER_FLAGS, archName } from './seccomp.js';
+import { idmapSupported } from '../sys/idmaptree.js';
 
 // The architecture names config-linux.md lists; which of them work is libseccomp's answer.
 const SPEC_ARCHES = [
@@ -32,6 +35,8 @@ export function hostFeatures(ociVersionMax: string): Features {
   const seccompOn = kernelHasSeccomp() && libseccompAvailable();
   const annotations: Record<string, string> = {};
   if (seccompOn) annotations['io.github.seccomp.libseccomp.version'] = libseccompVersion();
+  // runc's key; runc says "true" when built with CRIU support, we say whether CRIU works here.
+  annotations['org.opencontainers.runc.checkpoint.enabled'] = String(criuUsable());
   return {
     ociVersionMin: '1.0.0',
     ociVersionMax,
@@ -43,7 +48,9 @@ export function hostFeatures(ociVersionMax: string): Features {
       cgroup: {
         v1: types.has('cgroup'),
         v2: types.has('cgroup2'),
-        systemd: false,
+        // --systemd-cgroup works where systemd runs the host and libsystemd (its D-Bus client) loads.
+        systemd: existsSync('/run/systemd/system') && libsystemdAvailable(),
+        // systemd user managers (rootless) are not supported.
         systemdUser: false,
         rdma: existsSync('/sys/fs/cgroup/rdma') || /\brdma\b/.test(safeRead('/sys/fs/cgroup/unified/cgroup.controllers') + safeRead('/sys/fs/cgroup/cgroup.controllers')),
       },
@@ -58,8 +65,8 @@ export function hostFeatures(ociVersionMax: string): Features {
       apparmor: { enabled: lsm.apparmor },
       selinux: { enabled: lsm.selinux },
       intelRdt: { enabled: resctrlMounted() },
-      // Id-mapped mounts are not implemented: say so, engines decide on it.
-      mountExtensions: { idmap: { enabled: false } },
+      // containerd decides on user namespaces for pods from this: ask the kernel.
+      mountExtensions: { idmap: { enabled: idmapSupported() } },
     },
     annotations,
   };
@@ -68,3 +75,4 @@ export function hostFeatures(ociVersionMax: string): Features {
 function safeRead(path: string): string {
   try { return readFileSync(path, 'utf8'); } catch { return ''; }
 }
+

@@ -1,15 +1,6 @@
-// Finding the program to exec the way execvp(3) would, inside the container.
-import { accessSync, constants, statSync } from 'node:fs';
-
-function isExecutableFile(path: string): boolean {
-  try {
-    if (!statSync(path).isFile()) return false;
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
+// Finding the program to exec the way execvp(3) would, inside the container:
+// the candidates are planned here, the native step takes the first that is
+// an executable regular file (it alone can see the container's files).
 
 /** The container env's PATH, or the default execvp uses. */
 export function pathFromEnv(env: readonly string[]): string {
@@ -17,21 +8,15 @@ export function pathFromEnv(env: readonly string[]): string {
   return entry === undefined ? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' : entry.slice(5);
 }
 
-/** Resolve args[0] against PATH (names with a slash are taken as they are, relative to cwd). */
-export function lookPath(name: string, env: readonly string[], cwd: string): string {
-  if (name.includes('/')) {
-    const full = name.startsWith('/') ? name : `${cwd.replace(/\/$/, '')}/${name}`;
-    try {
-      statSync(full);
-    } catch {
-      throw new Error(`exec: "${name}": stat ${name}: no such file or directory`);
-    }
-    if (!isExecutableFile(full)) throw new Error(`exec: "${name}": permission denied`);
-    return full;
-  }
-  for (const dir of pathFromEnv(env).split(':')) {
-    const candidate = `${dir === '' ? '.' : dir}/${name}`;
-    if (isExecutableFile(candidate)) return candidate;
-  }
-  throw new Error(`exec: "${name}": executable file not found in $PATH`);
+/** execvp's candidates: a name with a slash as it is (relative to the cwd), else each PATH directory. */
+export function candidatePaths(name: string, env: readonly string[]): string[] {
+  if (name.includes('/')) return [name];
+  return pathFromEnv(env).split(':').map((dir) => `${dir === '' ? '.' : dir}/${name}`);
+}
+
+/** runc's words for a program that cannot be found or run; `code` is the errno name. */
+export function programError(name: string, code: string): string {
+  if (!name.includes('/')) return `exec: "${name}": executable file not found in $PATH`;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return `exec: "${name}": stat ${name}: no such file or directory`;
+  return `exec: "${name}": permission denied`;
 }

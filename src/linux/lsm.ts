@@ -3,7 +3,7 @@
 // /proc/thread-self/attr/… right before execve (the kernel applies it at the
 // exec); where it is not, asking for one is an error that names the field,
 // since silently running unconfined is the worse outcome.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Spec } from '../spec/types.js';
 
 export interface LsmHost {
@@ -57,15 +57,3 @@ export function planLsm(spec: Pick<Spec, 'process' | 'linux'>, host: LsmHost): L
 }
 
 /** Set the labels the next execve of this thread takes on. */
-export function applyExecLabels(plan: LsmPlan): void {
-  if (plan.apparmorProfile) {
-    const text = `exec ${plan.apparmorProfile}`;
-    // Kernels with LSM stacking have a per-module directory; older ones only the shared file.
-    try {
-      writeFileSync('/proc/thread-self/attr/apparmor/exec', text);
-    } catch {
-      writeFileSync('/proc/thread-self/attr/exec', text);
-    }
-  }
-  if (plan.selinuxLabel) writeFileSync('/proc/thread-self/attr/exec', plan.selinuxLabel);
-}

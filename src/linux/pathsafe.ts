@@ -1,7 +1,8 @@
-// Resolving paths inside a container root without letting symlinks or ".."
-// escape it, creating what is missing on the way (as runc's securejoin +
-// MkdirAll do). The walk goes one component at a time from an fd on the
-// root: each step is opened O_NOFOLLOW relative to its parent's fd, a
+// Resolving paths inside a container root, in the runtime (home.ts reads a
+// passwd file this way), without letting symlinks or ".." escape it,
+// creating what is missing on the way (as runc's securejoin + MkdirAll do).
+// The init's own resolution is native (native/resolve.c). The walk goes
+// one component at a time from an fd on the root: each step is opened O_NOFOLLOW relative to its parent's fd, a
 // symlink is expanded by us (absolute targets restart at the root, ".."
 // stops at the root), and missing parts are created relative to their
 // verified parent. A symlink planted later cannot redirect a step.

@@ -1,15 +1,16 @@
-// The container's root filesystem: plan (pure, in the runtime) and apply
-// (in the init, inside the new mount namespace, before and after pivot_root).
-import { chmodSync, chownSync, readFileSync, rmSync } from 'node:fs';
+// The container's root filesystem: the plan (pure), and the operations the
+// native init carries out for it, in its new mount namespace, before and
+// after pivot_root (native/plan.c resolves each path inside the root).
+import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import * as C from '../sys/constants.js';
-import { chroot, close, fchdir, makedev, mknod, mount, mountSetattr, open, pivotRoot, symlinkat, umount } from '../sys/calls.js';
-import { SysError } from '../sys/errors.js';
-import { statfsFlags } from '../sys/statfs.js';
 import { deviceTypeBits, devSymlinks, planDevices, type DeviceNode, type DeviceSpec } from './devices.js';
-import { isBindMount, parseMountOptions, ROOTFS_PROPAGATION } from './mountopts.js';
-import { fdPath, isDirectory, resolveInRoot } from './pathsafe.js';
-import { readMountinfo } from './procfs.js';
+import { type InitOp, MOUNT_IN_ROOT, MOUNT_KEEP_LOCKED, MOUNT_MKDIR, MOUNT_MKFILE, MOUNT_SELF, MOUNT_SKIP_MISSING } from './initplan.js';
+import { isBindMount, type MountOptions, parseMountOptions, ROOTFS_PROPAGATION } from './mountopts.js';
+import { formatIdMap, type IdMapping } from './idmap.js';
+import { isDirectory } from './pathsafe.js';
+import type { MountEntry } from './procfs.js';
+
 
 export interface MountStep {
   destination: string;
@@ -23,7 +24,12 @@ export interface MountStep {
   propagation: number[];
   recAttrSet: number;
   recAttrClr: number;
+  /** an idmapped mount: the runtime opens the tree (native/idmap.c), the init attaches it */
+  idmap: IdmapStep | null;
 }
+
+/** uid_map/gid_map text of the mount's user namespace; recursive: "ridmap" (submounts mapped too) */
+export interface IdmapStep { uidMap: string; gidMap: string; recursive: boolean }
 
 export interface RootfsPlan {
   rootfs: string;
@@ -42,9 +48,22 @@ export interface RootfsPlan {
   readonlyPaths: string[];
   /** new cgroup namespace: cgroup mounts show the container's own tree */
   cgroupns: boolean;
+  /**
+   * false: no mount namespace of its own, the setup happens in the runtime's
+   * (the host's): no propagation change, the rootfs bind made private, and
+   * chroot, as pivot_root or a move onto "/" would change the host's root.
+   */
+  ownMountNamespace: boolean;
 }
 
-export interface MountSpec { destination: string; source?: string; type?: string; options?: string[] }
+export interface MountSpec {
+  destination: string;
+  source?: string;
+  type?: string;
+  options?: string[];
+  uidMappings?: readonly IdMapping[];
+  gidMappings?: readonly IdMapping[];
+}
 
 export interface RootfsInput {
   rootfs: string;
@@ -58,9 +77,29 @@ export interface RootfsInput {
   noPivot: boolean;
   inUserns: boolean;
   cgroupns: boolean;
+  ownMountNamespace: boolean;
+  /** the container's own user namespace maps, for "idmap" without maps of its own */
+  userns?: { uidMappings: readonly IdMapping[]; gidMappings: readonly IdMapping[] } | null;
 }
 
-export function planMount(m: MountSpec, bundle: string): MountStep {
+/**
+ * runtime-spec: uidMappings/gidMappings, or the "idmap"/"ridmap" option, make
+ * an idmapped mount. Without maps of its own it takes the container's user
+ * namespace maps; bind mounts only (mount_setattr maps a tree, not a new
+ * filesystem).
+ */
+function planIdmap(m: MountSpec, opts: MountOptions, bind: boolean, index: number, userns: RootfsInput['userns'] = null): IdmapStep | null {
+  const recursive = opts.extensions.includes('ridmap');
+  const asked = recursive || opts.extensions.includes('idmap');
+  const own = (m.uidMappings?.length ?? 0) > 0 || (m.gidMappings?.length ?? 0) > 0;
+  if (!asked && !own) return null;
+  if (!bind) throw new Error(`mounts[${index}]: an idmapped mount must be a bind mount (options "bind" or "rbind")`);
+  const maps = own ? { uid: m.uidMappings ?? [], gid: m.gidMappings ?? [] } : userns ? { uid: userns.uidMappings, gid: userns.gidMappings } : null;
+  if (!maps) throw new Error(`mounts[${index}].options: "${recursive ? 'ridmap' : 'idmap'}" needs uidMappings and gidMappings, or a user namespace whose maps it can take`);
+  return { uidMap: formatIdMap(maps.uid), gidMap: formatIdMap(maps.gid), recursive };
+}
+
+export function planMount(m: MountSpec, bundle: string, index = 0, userns: RootfsInput['userns'] = null): MountStep {
   const opts = parseMountOptions(m.options);
   const bind = isBindMount(m.type, opts);
   let source = m.source ?? '';
@@ -77,11 +116,12 @@ export function planMount(m: MountSpec, bundle: string): MountStep {
     propagation: opts.propagation,
     recAttrSet: opts.recAttrSet,
     recAttrClr: opts.recAttrClr,
+    idmap: planIdmap(m, opts, bind, index, userns),
   };
 }
 
 export function planRootfs(input: RootfsInput): RootfsPlan {
-  const mounts = input.mounts.map((m) => planMount(m, input.bundle));
+  const mounts = input.mounts.map((m, i) => planMount(m, input.bundle, i, input.userns));
   const devFromHost = mounts.some((m) => m.bind && m.destination.replace(/\/+$/, '') === '/dev');
   const prop = input.rootfsPropagation ? ROOTFS_PROPAGATION[input.rootfsPropagation] : undefined;
   return {
@@ -96,233 +136,151 @@ export function planRootfs(input: RootfsInput): RootfsPlan {
     maskedPaths: [...(input.maskedPaths ?? [])],
     readonlyPaths: [...(input.readonlyPaths ?? [])],
     cgroupns: input.cgroupns,
+    ownMountNamespace: input.ownMountNamespace,
   };
 }
 
-// ---------------------------------------------------------------- apply
+// ---------------------------------------------------------------- operations
 
-function wrap(err: unknown, what: string): Error {
-  const msg = err instanceof Error ? err.message : String(err);
-  return new Error(`${what}: ${msg}`, { cause: err });
+/** What the planner needs from the host, read once by the caller. */
+export interface RootfsFacts {
+  /** the mount table the container's mount namespace starts from */
+  mountinfo: readonly MountEntry[];
+  /** /proc/<init>/cgroup: the hierarchies and paths the init was placed in */
+  cgroupLines: string;
+  /** /proc/kcore exists (it gets a /dev/core link) */
+  hasKcore: boolean;
 }
 
-/** pivot_root refuses a new root whose parent mount is shared: make the mount holding rootfs private. */
-function makeParentMountPrivate(rootfs: string): void {
+type Op = InitOp;
+const REMOUNT_BIND = C.MS_BIND | C.MS_REMOUNT;
+
+function mountOp(what: string, how: number, source: string, target: string, fstype: string, flags: number, data: string): Op {
+  return { what, op: 'mount', how, source, target, fstype, flags, data };
+}
+
+/** The mount point holding rootfs: pivot_root refuses a new root whose parent mount is shared. */
+function parentMount(rootfs: string, mountinfo: readonly MountEntry[]): string {
   let best = '';
-  for (const { mountPoint: point } of readMountinfo()) {
+  for (const { mountPoint: point } of mountinfo) {
     if ((rootfs === point || rootfs.startsWith(point === '/' ? '/' : `${point}/`)) && point.length > best.length) best = point;
   }
-  if (best) mount(null, best, null, C.MS_PRIVATE, null);
+  return best;
 }
 
-/** A bind remount keeps the flags the kernel locked on the source (e.g. in a user namespace). */
-function remountBind(target: string, flags: number): void {
-  const wanted = C.MS_BIND | C.MS_REMOUNT | flags;
-  try {
-    mount(null, target, null, wanted, null);
-  } catch (err) {
-    if (!(err instanceof SysError) || err.code !== 'EPERM') throw err;
-    mount(null, target, null, wanted | statfsFlags(target), null);
-  }
-}
-
-function mountCgroupV1(step: MountStep, rootFd: number, cgroupns: boolean): void {
-  // A tmpfs with one cgroup mount per v1 hierarchy this process is in, as runc lays it out.
-  const targetFd = resolveInRoot(rootFd, step.destination, 'dir');
-  try {
-    mount('tmpfs', fdPath(targetFd), 'tmpfs', step.flags & ~C.MS_RDONLY, 'mode=755');
-  } finally {
-    close(targetFd);
-  }
-  for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+function v1Hierarchies(cgroupLines: string): { controllers: string; path: string }[] {
+  const out: { controllers: string; path: string }[] = [];
+  for (const line of cgroupLines.split('\n')) {
     const [, controllers, path] = line.split(':');
-    if (!controllers || path === undefined) continue; // "0::/…" is the v2 entry
-    const dir = controllers.startsWith('name=') ? controllers.slice(5) : controllers;
-    const subFd = resolveInRoot(rootFd, `${step.destination}/${dir}`, 'dir');
-    try {
-      if (cgroupns) {
-        mount('cgroup', fdPath(subFd), 'cgroup', step.flags, controllers);
-      } else {
-        const host = findCgroupMount(controllers);
-        if (!host) continue;
-        mount(join(host, path), fdPath(subFd), null, C.MS_BIND | C.MS_REC, null);
-        if (step.flags) withNewMount(rootFd, `${step.destination}/${dir}`, (target) => remountBind(target, step.flags));
-      }
-    } finally {
-      close(subFd);
+    if (controllers && path !== undefined) out.push({ controllers, path }); // "0::/…" is the v2 entry
+  }
+  return out;
+}
+
+/** A tmpfs with one cgroup mount per v1 hierarchy the init is in, as runc lays it out. */
+function cgroupV1Ops(what: string, step: MountStep, plan: RootfsPlan, facts: RootfsFacts): Op[] {
+  const ops: Op[] = [mountOp(what, MOUNT_IN_ROOT | MOUNT_MKDIR, 'tmpfs', step.destination, 'tmpfs', step.flags & ~C.MS_RDONLY, 'mode=755')];
+  for (const { controllers, path } of v1Hierarchies(facts.cgroupLines)) {
+    const sub = `${step.destination}/${controllers.startsWith('name=') ? controllers.slice(5) : controllers}`;
+    if (plan.cgroupns) {
+      ops.push(mountOp(what, MOUNT_IN_ROOT | MOUNT_MKDIR, 'cgroup', sub, 'cgroup', step.flags, controllers));
+      continue;
     }
+    const wanted = controllers.split(',');
+    const host = facts.mountinfo.find((e) => e.fstype === 'cgroup' && wanted.every((c) => e.superOptions.includes(c)));
+    if (!host) continue;
+    ops.push(mountOp(what, MOUNT_IN_ROOT | MOUNT_MKDIR, join(host.mountPoint, path), sub, '', C.MS_BIND | C.MS_REC, ''));
+    if (step.flags) ops.push(mountOp(what, MOUNT_IN_ROOT | MOUNT_KEEP_LOCKED, '', sub, '', REMOUNT_BIND | step.flags, ''));
   }
-  if (step.flags & C.MS_RDONLY) {
-    withNewMount(rootFd, step.destination, (target) => mount(null, target, null, C.MS_REMOUNT | step.flags, 'mode=755'));
-  }
+  if (step.flags & C.MS_RDONLY) ops.push(mountOp(what, MOUNT_IN_ROOT, '', step.destination, '', C.MS_REMOUNT | step.flags, 'mode=755'));
+  return ops;
 }
 
-function findCgroupMount(controllers: string): string | null {
-  const wanted = controllers.split(',');
-  const m = readMountinfo().find((e) => e.fstype === 'cgroup' && wanted.every((c) => e.superOptions.includes(c)));
-  return m ? m.mountPoint : null;
-}
-
-function hostHasCgroupV1(): boolean {
-  return readFileSync('/proc/self/cgroup', 'utf8').split('\n').some((l) => /^\d+:[^:]+:/.test(l));
-}
-
-function applyMount(step: MountStep, rootFd: number, plan: RootfsPlan): void {
-  if (step.type === 'cgroup' && hostHasCgroupV1()) {
-    mountCgroupV1(step, rootFd, plan.cgroupns);
-    return;
+function configMountOps(step: MountStep, index: number, plan: RootfsPlan, facts: RootfsFacts, idmapSlot: number): Op[] {
+  const what = `mounts[${index}]: mount ${step.source || step.type} on ${step.destination}`;
+  if (step.type === 'cgroup' && v1Hierarchies(facts.cgroupLines).length) return cgroupV1Ops(what, step, plan, facts);
+  // A missing bind source fails create before its mount point is made: no empty directories left in the rootfs.
+  if (step.bind && !existsSync(step.source)) throw new Error(`${what}: source ${step.source} does not exist`);
+  const create = step.bind && !isDirectory(step.source) ? MOUNT_MKFILE : MOUNT_MKDIR;
+  const ops: Op[] = [];
+  if (step.idmap) {
+    // The runtime cloned the source with its ids mapped; attaching it is the bind.
+    ops.push({ what, op: 'attach', how: MOUNT_IN_ROOT | create, slot: idmapSlot, target: step.destination });
+  } else if (step.bind) {
+    ops.push(mountOp(what, MOUNT_IN_ROOT | create, step.source, step.destination, '', C.MS_BIND | (step.recursive ? C.MS_REC : 0), ''));
+  } else {
+    const type = step.type === 'cgroup' ? 'cgroup2' : step.type;
+    ops.push(mountOp(what, MOUNT_IN_ROOT | create, step.source || type, step.destination, type, step.flags, step.data));
   }
-  const create = step.bind && !isDirectory(step.source) ? 'file' : 'dir';
-  const targetFd = resolveInRoot(rootFd, step.destination, create);
-  try {
-    if (step.bind) {
-      mount(step.source, fdPath(targetFd), null, C.MS_BIND | (step.recursive ? C.MS_REC : 0), null);
-    } else {
-      const type = step.type === 'cgroup' ? 'cgroup2' : step.type;
-      mount(step.source || type, fdPath(targetFd), type || null, step.flags, step.data || null);
-    }
-  } finally {
-    close(targetFd);
-  }
+  // Each op below resolves the path again, so it reaches the new mount itself, not the dentry under it.
   const remountFlags = step.flags & ~C.MS_REMOUNT;
-  if (!(step.bind && remountFlags) && !step.propagation.length && !step.recAttrSet && !step.recAttrClr) return;
-  // Our fd names the dentry under the new mount: look the path up again to reach the mount itself.
-  withNewMount(rootFd, step.destination, (target) => {
-    // Bind mounts ignore every other flag on the first call: a remount sets them.
-    if (step.bind && remountFlags) remountBind(target, remountFlags);
-    for (const p of step.propagation) mount(null, target, null, p, null);
-    if (step.recAttrSet || step.recAttrClr) mountSetattr(C.AT_FDCWD, target, C.AT_RECURSIVE, step.recAttrSet, step.recAttrClr, 0);
-  });
-}
-
-/** Run fn on the top mount at path (inside the root), by a freshly resolved fd. */
-function withNewMount(rootFd: number, path: string, fn: (target: string) => void): void {
-  const fd = resolveInRoot(rootFd, path, 'none');
-  try {
-    fn(fdPath(fd));
-  } finally {
-    close(fd);
-  }
-}
-
-function createDevice(dev: DeviceNode, rootFd: number, bind: boolean): void {
-  const slash = dev.path.lastIndexOf('/');
-  const dirFd = resolveInRoot(rootFd, dev.path.slice(0, slash) || '/', 'dir');
-  const name = dev.path.slice(slash + 1);
-  const at = `${fdPath(dirFd)}/${name}`;
-  try {
-    if (bind) {
-      const fileFd = resolveInRoot(rootFd, dev.path, 'file');
-      try { mount(dev.path, fdPath(fileFd), null, C.MS_BIND, null); } finally { close(fileFd); }
-      return;
-    }
-    rmSync(at, { force: true });
-    mknod(at, deviceTypeBits(dev.type) | dev.fileMode, makedev(dev.major, dev.minor));
-    chownSync(at, dev.uid, dev.gid);
-    chmodSync(at, dev.fileMode); // mknod's mode passed through our umask
-  } finally {
-    close(dirFd);
-  }
-}
-
-function createDevSymlinks(rootFd: number): void {
-  const devFd = resolveInRoot(rootFd, '/dev', 'dir');
-  try {
-    for (const [name, target] of devSymlinks()) {
-      try { symlinkat(target, devFd, name); } catch (err) { if (!(err instanceof SysError) || err.code !== 'EEXIST') throw err; }
-    }
-    // /dev/ptmx must be the container's own devpts instance.
-    rmSync(`${fdPath(devFd)}/ptmx`, { force: true });
-    symlinkat('pts/ptmx', devFd, 'ptmx');
-  } finally {
-    close(devFd);
-  }
+  // Bind mounts ignore every other flag on the first call: a remount sets them.
+  if (step.bind && remountFlags) ops.push(mountOp(what, MOUNT_IN_ROOT | MOUNT_KEEP_LOCKED, '', step.destination, '', REMOUNT_BIND | remountFlags, ''));
+  for (const p of step.propagation) ops.push(mountOp(what, MOUNT_IN_ROOT, '', step.destination, '', p, ''));
+  if (step.recAttrSet || step.recAttrClr) ops.push({ what, op: 'setattr', target: step.destination, set: step.recAttrSet, clear: step.recAttrClr });
+  return ops;
 }
 
 /**
  * Everything before pivot_root: propagation, the rootfs bind, the config's
- * mounts in order, and /dev. Runs in the init, in its new mount namespace.
+ * mounts in order, and /dev. Carried out in the init's new mount namespace.
  */
-export function prepareRootfs(plan: RootfsPlan): void {
-  try {
-    mount(null, '/', null, plan.rootPropagation, null);
-  } catch (err) { throw wrap(err, 'set propagation of /'); }
-  makeParentMountPrivate(plan.rootfs);
-  // A bind of the rootfs onto itself makes it a mount point, which pivot_root needs.
-  mount(plan.rootfs, plan.rootfs, null, C.MS_BIND | C.MS_REC, null);
-  const rootFd = open(plan.rootfs, C.O_PATH | C.O_DIRECTORY | C.O_CLOEXEC);
-  try {
-    for (const step of plan.mounts) {
-      try {
-        applyMount(step, rootFd, plan);
-      } catch (err) {
-        throw wrap(err, `mount ${step.source || step.type} on ${step.destination}`);
-      }
-    }
-    if (plan.devices) {
-      for (const dev of plan.devices) {
-        try { createDevice(dev, rootFd, plan.bindDevices); } catch (err) { throw wrap(err, `create device ${dev.path}`); }
-      }
-      createDevSymlinks(rootFd);
-    }
-  } finally {
-    close(rootFd);
+/** firstIdmapSlot: the fd slot of the first idmapped mount's tree; the others follow in order. */
+export function prepareRootfsOps(plan: RootfsPlan, facts: RootfsFacts, firstIdmapSlot = 0): Op[] {
+  const ops: Op[] = [];
+  if (plan.ownMountNamespace) {
+    ops.push(mountOp('set propagation of /', 0, '', '/', '', plan.rootPropagation, ''));
+    const parent = parentMount(plan.rootfs, facts.mountinfo);
+    if (parent) ops.push(mountOp(`make ${parent} private (it holds root.path)`, 0, '', parent, '', C.MS_PRIVATE, ''));
   }
+  // A bind of the rootfs onto itself makes it a mount point, which pivot_root
+  // needs (and a read-only root too: its remount must not reach the host's).
+  ops.push(mountOp(`root.path ${plan.rootfs}`, 0, plan.rootfs, plan.rootfs, '', C.MS_BIND | C.MS_REC, ''));
+  // In the host's namespace: nothing mounted under the container's root propagates to other namespaces.
+  if (!plan.ownMountNamespace) ops.push(mountOp(`root.path ${plan.rootfs}`, 0, '', plan.rootfs, '', C.MS_PRIVATE | C.MS_REC, ''));
+  ops.push({ what: `root.path ${plan.rootfs}`, op: 'open-root', path: plan.rootfs });
+  let idmapSlot = firstIdmapSlot;
+  plan.mounts.forEach((m, i) => ops.push(...configMountOps(m, i, plan, facts, m.idmap ? idmapSlot++ : -1)));
+  if (plan.devices) {
+    for (const dev of plan.devices) {
+      ops.push({
+        what: `create device ${dev.path}`, op: 'mknod', path: dev.path, mode: deviceTypeBits(dev.type) | dev.fileMode,
+        major: dev.major, minor: dev.minor, uid: dev.uid, gid: dev.gid, bind: plan.bindDevices,
+      });
+    }
+    for (const [name, target] of devSymlinks(facts.hasKcore)) ops.push({ what: `create /dev/${name}`, op: 'symlink', dir: '/dev', name, target, replace: false });
+    // /dev/ptmx must be the container's own devpts instance.
+    ops.push({ what: 'create /dev/ptmx', op: 'symlink', dir: '/dev', name: 'ptmx', target: 'pts/ptmx', replace: true });
+  }
+  return ops;
 }
 
 /** Make rootfs "/", leaving no way back to the host's tree. */
-export function enterRootfs(plan: RootfsPlan): void {
-  if (plan.noPivot) {
-    process.chdir(plan.rootfs);
-    mount(plan.rootfs, '/', null, C.MS_MOVE, null);
-    chroot('.');
-  } else {
-    const oldRoot = open('/', C.O_DIRECTORY | C.O_RDONLY | C.O_CLOEXEC);
-    try {
-      process.chdir(plan.rootfs);
-      // pivot_root(".", ".") stacks the old root on top of the new one.
-      pivotRoot('.', '.');
-      // Our cwd is still the new root's own dentry: step onto the old root
-      // itself, or the next two calls would act on the container's mounts.
-      fchdir(oldRoot, 'old root');
-      // rslave first, so that detaching it cannot propagate to the host.
-      mount(null, '.', null, C.MS_SLAVE | C.MS_REC, null);
-      umount('.', C.MNT_DETACH);
-    } finally {
-      close(oldRoot);
-    }
+export function enterRootfsOps(plan: RootfsPlan): Op[] {
+  // The host's mount namespace: only our own root may change.
+  if (!plan.ownMountNamespace) {
+    return [{ what: 'enter the root filesystem (no mount namespace)', op: 'chroot', rootfs: plan.rootfs }, { what: 'open /', op: 'open-root', path: '/' }];
   }
-  process.chdir('/');
+  const ops: Op[] = [plan.noPivot
+    ? { what: 'enter the root filesystem (--no-pivot)', op: 'move-root', rootfs: plan.rootfs }
+    : { what: 'pivot root', op: 'pivot-root', rootfs: plan.rootfs }];
+  ops.push({ what: 'open /', op: 'open-root', path: '/' });
   // Only now is the container's root "/": setting it before would have
   // changed the propagation of a host mount (runc does the same).
-  if (plan.rootPropagationGiven) mount(null, '/', null, plan.rootPropagation, null);
+  if (plan.rootPropagationGiven) ops.push(mountOp('linux.rootfsPropagation', 0, '', '/', '', plan.rootPropagation, ''));
+  return ops;
 }
 
-/** After pivot_root: masked and read-only paths, then a read-only root. */
-export function finishRootfs(plan: RootfsPlan): void {
-  const rootFd = open('/', C.O_PATH | C.O_DIRECTORY | C.O_CLOEXEC);
-  try {
-    for (const path of plan.readonlyPaths) {
-      let fd: number;
-      try { fd = resolveInRoot(rootFd, path, 'none'); } catch (err) { if (err instanceof SysError && err.code === 'ENOENT') continue; throw wrap(err, `readonly path ${path}`); }
-      try {
-        mount(fdPath(fd), fdPath(fd), null, C.MS_BIND | C.MS_REC, null);
-        withNewMount(rootFd, path, (target) => remountBind(target, C.MS_RDONLY | C.MS_NOSUID | C.MS_NODEV | C.MS_NOEXEC));
-      } catch (err) { throw wrap(err, `readonly path ${path}`); } finally { close(fd); }
-    }
-    for (const path of plan.maskedPaths) {
-      let fd: number;
-      try { fd = resolveInRoot(rootFd, path, 'none'); } catch (err) { if (err instanceof SysError && err.code === 'ENOENT') continue; throw wrap(err, `masked path ${path}`); }
-      try {
-        if (isDirectory(fdPath(fd))) mount('tmpfs', fdPath(fd), 'tmpfs', C.MS_RDONLY, null);
-        else mount('/dev/null', fdPath(fd), null, C.MS_BIND, null);
-      } catch (err) { throw wrap(err, `masked path ${path}`); } finally { close(fd); }
-    }
-  } finally {
-    close(rootFd);
-  }
-  if (plan.readonly) {
-    try { remountBind('/', C.MS_RDONLY); } catch (err) { throw wrap(err, 'remount / read-only'); }
-  }
+/** After pivot_root: read-only and masked paths, then a read-only root. */
+export function finishRootfsOps(plan: RootfsPlan): Op[] {
+  const ops: Op[] = [];
+  plan.readonlyPaths.forEach((path, i) => {
+    const what = `linux.readonlyPaths[${i}] ${path}`;
+    ops.push(mountOp(what, MOUNT_IN_ROOT | MOUNT_SELF | MOUNT_SKIP_MISSING, '', path, '', C.MS_BIND | C.MS_REC, ''));
+    ops.push(mountOp(what, MOUNT_IN_ROOT | MOUNT_SKIP_MISSING | MOUNT_KEEP_LOCKED, '', path, '',
+      REMOUNT_BIND | C.MS_RDONLY | C.MS_NOSUID | C.MS_NODEV | C.MS_NOEXEC, ''));
+  });
+  plan.maskedPaths.forEach((path, i) => ops.push({ what: `linux.maskedPaths[${i}] ${path}`, op: 'mask', path }));
+  if (plan.readonly) ops.push(mountOp('root.readonly', MOUNT_KEEP_LOCKED, '', '/', '', REMOUNT_BIND | C.MS_RDONLY, ''));
+  return ops;
 }
-

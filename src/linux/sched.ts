@@ -2,10 +2,9 @@
 // the init across execve: scheduler (sched_setattr(2)), I/O priority
 // (ioprio_set(2)), CPU affinity (sched_setaffinity(2)), execution domain
 // (personality(2)) and NUMA memory policy (set_mempolicy(2)). Each is planned
-// from the config (pure, unit-tested) and applied by the init on the thread
-// that later calls execve.
+// from the config (pure, unit-tested) and applied by the native init on the
+// thread that later calls execve.
 import type { ExecCPUAffinity, IoPriority, MemoryPolicy, Personality, Scheduler } from '../spec/types.js';
-import { ioprioSet, personality, schedSetaffinity, schedSetattr, setMempolicy } from '../sys/calls.js';
 
 const SCHED_POLICY: Record<string, number> = {
   SCHED_OTHER: 0, SCHED_FIFO: 1, SCHED_RR: 2, SCHED_BATCH: 3, SCHED_IDLE: 5, SCHED_DEADLINE: 6,
@@ -60,10 +59,6 @@ export function schedAttr(p: SchedulerPlan): Buffer {
   return b;
 }
 
-export function applyScheduler(p: SchedulerPlan): void {
-  schedSetattr(schedAttr(p));
-}
-
 const IOPRIO_CLASS: Record<string, number> = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 };
 
 /** IOPRIO_PRIO_VALUE(class, level), or null. */
@@ -74,10 +69,6 @@ export function planIoPriority(io: IoPriority | undefined): number | null {
   const level = io.priority ?? 0;
   if (!Number.isInteger(level) || level < 0 || level > 7) throw new Error('process.ioPriority.priority: must be 0 to 7');
   return (cls << 13) | level;
-}
-
-export function applyIoPriority(value: number): void {
-  ioprioSet(value);
 }
 
 /** "0-3,7" → [0, 1, 2, 3, 7]; `path` names the field in errors. */
@@ -117,10 +108,6 @@ export function bitMask(bits: number[], minBytes = 128): Buffer {
   return b;
 }
 
-export function applyCpuAffinity(cpus: number[]): void {
-  schedSetaffinity(bitMask(cpus));
-}
-
 const PER_LINUX = 0x0000;
 const PER_LINUX32 = 0x0008;
 
@@ -129,10 +116,6 @@ export function planPersonality(p: Personality | undefined): number | null {
   if (p.domain !== 'LINUX' && p.domain !== 'LINUX32') throw new Error(`linux.personality.domain: unknown domain ${JSON.stringify(p.domain)} (LINUX or LINUX32)`);
   if (p.flags?.length) throw new Error('linux.personality.flags: no flags are supported (the runtime spec defines none)');
   return p.domain === 'LINUX' ? PER_LINUX : PER_LINUX32;
-}
-
-export function applyPersonality(persona: number): void {
-  personality(persona);
 }
 
 const MPOL_MODE: Record<string, number> = {
@@ -158,14 +141,4 @@ export function planMemoryPolicy(mp: MemoryPolicy | undefined): MemoryPolicyPlan
   });
   const nodes = mp.nodes ? parseCpuList(mp.nodes, 'linux.memoryPolicy.nodes') : [];
   return { mode: mode | flags, nodes };
-}
-
-export function applyMemoryPolicy(p: MemoryPolicyPlan): void {
-  if (p.nodes.length === 0) {
-    setMempolicy(p.mode, null, 0);
-    return;
-  }
-  const mask = bitMask(p.nodes, 8);
-  // The kernel reads maxnode - 1 bits (mm/mempolicy.c get_nodes).
-  setMempolicy(p.mode, mask, mask.length * 8 + 1);
 }

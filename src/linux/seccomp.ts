@@ -29,7 +29,9 @@ export const SECCOMP_FILTER_FLAG_TSYNC_ESRCH = 16;
  * refuses notify on `write` and as the default action for the same reason).
  */
 const AFTER_FILTER = ['sendmsg', 'close'];
-const AFTER_FILTER_WITH_CAPS = ['capset', 'prctl'];
+// Without no_new_privs the filter is in place from `create` on: the init then
+// also writes "ready" and the answer to `start` under it.
+const AFTER_FILTER_WITH_CAPS = ['capset', 'prctl', 'write'];
 
 export interface SeccompRule {
   name: string;

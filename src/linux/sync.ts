@@ -1,58 +1,138 @@
-// The runtime ↔ init sync socket: newline-delimited JSON, one message type
-// per lifecycle point. Blocking reads: both sides are sequential programs.
+// The runtime ↔ container sync socket. One framing and one message table,
+// shared with native/sync.h (keep them in step): an 8-byte header (u32
+// type, u32 payload length, little-endian), then the payload; fds travel as
+// SCM_RIGHTS on the message that names them. Blocking reads: both sides
+// are sequential programs.
 //
-//   native stage 1 → runtime   idmap-request {pid}   (new user namespace only)
-//   runtime → native stage 1   idmap-done
-//   native stage 1 → runtime   init-pid {pid}
-//   runtime → init             config {plan} + exec.fifo (O_PATH fd, SCM_RIGHTS)
-//   init → runtime             run-hooks              (mounts done: prestart, createRuntime)
-//   runtime → init             hooks-done
-//   init → runtime             ready                  (rootfs done, waiting on exec.fifo)
-//   either way                 error {message}        (the other side reports it and cleans up)
+//   type  message         from → to               payload
+//   1     idmap-request   stage 1 → runtime       i32 pid (new user namespace only)
+//   2     idmap-done      runtime → stage 1       –
+//   3     init-pid        stage 1 → runtime       i32 pid
+//   4     plan            runtime → init          the plan (native/plan.h) + exec.fifo, listener, console fds
+//   5     run-hooks       init → runtime          – (mounts done: prestart, createRuntime)
+//   6     hooks-done      runtime → init          –
+//   7     ready           init → runtime          – (from finalize: process prepared, next it waits on exec.fifo)
+//   8     exec            runtime → exec process  – (placed in cgroups: go on)
+//   9     error           native → runtime        i32 op index, i32 errno, i32 detail, step name + NUL
 import { pollOne, writeAll } from '../sys/calls.js';
 import { recvWithFds, sendWithFds } from '../sys/socket.js';
 import { POLLIN } from '../sys/constants.js';
 import { errnoName } from '../sys/errors.js';
-import type { InitPlan } from './initplan.js';
+
+/** A failure the native step reported: which plan op (-1: none), errno, detail and step. */
+export interface NativeFailure { op: number; errno: number; detail: number; step: string }
 
 export type SyncMessage =
   | { type: 'idmap-request'; pid: number }
   | { type: 'idmap-done' }
   | { type: 'init-pid'; pid: number }
-  | { type: 'config'; plan: InitPlan }
-  | { type: 'ready' }
+  | { type: 'plan'; plan: Buffer }
   | { type: 'run-hooks' }
-  | { type: 'exec' }
   | { type: 'hooks-done' }
-  | { type: 'error'; message: string; stage?: string; errno?: number };
+  | { type: 'ready' }
+  | { type: 'exec' }
+  | { type: 'error'; failure: NativeFailure };
 
-/** The error the other side sent, carrying its own words. */
+type MessageType = SyncMessage['type'];
+
+const TYPE_CODE: Record<MessageType, number> = {
+  'idmap-request': 1, 'idmap-done': 2, 'init-pid': 3, plan: 4, 'run-hooks': 5, 'hooks-done': 6, ready: 7, exec: 8, error: 9,
+};
+const CODE_TYPE = new Map(Object.entries(TYPE_CODE).map(([k, v]) => [v, k as MessageType]));
+const HEADER = 8;
+
+/** The error the other side sent, in its own words. */
 export class PeerError extends Error {
-  constructor(message: string) {
+  /** hook: a createContainer hook failed (the lifecycle then goes on to poststop) */
+  constructor(message: string, readonly failure?: NativeFailure, readonly hook = false) {
     super(message);
     this.name = 'PeerError';
   }
 }
 
+function encodePayload(msg: SyncMessage): Buffer {
+  switch (msg.type) {
+    case 'idmap-request': case 'init-pid': { const b = Buffer.alloc(4); b.writeInt32LE(msg.pid); return b; }
+    case 'plan': return msg.plan;
+    case 'error': {
+      const step = Buffer.from(`${msg.failure.step}\0`);
+      const b = Buffer.alloc(12);
+      b.writeInt32LE(msg.failure.op, 0);
+      b.writeInt32LE(msg.failure.errno, 4);
+      b.writeInt32LE(msg.failure.detail, 8);
+      return Buffer.concat([b, step]);
+    }
+    default: return Buffer.alloc(0);
+  }
+}
+
+function decode(type: MessageType, p: Buffer): SyncMessage {
+  const int = (off: number): number => (p.length >= off + 4 ? p.readInt32LE(off) : 0);
+  switch (type) {
+    case 'idmap-request': case 'init-pid': return { type, pid: int(0) };
+    case 'plan': return { type, plan: p };
+    case 'error': {
+      const end = p.indexOf(0, 12);
+      return { type, failure: { op: int(0), errno: int(4), detail: int(8), step: p.subarray(12, end < 0 ? p.length : end).toString() } };
+    }
+    default: return { type } as SyncMessage;
+  }
+}
+
+/** The default wording of a native failure (outside any plan op). */
+export function failureText(f: NativeFailure): string {
+  return `${f.step}: ${errnoName(f.errno)}`;
+}
+
 export class SyncChannel {
-  private buffered = '';
-  /** fds that arrived with messages (SCM_RIGHTS), oldest first */
-  private readonly fds: number[] = [];
+  private buffered: Buffer = Buffer.alloc(0);
+  /** fds that came with bytes not yet parsed; they belong to the next message */
+  private pendingFds: number[] = [];
+  /** turns an `error` message into the error's text, and whether a hook failed (create maps plan ops to config fields) */
+  describe: (f: NativeFailure) => { message: string; hook: boolean } = (f) => ({ message: failureText(f), hook: false });
 
   constructor(readonly fd: number) {}
 
-  /** Send a message, with fds attached to its bytes when given. */
+  /** Send a message, with fds attached to its header when given. */
   send(msg: SyncMessage, fds: readonly number[] = []): void {
-    const line = Buffer.from(`${JSON.stringify(msg)}\n`);
-    if (fds.length) sendWithFds(this.fd, line, fds);
-    else writeAll(this.fd, line);
+    const body = encodePayload(msg);
+    const head = Buffer.alloc(HEADER);
+    head.writeUInt32LE(TYPE_CODE[msg.type], 0);
+    head.writeUInt32LE(body.length, 4);
+    const bytes = Buffer.concat([head, body]);
+    if (fds.length) sendWithFds(this.fd, bytes, fds);
+    else writeAll(this.fd, bytes);
   }
 
-  /** The oldest fd received and not yet taken. */
-  takeFd(what: string): number {
-    const fd = this.fds.shift();
-    if (fd === undefined) throw new PeerError(`sync: expected an fd for ${what}`);
-    return fd;
+  private parse(): { msg: SyncMessage; fds: number[] } | null {
+    if (this.buffered.length < HEADER) return null;
+    const code = this.buffered.readUInt32LE(0);
+    const len = this.buffered.readUInt32LE(4);
+    if (this.buffered.length < HEADER + len) return null;
+    const type = CODE_TYPE.get(code);
+    if (!type) throw new PeerError(`sync: unknown message type ${code}`);
+    const msg = decode(type, Buffer.from(this.buffered.subarray(HEADER, HEADER + len)));
+    this.buffered = this.buffered.subarray(HEADER + len);
+    const fds = this.pendingFds;
+    this.pendingFds = [];
+    return { msg, fds };
+  }
+
+  /** The next message and the fds that came with it; throws when the peer closed the socket first. */
+  receiveWithFds(): { msg: SyncMessage; fds: number[] } {
+    for (;;) {
+      const got = this.parse();
+      if (got) return got;
+      const { data, fds } = recvWithFds(this.fd, 65536);
+      this.pendingFds.push(...fds);
+      if (data.length === 0) throw new PeerError('the container init exited before it was ready');
+      this.buffered = this.buffered.length ? Buffer.concat([this.buffered, data]) : data;
+    }
+  }
+
+  /** The next message (fds that came with it are not expected from the native side). */
+  receive(): SyncMessage {
+    return this.receiveWithFds().msg;
   }
 
   /** The next message, or null when the peer closed the socket (for exec: execve succeeded). */
@@ -60,30 +140,14 @@ export class SyncChannel {
     try {
       return this.receive();
     } catch (err) {
-      if (err instanceof PeerError && !this.buffered) return null;
+      if (err instanceof PeerError && this.buffered.length === 0) return null;
       throw err;
-    }
-  }
-
-  /** The next message; throws when the peer closed the socket first. */
-  receive(): SyncMessage {
-    for (;;) {
-      const nl = this.buffered.indexOf('\n');
-      if (nl >= 0) {
-        const line = this.buffered.slice(0, nl);
-        this.buffered = this.buffered.slice(nl + 1);
-        return JSON.parse(line) as SyncMessage;
-      }
-      const { data: chunk, fds } = recvWithFds(this.fd, 65536);
-      this.fds.push(...fds);
-      if (chunk.length === 0) throw new PeerError('the container init exited before it was ready');
-      this.buffered += chunk.toString('utf8');
     }
   }
 
   /** A message that is already waiting, or null; never blocks. */
   receiveIfReady(): SyncMessage | null {
-    if (!this.buffered.includes('\n') && (pollOne(this.fd, POLLIN, 0) & POLLIN) === 0) return null;
+    if (this.buffered.length < HEADER && (pollOne(this.fd, POLLIN, 0) & POLLIN) === 0) return null;
     try {
       return this.receive();
     } catch {
@@ -91,11 +155,17 @@ export class SyncChannel {
     }
   }
 
+  /** The error a message stands for, when it is an `error`. */
+  errorOf(msg: SyncMessage): PeerError | null {
+    if (msg.type !== 'error') return null;
+    const { message, hook } = this.describe(msg.failure);
+    return new PeerError(message, msg.failure, hook);
+  }
+
   /** Wait for one message type; an `error` message from the peer becomes a thrown PeerError. */
-  expect<T extends SyncMessage['type']>(type: T): Extract<SyncMessage, { type: T }> {
+  expect<T extends MessageType>(type: T): Extract<SyncMessage, { type: T }> {
     const msg = this.receive();
     if (msg.type === type) return msg as Extract<SyncMessage, { type: T }>;
-    if (msg.type === 'error') throw new PeerError(msg.errno ? `${msg.message}: ${errnoName(msg.errno)}` : msg.message);
-    throw new PeerError(`sync: expected ${type}, got ${msg.type}`);
+    throw this.errorOf(msg) ?? new PeerError(`sync: expected ${type}, got ${msg.type}`);
   }
 }

@@ -1,9 +1,9 @@
 // linux.sysctl: only keys the kernel keeps per namespace, and only when the
 // container has its own namespace of that kind; anything else would change
-// the host for everyone, so it is refused at create. Written by the init
-// after pivot_root (so /proc/sys is the container's) and before /proc/sys
-// becomes read-only.
-import { readlinkSync, writeFileSync } from 'node:fs';
+// the host for everyone, so it is refused at create. Written by the native
+// init after pivot_root (so /proc/sys is the container's) and before
+// /proc/sys becomes read-only (initops.ts).
+import { readlinkSync } from 'node:fs';
 import { jsonPathJoin } from '../spec/jsonpath.js';
 import { type NamespaceKind, type NamespacePlan, PROC_NS_NAME } from './namespaces.js';
 
@@ -47,17 +47,6 @@ export function planSysctl(sysctl: Record<string, string> | undefined, ownNamesp
     steps.push({ key, file, value: String(value) });
   }
   return steps;
-}
-
-export function applySysctl(steps: SysctlStep[]): void {
-  for (const s of steps) {
-    try {
-      writeFileSync(`/proc/sys/${s.file}`, s.value);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      throw new Error(`${jsonPathJoin('linux.sysctl', s.key)}: write /proc/sys/${s.file}: ${code}`, { cause: err });
-    }
-  }
 }
 
 /**

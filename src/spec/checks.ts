@@ -66,7 +66,22 @@ export const checkUmask: ProcessCheck = (proc, base) => {
   return umask !== undefined && umask > 0o777 ? [{ jsonPath: at(at(base, 'user'), 'umask'), rule: 'must be at most 0777 (511)' }] : [];
 };
 
-export const PROCESS_CHECKS: readonly ProcessCheck[] = [checkArgs, checkCwd, checkCapabilities, checkRlimits, checkUmask];
+/** Strings that become C strings (argv, envp, paths) would be cut at a NUL byte without a word. */
+function nulProblems(base: string, field: string, list: readonly unknown[] | undefined): Problem[] {
+  const problems: Problem[] = [];
+  (list ?? []).forEach((v, i) => {
+    if (typeof v === 'string' && v.includes('\0')) problems.push({ jsonPath: at(at(base, field), i), rule: 'must not contain a NUL byte' });
+  });
+  return problems;
+}
+
+export const checkNulBytes: ProcessCheck = (proc, base) => [
+  ...nulProblems(base, 'args', proc.args),
+  ...nulProblems(base, 'env', proc.env),
+  ...(typeof proc.cwd === 'string' && proc.cwd.includes('\0') ? [{ jsonPath: at(base, 'cwd'), rule: 'must not contain a NUL byte' }] : []),
+];
+
+export const PROCESS_CHECKS: readonly ProcessCheck[] = [checkNulBytes, checkArgs, checkCwd, checkCapabilities, checkRlimits, checkUmask];
 
 const onProcess =
   (check: ProcessCheck): Check =>
@@ -146,10 +161,10 @@ export const checkUserNamespace: Check = (spec) => {
 
 export const checkHostname: Check = (spec) => {
   const problems: Problem[] = [];
-  // Setting a name in a shared (host's or joined) uts namespace would rename
-  // someone else's machine: config.md allows it only with a new one.
-  if (spec.hostname && !createsNamespace(spec, 'uts')) problems.push({ jsonPath: 'hostname', rule: 'needs a new uts namespace' });
-  if (spec.domainname && !createsNamespace(spec, 'uts')) problems.push({ jsonPath: 'domainname', rule: 'needs a new uts namespace' });
+  // Without a uts namespace in the config the name would be the host's own;
+  // a joined one (by path) may be renamed, as config.md and runc allow.
+  if (spec.hostname && !namespaceEntry(spec, 'uts')) problems.push({ jsonPath: 'hostname', rule: 'needs a uts namespace (new or joined)' });
+  if (spec.domainname && !namespaceEntry(spec, 'uts')) problems.push({ jsonPath: 'domainname', rule: 'needs a uts namespace (new or joined)' });
   return problems;
 };
 
@@ -276,8 +291,11 @@ export const checkHooks: Check = (spec) => {
   const problems: Problem[] = [];
   for (const [kind, list] of Object.entries(spec.hooks ?? {})) {
     if (!Array.isArray(list)) continue;
-    list.forEach((hook: { path: string }, i: number) => {
-      if (!isAbsolute(hook.path)) problems.push({ jsonPath: at(at(at('hooks', kind), i), 'path'), rule: ABSOLUTE });
+    list.forEach((hook: { path: string; args?: string[]; env?: string[] }, i: number) => {
+      const here = at(at('hooks', kind), i);
+      if (hook.path.includes('\0')) problems.push({ jsonPath: at(here, 'path'), rule: 'must not contain a NUL byte' });
+      else if (!isAbsolute(hook.path)) problems.push({ jsonPath: at(here, 'path'), rule: ABSOLUTE });
+      problems.push(...nulProblems(here, 'args', hook.args), ...nulProblems(here, 'env', hook.env));
     });
   }
   return problems;

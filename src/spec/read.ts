@@ -1,7 +1,7 @@
 // The cheap first half of loading a bundle: find it, read config.json, parse
 // the JSON. No validator is loaded here, so create can start the init's slow
 // boot while the full validation (load.ts) runs.
-import { readFileSync, realpathSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from './errors.js';
 
@@ -25,6 +25,14 @@ function lineColumn(text: string, offset: number): { line: number; column: numbe
   return { line, column: offset - (before.lastIndexOf('\n') + 1) + 1 };
 }
 
+/** Deeper nesting than this is refused where it starts (the error search recurses once a level). */
+export const MAX_JSON_DEPTH = 1000;
+
+/** Thrown by jsonErrorOffset at the bracket that opens one level too many. */
+export class TooDeep {
+  constructor(readonly offset: number) {}
+}
+
 /**
  * Offset of the first JSON syntax error in `text` (-1 when there is none).
  * JSON.parse's messages differ between Node versions and do not always give
@@ -32,6 +40,7 @@ function lineColumn(text: string, offset: number): { line: number; column: numbe
  */
 export function jsonErrorOffset(text: string): number {
   let i = 0;
+  let depth = 0;
   const ws = (): void => {
     while (i < text.length && ' \t\n\r'.includes(text[i] as string)) i++;
   };
@@ -70,10 +79,11 @@ export function jsonErrorOffset(text: string): number {
   const value = (): void => {
     ws();
     const ch = text[i];
+    if ((ch === '{' || ch === '[') && ++depth > MAX_JSON_DEPTH) throw new TooDeep(i);
     if (ch === '{') {
       i++;
       ws();
-      if (text[i] === '}') return void i++;
+      if (text[i] === '}') return void (i++, depth--);
       for (;;) {
         ws();
         if (text[i] !== '"') fail();
@@ -84,18 +94,18 @@ export function jsonErrorOffset(text: string): number {
         value();
         ws();
         if (text[i] === ',') i++;
-        else if (text[i] === '}') return void i++;
+        else if (text[i] === '}') return void (i++, depth--);
         else fail();
       }
     } else if (ch === '[') {
       i++;
       ws();
-      if (text[i] === ']') return void i++;
+      if (text[i] === ']') return void (i++, depth--);
       for (;;) {
         value();
         ws();
         if (text[i] === ',') i++;
-        else if (text[i] === ']') return void i++;
+        else if (text[i] === ']') return void (i++, depth--);
         else fail();
       }
     } else if (ch === '"') string();
@@ -121,7 +131,14 @@ export function parseJson(file: string, text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    const offset = jsonErrorOffset(text);
+    let offset: number;
+    try {
+      offset = jsonErrorOffset(text);
+    } catch (deep) {
+      if (!(deep instanceof TooDeep)) throw deep;
+      const where = lineColumn(text, deep.offset);
+      throw new ConfigError(file, '', `invalid JSON: nested deeper than ${MAX_JSON_DEPTH} levels at line ${where.line} column ${where.column}`, { cause: err });
+    }
     let what: string;
     if (offset < 0) what = 'cannot parse';
     else if (offset >= text.length) what = 'unexpected end of input';
@@ -131,11 +148,40 @@ export function parseJson(file: string, text: string): unknown {
   }
 }
 
+/**
+ * The largest config.json (or process.json) we read: far above any real
+ * config (annotations of tens of megabytes included), far below what would
+ * exhaust memory once parsed.
+ */
+export const CONFIG_SIZE_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * Read a regular file of at most CONFIG_SIZE_LIMIT bytes. A device, fifo or
+ * socket (an endless /dev/zero, a pipe no one writes) is refused before a
+ * byte is read; the open does not block on a fifo.
+ */
 export function readText(file: string): string {
+  let fd: number;
   try {
-    return readFileSync(file, 'utf8');
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     throw new ConfigError(file, '', `cannot read: ${errnoCode(err)}`, { cause: err });
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new ConfigError(file, '', 'cannot read: not a regular file');
+    if (st.size > CONFIG_SIZE_LIMIT) throw new ConfigError(file, '', `cannot read: larger than ${CONFIG_SIZE_LIMIT / 1024 / 1024} MiB (${st.size} bytes)`);
+    // Read up to one byte past the limit: a file growing meanwhile cannot take us past it.
+    const buf = Buffer.allocUnsafe(Math.min(st.size, CONFIG_SIZE_LIMIT) + 1);
+    let got = 0;
+    for (let n = 1; n > 0 && got < buf.length; got += n) n = readSync(fd, buf, got, buf.length - got, null);
+    if (got > CONFIG_SIZE_LIMIT) throw new ConfigError(file, '', `cannot read: larger than ${CONFIG_SIZE_LIMIT / 1024 / 1024} MiB`);
+    return buf.toString('utf8', 0, got);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(file, '', `cannot read: ${errnoCode(err)}`, { cause: err });
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -2,7 +2,7 @@
 // the call, the errno and the path. Raw numbers stay inside sys/.
 import { AT_FDCWD, SYS, SOCK_CLOEXEC, AF_UNIX, SOCK_STREAM } from './constants.js';
 import { SysError } from './errors.js';
-import { check, lastErrno, libc } from './libc.js';
+import { check, lastErrno, libc, libcFunction } from './libc.js';
 
 export function mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void {
   check(libc().mount(source, target, fstype, flags, data), 'mount', target);
@@ -45,10 +45,6 @@ export function mkfifo(path: string, mode: number): void {
 
 export function chroot(path: string): void {
   check(libc().chroot(path), 'chroot', path);
-}
-
-export function pivotRoot(newRoot: string, putOld: string): void {
-  check(libc().syscallPaths(SYS.pivot_root, newRoot, putOld), 'pivot_root', newRoot);
 }
 
 /** A connected pair of close-on-exec unix stream sockets. */
@@ -159,16 +155,6 @@ export function setrlimit(resource: number, limit: Rlimit, name: string): void {
   check(libc().setrlimit(resource, { cur: limit.soft, max: limit.hard }), 'setrlimit', name);
 }
 
-/** mount_setattr(2) on `path` (relative to dirfd), e.g. recursive read-only. */
-export function mountSetattr(dirfd: number, path: string, flags: number, attrSet: number, attrClr: number, propagation: number): void {
-  const attr = Buffer.alloc(32);
-  attr.writeBigUInt64LE(BigInt(attrSet), 0);
-  attr.writeBigUInt64LE(BigInt(attrClr), 8);
-  attr.writeBigUInt64LE(BigInt(propagation), 16);
-  attr.writeBigUInt64LE(0n, 24);
-  check(libc().syscall5(SYS.mount_setattr, dirfd, path, flags, attr, attr.length), 'mount_setattr', path);
-}
-
 export { AT_FDCWD };
 
 export function kill(pid: number, signal: number): void {
@@ -194,20 +180,6 @@ export function connectUnix(path: string): number {
   return fd;
 }
 
-// Process attributes the container process inherits across execve.
-const SYSNR = process.arch === 'arm64'
-  ? { sched_setattr: 274, ioprio_set: 30, set_mempolicy: 237 }
-  : { sched_setattr: 314, ioprio_set: 251, set_mempolicy: 238 };
-
-/** sched_setattr(2) on the calling thread; attr is a struct sched_attr. */
-export function schedSetattr(attr: Buffer): void {
-  check(libc().syscallPtr(SYSNR.sched_setattr, 0, attr, 0), 'sched_setattr');
-}
-
-/** ioprio_set(2) for the calling thread (IOPRIO_WHO_PROCESS, 0). */
-export function ioprioSet(value: number): void {
-  check(libc().syscall3(SYSNR.ioprio_set, 1, 0, value), 'ioprio_set');
-}
 
 /** sched_setaffinity(2) of the calling thread; mask is a cpu_set_t. */
 export function schedSetaffinity(mask: Buffer): void {
@@ -219,12 +191,15 @@ export function personality(persona: number): void {
   check(libc().personality(persona), 'personality');
 }
 
-/** set_mempolicy(2); nodemask is an array of unsigned longs holding maxnode - 1 bits. */
-export function setMempolicy(mode: number, nodemask: Buffer | null, maxnode: number): void {
-  check(libc().syscallPtr(SYSNR.set_mempolicy, mode, nodemask, maxnode), 'set_mempolicy');
-}
-
 /** prlimit(2) on another process: set its limit. */
 export function setrlimitOf(pid: number, resource: number, limit: Rlimit, name: string): void {
   check(libc().prlimit(pid, resource, { cur: limit.soft, max: limit.hard }, null), 'prlimit', `${name} of ${pid}`);
+}
+
+const renameat2 = libcFunction('renameat2', 'int', ['int', 'const char *', 'int', 'const char *', 'unsigned int']);
+const RENAME_NOREPLACE = 1;
+
+/** rename(2) that fails with EEXIST instead of replacing what `to` names (an empty directory, say). */
+export function renameNoReplace(from: string, to: string): void {
+  check(renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) as number, 'renameat2', to);
 }

@@ -1,12 +1,14 @@
-import { constants } from 'node:os';
-
-const errnoNames = new Map<number, string>();
-for (const [name, code] of Object.entries(constants.errno)) {
-  if (!errnoNames.has(code)) errnoNames.set(code, name);
-}
+let errnoNames: Map<number, string> | undefined;
 
 /** The symbolic name of an errno value, e.g. 1 → "EPERM". */
 export function errnoName(errno: number): string {
+  // node:os (~0.3 ms to load) only once a call has failed.
+  if (!errnoNames) {
+    errnoNames = new Map();
+    for (const [name, code] of Object.entries(process.getBuiltinModule('node:os').constants.errno)) {
+      if (!errnoNames.has(code)) errnoNames.set(code, name);
+    }
+  }
   return errnoNames.get(errno) ?? `errno ${errno}`;
 }
 

@@ -1,7 +1,9 @@
 // The only module that talks to koffi. koffi is loaded on first use, so
-// commands that never make a raw system call (state, list) never pay for it.
-import { createRequire } from 'node:module';
+// commands that never make a raw system call (state, list) never pay for it,
+// and each libc function is declared on its first call.
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { installDir } from './paths.js';
 import { SYS } from './constants.js';
 import { SysError } from './errors.js';
 
@@ -18,86 +20,126 @@ export interface Bindings {
   socket: Fn; connect: Fn; schedSetaffinity: Fn; personality: Fn; syscallPtr: Fn;
 }
 
+type Prototype = [decl: string] | [name: string, result: string, args: string[]];
+
+/**
+ * The core table, declared one function at a time on first use: declaring
+ * costs ~15 µs a prototype, and most commands call three or four of these.
+ * syscall(2) is variadic; koffi needs one fixed prototype per argument shape.
+ */
+const CORE: Record<Exclude<keyof Bindings, 'koffi'>, Prototype> = {
+  mount: ['int mount(const char *src, const char *dst, const char *type, unsigned long flags, const char *data)'],
+  umount2: ['int umount2(const char *target, int flags)'],
+  unshare: ['int unshare(int flags)'],
+  setns: ['int setns(int fd, int nstype)'],
+  sethostname: ['int sethostname(const char *name, size_t len)'],
+  setdomainname: ['int setdomainname(const char *name, size_t len)'],
+  mknod: ['int mknod(const char *path, uint32_t mode, uint64_t dev)'],
+  mkfifo: ['int mkfifo(const char *path, uint32_t mode)'],
+  chroot: ['int chroot(const char *path)'],
+  socketpair: ['int socketpair(int domain, int type, int protocol, _Out_ int *sv)'],
+  fcntl: ['int fcntl(int fd, int cmd, int arg)'],
+  read: ['long read(int fd, _Out_ uint8_t *buf, size_t len)'],
+  write: ['long write(int fd, const uint8_t *buf, size_t len)'],
+  close: ['int close(int fd)'],
+  open: ['int open(const char *path, int flags, uint32_t mode)'],
+  openat: ['int openat(int dirfd, const char *path, int flags, uint32_t mode)'],
+  mkdirat: ['int mkdirat(int dirfd, const char *path, uint32_t mode)'],
+  symlinkat: ['int symlinkat(const char *target, int dirfd, const char *path)'],
+  fchown: ['int fchown(int fd, uint32_t uid, uint32_t gid)'],
+  fchmod: ['int fchmod(int fd, uint32_t mode)'],
+  flock: ['int flock(int fd, int op)'],
+  statfs: ['int statfs(const char *path, _Out_ uint8_t *buf)'],
+  waitpid: ['int waitpid(int pid, _Out_ int *status, int options)'],
+  prctl: ['int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)'],
+  prlimit: ['int prlimit(int pid, int resource, const ocirun_rlimit *newlim, _Out_ ocirun_rlimit *oldlim)'],
+  setrlimit: ['int setrlimit(int resource, const ocirun_rlimit *lim)'],
+  poll: ['int poll(_Inout_ ocirun_pollfd *fds, unsigned long n, int timeout)'],
+  kill: ['int kill(int pid, int sig)'],
+  _exit: ['void _exit(int status)'],
+  fchdir: ['int fchdir(int fd)'],
+  socket: ['int socket(int domain, int type, int protocol)'],
+  connect: ['int connect(int fd, const uint8_t *addr, uint32_t len)'],
+  schedSetaffinity: ['int sched_setaffinity(int pid, size_t size, const uint8_t *mask)'],
+  personality: ['int personality(unsigned long persona)'],
+  syscallPtr: ['syscall', 'long', ['long', 'int', 'void *', 'unsigned long']],
+  syscall3: ['syscall', 'long', ['long', 'int', 'int', 'uint']],
+  syscall5: ['syscall', 'long', ['long', 'int', 'const char *', 'uint', 'void *', 'size_t']],
+  syscallPaths: ['syscall', 'long', ['long', 'const char *', 'const char *']],
+  syscallSignal: ['syscall', 'long', ['long', 'int', 'int', 'void *', 'uint']],
+};
+
 let bound: Bindings | undefined;
 let libcHandle: ReturnType<Koffi['load']> | undefined;
 
 /**
  * koffi's own entry point spends ~7 ms finding its prebuilt binary (it parses
- * Node's ELF headers to tell glibc from musl). We know the answer: load the
- * glibc build of the platform package directly, and fall back to the entry
- * point if the layout is not the one we know.
+ * Node's ELF headers to tell glibc from musl), and resolving the platform
+ * package through require.resolve costs node:module and a realpath walk. We
+ * know the answer: the glibc build of the platform package, which npm puts
+ * beside koffi in our node_modules. Elsewhere (ocirun itself installed as a
+ * dependency, hoisted) resolve it, and fall back to the entry point if the
+ * layout is not the one we know.
  */
 function loadKoffi(): Koffi {
-  const require = createRequire(import.meta.url);
   const arch = process.arch;
+  const binary = join('@koromix', `koffi-linux-${arch}`, `linux_${arch}`, 'koffi.node');
+  try {
+    const known = join(installDir(), 'node_modules', binary);
+    const koffi = existsSync(known) ? dlopenKoffi(known) : null;
+    if (koffi) return koffi;
+  } catch {
+    // no installation directory: resolve as below
+  }
+  // node:module only on this path: it costs ~0.4 ms to load.
+  const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);
   try {
     const pkgDir = dirname(require.resolve(`@koromix/koffi-linux-${arch}/package.json`));
-    const mod = { exports: {} as Koffi };
-    process.dlopen(mod, join(pkgDir, `linux_${arch}`, 'koffi.node'));
-    if (typeof mod.exports.load === 'function') return mod.exports;
+    const koffi = dlopenKoffi(join(pkgDir, `linux_${arch}`, 'koffi.node'));
+    if (koffi) return koffi;
   } catch {
     // fall through to the slow, general path
   }
   return require('koffi') as Koffi;
 }
 
-/** Load koffi and declare the libc prototypes (once). */
+function dlopenKoffi(path: string): Koffi | null {
+  try {
+    const mod = { exports: {} as Koffi };
+    process.dlopen(mod, path);
+    return typeof mod.exports.load === 'function' ? mod.exports : null;
+  } catch {
+    return null;
+  }
+}
+
+function declare(lib: ReturnType<Koffi['load']>, proto: Prototype): Fn {
+  return (proto.length === 1 ? lib.func(proto[0]) : lib.func(proto[0], proto[1], proto[2])) as unknown as Fn;
+}
+
+/** Load koffi and libc (once); each prototype of the core table is declared when first read. */
 export function libc(): Bindings {
   if (bound) return bound;
   const koffi = loadKoffi();
-  const c = koffi.load('libc.so.6');
-  libcHandle = c;
-  const f = (decl: string): Fn => c.func(decl) as unknown as Fn;
-  // syscall(2) is variadic; koffi needs one fixed prototype per argument shape.
-  const sys = (args: string[]): Fn => c.func('syscall', 'long', ['long', ...args]) as unknown as Fn;
+  const lib = koffi.load('libc.so.6');
+  libcHandle = lib;
   koffi.struct('ocirun_rlimit', { cur: 'uint64', max: 'uint64' });
   koffi.struct('ocirun_pollfd', { fd: 'int', events: 'short', revents: 'short' });
-  bound = {
-    koffi,
-    mount: f('int mount(const char *src, const char *dst, const char *type, unsigned long flags, const char *data)'),
-    umount2: f('int umount2(const char *target, int flags)'),
-    unshare: f('int unshare(int flags)'),
-    setns: f('int setns(int fd, int nstype)'),
-    sethostname: f('int sethostname(const char *name, size_t len)'),
-    setdomainname: f('int setdomainname(const char *name, size_t len)'),
-    mknod: f('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
-    mkfifo: f('int mkfifo(const char *path, uint32_t mode)'),
-    chroot: f('int chroot(const char *path)'),
-    socketpair: f('int socketpair(int domain, int type, int protocol, _Out_ int *sv)'),
-    fcntl: f('int fcntl(int fd, int cmd, int arg)'),
-    read: f('long read(int fd, _Out_ uint8_t *buf, size_t len)'),
-    write: f('long write(int fd, const uint8_t *buf, size_t len)'),
-    close: f('int close(int fd)'),
-    open: f('int open(const char *path, int flags, uint32_t mode)'),
-    openat: f('int openat(int dirfd, const char *path, int flags, uint32_t mode)'),
-    mkdirat: f('int mkdirat(int dirfd, const char *path, uint32_t mode)'),
-    symlinkat: f('int symlinkat(const char *target, int dirfd, const char *path)'),
-    fchown: f('int fchown(int fd, uint32_t uid, uint32_t gid)'),
-    fchmod: f('int fchmod(int fd, uint32_t mode)'),
-    flock: f('int flock(int fd, int op)'),
-    statfs: f('int statfs(const char *path, _Out_ uint8_t *buf)'),
-    waitpid: f('int waitpid(int pid, _Out_ int *status, int options)'),
-    prctl: f('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)'),
-    prlimit: f('int prlimit(int pid, int resource, const ocirun_rlimit *newlim, _Out_ ocirun_rlimit *oldlim)'),
-    setrlimit: f('int setrlimit(int resource, const ocirun_rlimit *lim)'),
-    poll: f('int poll(_Inout_ ocirun_pollfd *fds, unsigned long n, int timeout)'),
-    kill: f('int kill(int pid, int sig)'),
-    _exit: f('void _exit(int status)'),
-    fchdir: f('int fchdir(int fd)'),
-    socket: f('int socket(int domain, int type, int protocol)'),
-    connect: f('int connect(int fd, const uint8_t *addr, uint32_t len)'),
-    schedSetaffinity: f('int sched_setaffinity(int pid, size_t size, const uint8_t *mask)'),
-    personality: f('int personality(unsigned long persona)'),
-    syscallPtr: sys(['int', 'void *', 'unsigned long']),
-    syscall3: sys(['int', 'int', 'uint']),
-    syscall5: sys(['int', 'const char *', 'uint', 'void *', 'size_t']),
-    syscallPaths: sys(['const char *', 'const char *']),
-    syscallSignal: sys(['int', 'int', 'void *', 'uint']),
-  };
-  return bound;
+  const b = { koffi } as Bindings;
+  for (const [name, proto] of Object.entries(CORE)) {
+    Object.defineProperty(b, name, {
+      configurable: true,
+      enumerable: true,
+      get(): Fn {
+        const fn = declare(lib, proto);
+        Object.defineProperty(b, name, { value: fn, enumerable: true });
+        return fn;
+      },
+    });
+  }
+  bound = b;
+  return b;
 }
-
-type Prototype = [decl: string] | [name: string, result: string, args: string[]];
 
 /**
  * A libc function the core table above does not declare, declared on its
@@ -110,8 +152,7 @@ export function libcFunction(...proto: Prototype): Fn {
   return (...args: unknown[]) => {
     if (!fn) {
       libc();
-      const lib = libcHandle as ReturnType<Koffi['load']>;
-      fn = (proto.length === 1 ? lib.func(proto[0]) : lib.func(proto[0], proto[1], proto[2])) as unknown as Fn;
+      fn = declare(libcHandle as ReturnType<Koffi['load']>, proto);
     }
     return fn(...args);
   };

@@ -8,8 +8,6 @@ import { nativeLibraryPath } from './paths.js';
 export const MAX_JOIN = 8;
 
 export interface SpawnRequest {
-  argv: string[];
-  env: string[];
   syncFd: number;
   preserveFds: number;
   /** namespace fds to setns(), in order, with their CLONE_NEW* type */
@@ -18,6 +16,8 @@ export interface SpawnRequest {
   becomeRoot: boolean;
   unshareFlags: number;
   timensOffsets: string | null;
+  /** bring "lo" up in the network namespace stage 1 creates */
+  loopbackUp: boolean;
   /** exec: stage 2 becomes this process (after the runtime says "exec") instead of starting the init */
   exec?: FinalizeRequest;
   /** exec with a terminal: the connected console socket and the pty size (0 × 0: leave it) */
@@ -50,20 +50,21 @@ export interface FinalizeRequest {
   seccompFlags?: number;
   /** SCMP_ACT_NOTIFY: a socket connected to listenerPath, and the state JSON to send with the notify fd */
   listener?: { fd: number; state: string } | null;
-  /** LSM exec labels as [file under /proc/thread-self/attr, text] (exec; the init writes its own) */
+  /** LSM exec labels as [file under /proc/thread-self/attr, text] */
   execAttrs?: [string, string][];
+  /** chroot here first: exec into a container that has no mount namespace of its own */
+  root?: string | null;
 }
 
 interface NativeLib {
   spawn: (req: object) => number;
-  finalize: (req: object, step: string[]) => number;
 }
 
 let lib: NativeLib | undefined;
 
 function libraryPath(): string {
   const path = nativeLibraryPath();
-  if (!existsSync(path)) throw new Error(`native library not built: run "npm run build" (looked for ${path})`);
+  if (!existsSync(path)) throw new Error(`no native library for linux-${process.arch} (looked for ${path}; packages ship linux-x64 and linux-arm64, glibc; in a checkout run "npm run build")`);
   return path;
 }
 
@@ -97,10 +98,10 @@ export function loadNative(): NativeLib {
     listener_fd: 'int',
     listener_state: 'const char *',
     exec_attrs: 'const char **',
+    root: 'const char *',
+    start: 'const void *', // the init's wait for start: only the plan's FINALIZE sets it
   });
   koffi.struct('ocirun_spawn', {
-    argv: 'const char **',
-    envp: 'const char **',
     sync_fd: 'int',
     preserve_fds: 'int',
     join_count: 'int',
@@ -110,6 +111,7 @@ export function loadNative(): NativeLib {
     become_root: 'int',
     unshare_flags: 'int',
     timens_offsets: 'const char *',
+    loopback_up: 'int',
     exec: 'const ocirun_finalize *',
     console_fd: 'int',
     console_rows: 'uint16_t',
@@ -117,7 +119,6 @@ export function loadNative(): NativeLib {
   });
   lib = {
     spawn: so.func('int ocirun_spawn(const ocirun_spawn *s)') as unknown as NativeLib['spawn'],
-    finalize: so.func('int ocirun_finalize(const ocirun_finalize *f, _Out_ const char **step)') as unknown as NativeLib['finalize'],
   };
   return lib;
 }
@@ -129,8 +130,6 @@ export function nativeSpawn(req: SpawnRequest): number {
   const types = req.join.map((j) => j.type);
   while (fds.length < MAX_JOIN) { fds.push(-1); types.push(0); }
   const pid = loadNative().spawn({
-    argv: [...req.argv, null],
-    envp: [...req.env, null],
     sync_fd: req.syncFd,
     preserve_fds: req.preserveFds,
     join_count: req.join.length,
@@ -140,6 +139,7 @@ export function nativeSpawn(req: SpawnRequest): number {
     become_root: req.becomeRoot ? 1 : 0,
     unshare_flags: req.unshareFlags,
     timens_offsets: req.timensOffsets,
+    loopback_up: req.loopbackUp ? 1 : 0,
     exec: req.exec ? finalizeStruct(req.exec) : null,
     console_fd: req.console?.fd ?? -1,
     console_rows: req.console?.rows ?? 0,
@@ -175,12 +175,8 @@ function finalizeStruct(req: FinalizeRequest): object {
     listener_fd: req.listener?.fd ?? -1,
     listener_state: req.listener?.state ?? null,
     exec_attrs: req.execAttrs?.length ? [...req.execAttrs.flat(), null] : null,
+    root: req.root ?? null,
+    start: null,
   };
 }
 
-/** Become the container process. Returns only by throwing. */
-export function nativeFinalize(req: FinalizeRequest): never {
-  const step: string[] = [''];
-  const rc = loadNative().finalize(finalizeStruct(req), step);
-  throw new SysError(step[0] || 'finalize', -rc, req.paths[0]);
-}

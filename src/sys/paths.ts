@@ -17,10 +17,13 @@ export function installDir(): string {
   throw new Error(`cannot find the ocirun installation above ${fileURLToPath(import.meta.url)}`);
 }
 
+/**
+ * native/libocirun.so when built here (a checkout, the archive), else the
+ * one prebuilt for this architecture that the npm package ships
+ * (scripts/pack.mjs). The caller reports a missing library.
+ */
 export function nativeLibraryPath(): string {
-  return join(installDir(), 'native', 'libocirun.so');
-}
-
-export function initEntryPath(): string {
-  return join(installDir(), 'dist', 'init.cjs');
+  const built = join(installDir(), 'native', 'libocirun.so');
+  if (existsSync(built)) return built;
+  return join(installDir(), 'native', 'prebuilt', `linux-${process.arch}`, 'libocirun.so');
 }

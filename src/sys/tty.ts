@@ -2,24 +2,11 @@
 import { check, libcFunction } from './libc.js';
 
 // asm-generic values, shared by x86_64 and arm64.
-const TIOCGPTN = 0x80045430;
-const TIOCSPTLCK = 0x40045431;
-const TIOCSCTTY = 0x540e;
 const TIOCGWINSZ = 0x5413;
 const TIOCSWINSZ = 0x5414;
 
 // ioctl(2) is variadic: koffi takes the type of the third argument at each call.
 const ioctl = libcFunction('ioctl', 'int', ['int', 'ulong', '...']);
-const dup2Fn = libcFunction('int dup2(int oldfd, int newfd)');
-
-/** The pty number of a master, after unlocking its slave. */
-export function unlockPty(master: number): number {
-    const zero = Buffer.alloc(4);
-  check(ioctl(master, TIOCSPTLCK, 'void *', zero), 'ioctl TIOCSPTLCK');
-  const n = Buffer.alloc(4);
-  check(ioctl(master, TIOCGPTN, 'void *', n), 'ioctl TIOCGPTN');
-  return n.readUInt32LE(0);
-}
 
 export interface WinSize { rows: number; cols: number }
 
@@ -36,11 +23,24 @@ export function getWinSize(fd: number): WinSize | null {
   return { rows: ws.readUInt16LE(0), cols: ws.readUInt16LE(2) };
 }
 
-/** Make the terminal open on fd the controlling terminal of this session. */
-export function setControllingTerminal(fd: number): void {
-  check(ioctl(fd, TIOCSCTTY, 'int', 0), 'ioctl TIOCSCTTY');
-}
+// struct termios is 60 bytes on x86_64 and arm64 glibc: room to spare.
+const TERMIOS_SIZE = 64;
+const TCSANOW = 0;
+const tcgetattr = libcFunction('int tcgetattr(int fd, _Out_ uint8_t *termios)');
+const tcsetattr = libcFunction('int tcsetattr(int fd, int action, const uint8_t *termios)');
+const cfmakeraw = libcFunction('void cfmakeraw(_Inout_ uint8_t *termios)');
 
-export function dup2(oldfd: number, newfd: number): void {
-  check(dup2Fn(oldfd, newfd), 'dup2');
+/**
+ * Put the terminal on fd fully raw, with cfmakeraw(3)'s settings (output
+ * processing off too, unlike Node's setRawMode, which keeps ONLCR and so
+ * turns the container pty's "\r\n" into "\r\r\n"). Returns a function that
+ * puts the previous settings back.
+ */
+export function makeRaw(fd: number): () => void {
+  const saved = Buffer.alloc(TERMIOS_SIZE);
+  check(tcgetattr(fd, saved) as number, 'tcgetattr');
+  const raw = Buffer.from(saved);
+  cfmakeraw(raw);
+  check(tcsetattr(fd, TCSANOW, raw) as number, 'tcsetattr');
+  return () => { tcsetattr(fd, TCSANOW, saved); };
 }

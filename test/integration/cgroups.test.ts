@@ -4,10 +4,10 @@
 // the cgroup2-only path (freeze, eBPF devices, cgroup.kill, hugetlb), and
 // nothing left behind: every test fails if a cgroup named after it remains.
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { baseConfig, type Config, procComm, readProcFile, Sandbox, sharedRootfs, SKIP_NOT_ROOT, startContainer, until } from '../helpers.js';
+import { baseConfig, type Config, OCIRUN, procComm, readProcFile, Sandbox, sharedRootfs, SKIP_NOT_ROOT, startContainer, until } from '../helpers.js';
 import { parseCgroupMounts, parseProcCgroup } from '../../src/linux/cgroups/hierarchy.js';
 import { BPF_CGROUP_DEVICE, BPF_PROG_TYPE_CGROUP_DEVICE, bpfProgLoad, bpfProgQuery } from '../../src/sys/bpf.js';
 import { deviceProgram, encodeProgram } from '../../src/linux/cgroups/devicebpf.js';
@@ -402,6 +402,94 @@ t.test('cgroup2 alone (the hybrid host narrowed to its cgroup2 mount): hugetlb, 
   t.equal(box.ocirun(['delete', '--force', id]).code, 0, 'delete --force (cgroup.kill)');
   t.notOk(existsSync(join(UNIFIED as string, tag)));
   t.ok(await until(() => procComm(execPid) === null));
+});
+
+/** create run from inside a given cgroup2 cgroup (the caller's own cgroup), cgroup2 alone. */
+function createFrom(box: CgroupBox, callerDir: string, id: string): { code: number | null; stderr: string; pid: number } {
+  const pidFile = join(box.dir, `${id}.pid`);
+  const errPath = join(box.dir, `${id}.from.stderr`);
+  const errFd = openSync(errPath, 'w');
+  try {
+    const r = spawnSync('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', callerDir, OCIRUN, '--root', box.root, 'create', '--bundle', box.bundle, '--pid-file', pidFile, id], {
+      stdio: ['ignore', 'ignore', errFd], env: { ...process.env, _OCIRUN_CGROUP_MODE: 'v2' }, timeout: 60_000,
+    });
+    return { code: r.status, stderr: readFileSync(errPath, 'utf8'), pid: existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0 };
+  } finally {
+    closeSync(errFd);
+  }
+}
+
+t.test('cgroup2: no cgroupsPath puts the container next to the caller\'s populated cgroup, which stays as it was; a failed create gives back what it enabled', { skip: skip || (unifiedControllers.includes('hugetlb') ? false : 'no hugetlb on cgroup2') }, async (t) => {
+  const box = new CgroupBox(t);
+  const name = `ocirun-caller-${process.pid}-${Math.random().toString(36).slice(2, 7)}`;
+  const parent = join(UNIFIED as string, name);
+  const caller = join(parent, 'caller');
+  const lone = join(UNIFIED as string, `${name}-lone`);
+  mkdirSync(caller, { recursive: true });
+  mkdirSync(lone);
+  // The caller's cgroup holds a process of its own, as a login session or a service does.
+  const sleeper = spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec sleep 60', caller], { stdio: 'ignore' });
+  const cleanup = (): void => {
+    sleeper.kill('SIGKILL');
+    for (let i = 0; i < 200 && existsSync(caller) && file(caller, 'cgroup.procs') !== ''; i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    for (const d of [caller, parent, lone]) { try { rmdirSync(d); } catch { /* gone already */ } }
+  };
+  t.teardown(cleanup);
+  await until(() => file(caller, 'cgroup.procs') !== '');
+  const callerBefore = ['cgroup.type', 'cgroup.subtree_control'].map((f) => file(caller, f));
+
+  // swappiness has no file on v2: ignored there, as runc does.
+  box.writeConfig(configWith(['sleep', '30'], { resources: { hugepageLimits: [{ pageSize: '2MB', limit: 2 * 1024 * 1024 }], memory: { swappiness: 30 } } }));
+  const id = box.id();
+  const c = createFrom(box, caller, id);
+  t.equal(c.code, 0, `create from a populated cgroup: ${c.stderr}`);
+  t.equal(cgroupsOf(c.pid).get(''), `/${name}/${id}`, 'placed next to the caller\'s cgroup, under its parent (runc on cgroup2)');
+  t.equal(file(join(parent, id), 'hugetlb.2MB.max'), String(2 * 1024 * 1024), 'the limit is in the container\'s cgroup');
+  t.same(['cgroup.type', 'cgroup.subtree_control'].map((f) => file(caller, f)), callerBefore, 'the caller\'s cgroup is as it was (no controller enabled, still a domain)');
+  t.equal(file(parent, 'cgroup.subtree_control'), 'hugetlb', 'the parent passes down what the limit needs');
+  t.equal(box.ocirun(['delete', '--force', id]).code, 0);
+  t.notOk(existsSync(join(parent, id)), 'removed');
+
+  // A create that fails after enabling a controller on a cgroup it did not make gives it back.
+  box.writeConfig(configWith(['true'], { cgroupsPath: `/${name}-lone/x`, resources: { hugepageLimits: [{ pageSize: '2MB', limit: 2 * 1024 * 1024 }], unified: { 'hugetlb.3MB.max': '1' } } }));
+  const bad = box.create(box.id());
+  t.equal(bad.code, 1);
+  t.match(bad.stderr, /unified\["hugetlb.3MB.max"\]/, bad.stderr.trim());
+  t.notOk(existsSync(join(lone, 'x')), 'its cgroup is gone');
+  t.equal(file(lone, 'cgroup.subtree_control'), '', 'and the controller it enabled on the cgroup above is disabled again');
+  cleanup();
+  t.notOk(existsSync(parent) || existsSync(lone), 'the test\'s own cgroups are removed');
+});
+
+t.test('events --stats: uint64 values exact in the JSON (runc prints every digit)', { skip }, async (t) => {
+  const box = new CgroupBox(t);
+  box.writeConfig(configWith(['sleep', '30'], { cgroupsPath: `/${box.tag}` }));
+  const id = box.id();
+  if (!await startContainer(t, box, id)) return;
+  const unlimited = file(v1Dir('memory', `/${box.tag}`), 'memory.limit_in_bytes');
+  t.ok(BigInt(unlimited) > BigInt(Number.MAX_SAFE_INTEGER), `v1 "unlimited" (${unlimited}) is beyond a double's exact range`);
+  const r = box.ocirun(['events', '--stats', id]);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, new RegExp(`"usage":\\{"limit":${unlimited},`), 'memory.usage.limit: every digit');
+  t.equal(box.ocirun(['delete', '--force', id]).code, 0);
+});
+
+t.test('--systemd-cgroup where systemd does not run the host: clear errors, nothing left; other commands take the flag', { skip: SKIP_NOT_ROOT || (existsSync('/run/systemd/system') ? 'systemd runs this host: the VM tier covers the driver' : false) }, async (t) => {
+  const box = new CgroupBox(t);
+  box.writeConfig(configWith(['true'], { cgroupsPath: '/not/systemd' }));
+  const id = box.id();
+  const bad = box.create(id, []);
+  t.equal(bad.code, 0, 'without the flag an absolute path is fine (cgroupfs)');
+  t.equal(box.ocirun(['delete', '--force', id]).code, 0);
+  const r = box.ocirun(['--systemd-cgroup', 'create', '--bundle', box.bundle, id]);
+  t.equal(r.code, 1);
+  t.match(r.stderr, /linux.cgroupsPath: expected cgroupsPath to be of format "slice:prefix:name" for systemd cgroups, got "\/not\/systemd" instead/, 'runc\'s message for a cgroupfs path');
+  box.writeConfig(configWith(['true'], { cgroupsPath: 'system.slice:ocirun:x' }));
+  const s = box.ocirun(['--systemd-cgroup', 'create', '--bundle', box.bundle, id]);
+  t.equal(s.code, 1);
+  t.match(s.stderr, /--systemd-cgroup: systemd is not running on this host/, s.stderr.trim());
+  t.notOk(existsSync(join(box.root, id)), 'no state left');
+  t.equal(box.ocirun(['--systemd-cgroup', 'list']).code, 0, 'the flag is accepted by every command (engines pass it everywhere)');
 });
 
 t.test('the kernel verifier accepts device programs of every shape', { skip: SKIP_NOT_ROOT }, async (t) => {

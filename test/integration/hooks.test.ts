@@ -1,7 +1,7 @@
 // OCI hooks: every kind, in the spec's order and namespaces, with the state
 // on stdin; and what each kind's failure does.
 import t from 'tap';
-import { existsSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { baseConfig, type Config, Sandbox, sharedRootfs, SKIP_NOT_ROOT, type Tap, until } from '../helpers.js';
 
@@ -56,7 +56,8 @@ t.test('all six hook kinds run in order, in their namespaces, with the state on 
     return { kind, ns, state: JSON.parse(json.join(' ')) };
   });
   t.same(lines.map((l) => l.kind), ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'], 'order');
-  t.same(lines.map((l) => l.state.status), ['creating', 'creating', 'creating', 'created', 'running', 'stopped'], 'status on stdin');
+  // runtime.md: "created" is everything after lifecycle step 2 until the program runs (README, Hooks).
+  t.same(lines.map((l) => l.state.status), ['created', 'created', 'created', 'created', 'running', 'stopped'], 'status on stdin');
   const byKind = Object.fromEntries(lines.map((l) => [l.kind, l]));
   for (const k of ['prestart', 'createRuntime', 'poststart', 'poststop']) t.equal(byKind[k]?.ns, hostMnt, `${k} runs in the runtime's mount namespace`);
   for (const k of ['createContainer', 'startContainer']) t.equal(byKind[k]?.ns, containerMnt, `${k} runs in the container's mount namespace`);
@@ -68,15 +69,35 @@ t.test('all six hook kinds run in order, in their namespaces, with the state on 
   }
 });
 
-t.test('a failing createRuntime or createContainer hook fails create and leaves nothing', { skip }, async (t) => {
+t.test('a failing prestart, createRuntime or createContainer hook fails create, leaves nothing, and runs poststop', { skip }, async (t) => {
   for (const kind of ['prestart', 'createRuntime', 'createContainer']) {
-    const { box } = withHooks(t, { [kind]: [{ path: '/bin/sh', args: ['sh', '-c', 'exit 3'] }] });
+    const box0 = new Sandbox(t);
+    const log = join(box0.dir, 'poststop.log');
+    const { box } = withHooks(t, {
+      [kind]: [{ path: '/bin/sh', args: ['sh', '-c', 'exit 3'] }],
+      poststop: [{ path: '/bin/sh', args: ['sh', '-c', `cat >> ${log}; echo >> ${log}`] }, { path: '/bin/sh', args: ['sh', '-c', 'exit 9'] }],
+    });
     const id = box.id();
     const c = box.create(id);
     t.equal(c.code, 1, `${kind}: create fails`);
     t.match(c.stderr, new RegExp(`${kind} hook #0 \\(/bin/sh\\): exited with status 3`));
+    t.match(c.stderr, /warning: poststop hook #1 \(\/bin\/sh\): exited with status 9/, `${kind}: a failing poststop hook only warns`);
     t.notOk(existsSync(join(box.root, id)), `${kind}: no state left`);
+    const states = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    t.equal(states.length, 1, `${kind}: poststop ran once (lifecycle step 13)`);
+    t.equal(states[0]?.status, 'stopped');
+    t.equal(states[0]?.id, id);
   }
+});
+
+t.test('a failure that is not a hook\'s does not run poststop', { skip }, async (t) => {
+  const box0 = new Sandbox(t);
+  const log = join(box0.dir, 'poststop.log');
+  const { box, config } = withHooks(t, { poststop: [{ path: '/bin/sh', args: ['sh', '-c', `cat >> ${log}`] }] });
+  config.process.cwd = '/etc/passwd/not-a-dir';
+  box.writeConfig(config);
+  t.equal(box.create(box.id()).code, 1);
+  t.notOk(existsSync(log), 'no poststop hook ran');
 });
 
 t.test('a hook that outlives its timeout is killed and fails create', { skip }, async (t) => {
@@ -108,21 +129,49 @@ t.test('a failing startContainer hook fails start and stops the container', { sk
   t.ok(await until(() => box.state(id)?.status === 'stopped'), 'the container is stopped');
 });
 
-t.test('failing poststart and poststop hooks only warn', { skip }, async (t) => {
+t.test('a failing poststart hook fails start and stops the container; delete then runs poststop, which only warns', { skip }, async (t) => {
   const { box } = withHooks(t, {
     poststart: [{ path: '/bin/sh', args: ['sh', '-c', 'exit 5'] }],
     poststop: [{ path: '/bin/sh', args: ['sh', '-c', 'exit 6'] }],
   });
   const id = box.id();
-  t.equal(box.create(id).code, 0);
+  const c = box.create(id);
+  t.equal(c.code, 0);
   const s = box.ocirun(['start', id]);
-  t.equal(s.code, 0, 'start succeeds');
-  t.match(s.stderr, /warning: poststart hook #0 \(\/bin\/sh\): exited with status 5/);
-  t.equal(box.state(id)?.status, 'running');
-  const d = box.ocirun(['delete', '--force', id]);
+  t.equal(s.code, 1, 'start fails (runtime.md lifecycle step 9)');
+  t.match(s.stderr, /poststart hook #0 \(\/bin\/sh\): exited with status 5/);
+  t.equal(box.state(id)?.status, 'stopped', 'the container is stopped when start returns');
+  t.notOk(existsSync(`/proc/${c.pid}`) && !/\) Z /.test(readFileSync(`/proc/${c.pid}/stat`, 'utf8')), 'its process is gone');
+  const d = box.ocirun(['delete', id]);
   t.equal(d.code, 0, 'delete succeeds');
   t.match(d.stderr, /warning: poststop hook #0 \(\/bin\/sh\): exited with status 6/);
   t.equal(box.ocirun(['state', id]).code, 1);
+});
+
+t.test('a startContainer hook gets the state on stdin, runs as the process user, and is killed at its timeout', { skip }, async (t) => {
+  const { box, config } = withHooks(t, {
+    startContainer: [
+      { path: '/bin/sh', args: ['sh', '-c', 'echo "$(id -u) $(cat)" > /hooks/start'] },
+      { path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 },
+    ],
+  });
+  config.process.user = { uid: 1000, gid: 1000 };
+  box.writeConfig(config);
+  chmodSync(join(box.dir, 'hooklog'), 0o777); // the hook writes there as uid 1000
+  const id = box.id();
+  const c = box.create(id);
+  t.equal(c.code, 0, c.stderr);
+  const started = Date.now();
+  const s = box.ocirun(['start', id]);
+  t.equal(s.code, 1);
+  t.match(s.stderr, /startContainer hook #1 \(\/bin\/sleep\): timed out after 1s/);
+  t.ok(Date.now() - started < 10_000, 'did not wait for the hook to finish');
+  const [uid, ...json] = readFileSync(join(box.dir, 'hooklog/start'), 'utf8').trim().split(' ');
+  t.equal(uid, '1000', 'as the container process user');
+  const state = JSON.parse(json.join(' '));
+  t.equal(state.status, 'created');
+  t.equal(state.pid, c.pid);
+  t.ok(await until(() => box.state(id)?.status === 'stopped'), 'the container is stopped');
 });
 
 t.test('state says "creating" while create is still running', { skip }, async (t) => {

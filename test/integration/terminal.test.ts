@@ -2,7 +2,7 @@
 // message, the pty name and one fd), the slave is the process's stdio,
 // controlling terminal and /dev/console, and consoleSize is applied.
 import t from 'tap';
-import { closeSync, readSync, writeSync } from 'node:fs';
+import { closeSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { acceptUnix, listenUnix, recvWithFds } from '../../src/sys/socket.js';
 import { getWinSize } from '../../src/sys/tty.js';
@@ -115,4 +115,32 @@ t.test('exec -t without a socket joins the caller\'s terminal', { skip }, async 
   const r = run('script', ['-qec', `${join(process.cwd(), 'bin/ocirun')} --root ${box.root} exec -t ${id} sh -c 'tty; exit 6'`, '/dev/null'], { env: { ...process.env, NODE_OPTIONS: '' } });
   t.match(r.stdout, /\/dev\/pts\/\d+/);
   t.equal(r.code, 6);
+});
+
+t.test('exec -t and run -t put the caller\'s terminal fully raw (no "\\r\\r\\n") and restore it', { skip }, async (t) => {
+  const box = new Sandbox(t, baseConfig(['sleep', '60'], sharedRootfs()));
+  const id = box.id();
+  t.equal(box.create(id).code, 0);
+  t.equal(box.ocirun(['start', id]).code, 0);
+  const { run } = await import('../helpers.js');
+  const ocirun = `${join(process.cwd(), 'bin/ocirun')} --root ${box.root}`;
+  const before = join(box.dir, 'stty.before');
+  const after = join(box.dir, 'stty.after');
+  // Inside script(1)'s terminal: its settings before and after, and the bytes the container's lines arrive as.
+  const script = `stty -g > ${before}; ${ocirun} exec -t ${id} sh -c 'echo one; echo two'; stty -g > ${after}`;
+  const r = run('script', ['-qec', script, '/dev/null'], { env: { ...process.env, NODE_OPTIONS: '' } });
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /one\r\ntwo\r\n/, 'lines end in \\r\\n, as the container\'s pty writes them');
+  t.notMatch(r.stdout, /\r\r\n/, 'no second \\r from our own terminal');
+  t.equal(readFileSync(after, 'utf8'), readFileSync(before, 'utf8'), 'the terminal settings are back as they were');
+
+  const config = baseConfig(['sh', '-c', 'echo one; echo two'], sharedRootfs());
+  config.process.terminal = true;
+  box.writeConfig(config);
+  const runScript = `stty -g > ${before}; ${ocirun} run --bundle ${box.bundle} ${box.id()}; stty -g > ${after}`;
+  const r2 = run('script', ['-qec', runScript, '/dev/null'], { env: { ...process.env, NODE_OPTIONS: '' } });
+  t.equal(r2.code, 0, r2.stderr);
+  t.match(r2.stdout, /one\r\ntwo\r\n/);
+  t.notMatch(r2.stdout, /\r\r\n/, 'run -t too');
+  t.equal(readFileSync(after, 'utf8'), readFileSync(before, 'utf8'), 'restored after run');
 });

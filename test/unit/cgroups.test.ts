@@ -11,7 +11,7 @@ import * as P from '../../src/linux/cgroups/resources.js';
 import { deviceRules, devicesV1, DEFAULT_ALLOWED_DEVICES } from '../../src/linux/cgroups/devices.js';
 import { cgroupManager, V1Cgroups, V2Cgroups } from '../../src/linux/cgroups/manager.js';
 import { isFrozen } from '../../src/linux/cgroups/record.js';
-import { parseCpuList } from '../../src/linux/cgroups/stats.js';
+import { collectStats, parseCpuList, statsJson } from '../../src/linux/cgroups/stats.js';
 import { mergeResources } from '../../src/container/cgroups.js';
 import { ramInBytes, resourcesFromArgs } from '../../src/cli/commands/update.js';
 import { parseDuration } from '../../src/cli/commands/events.js';
@@ -76,6 +76,16 @@ t.test('cgroupsPath: absolute, relative to our own cgroup, and the default <id>'
   const inContainer = resolveCgroupPaths(sub, parseProcCgroup('3:memory:/docker/abc\n'), 'x', 'id');
   t.equal(inContainer.v1[1]?.dir, '/sys/fs/cgroup/memory/x', 'own path seen through a mounted sub-tree');
   t.throws(() => resolveCgroupPaths(h, own, '/', 'id'), /linux.cgroupsPath/);
+
+  // Pure cgroup2: our own cgroup (a session, a service) has processes, so a
+  // relative path starts from its parent: next to us, not under us (runc's fs2).
+  const v2 = classifyHierarchies(parseCgroupMounts(UNIFIED), CGROUP2_SUPER_MAGIC);
+  const svc = parseProcCgroup('0::/system.slice/engine.service\n');
+  t.equal(resolveCgroupPaths(v2, svc, undefined, 'box1').unified?.dir, '/sys/fs/cgroup/system.slice/box1', 'default: next to our own cgroup');
+  t.equal(resolveCgroupPaths(v2, svc, 'pod/box1', 'box1').unified?.dir, '/sys/fs/cgroup/system.slice/pod/box1');
+  t.equal(resolveCgroupPaths(v2, svc, '/abs/box1', 'box1').unified?.dir, '/sys/fs/cgroup/abs/box1', 'absolute: as given');
+  t.equal(resolveCgroupPaths(v2, parseProcCgroup('0::/\n'), undefined, 'box1').unified?.dir, '/sys/fs/cgroup/box1', 'at the root: the root');
+  t.equal(resolveCgroupPaths(h, parseProcCgroup('0::/u\n'), undefined, 'box1').unified?.dir, '/sys/fs/cgroup/unified/u/box1', 'hybrid: under our own cgroup, as before');
 });
 
 t.test('memory: v1 files, memory+swap ordering, v2 swap conversion and refusals', async (t) => {
@@ -95,7 +105,7 @@ t.test('memory: v1 files, memory+swap ordering, v2 swap conversion and refusals'
   t.throws(() => P.swapForV2(50, 0), /needs a memory limit/);
   t.same(P.memoryV2({ limit: 100, swap: 300, reservation: 10 }, noFile).map((w) => `${w.file}=${w.value}`), ['memory.swap.max=200', 'memory.max=100', 'memory.low=10']);
   t.same(P.memoryV2({ limit: -1 }, noFile).map((w) => `${w.file}=${w.value}`), ['memory.swap.max=max', 'memory.max=max']);
-  t.throws(() => P.memoryV2({ swappiness: 10 }, noFile), /memory.swappiness: cgroup v2/);
+  t.same(P.memoryV2({ limit: 100, swappiness: 10 }, noFile).map((w) => w.file), ['memory.max'], 'swappiness: ignored on v2, as runc does (there is no such file)');
   t.throws(() => P.memoryV2({ kernel: 10 }, noFile), /memory.kernel: cgroup v2/);
   t.throws(() => P.memoryV2({ disableOOMKiller: true }, noFile), /disableOOMKiller/);
   t.throws(() => P.memoryV2({ limit: 100, checkBeforeUpdate: true }, (f) => (f === 'memory.current' ? '500' : null)), /below the current usage 500/);
@@ -219,11 +229,13 @@ t.test('v2 manager on a temp-dir root: subtree_control up the tree, controller c
   fakeTree(root, 'a', { 'cgroup.controllers': 'cpu memory', 'cgroup.subtree_control': '' });
   m.create();
   t.same(m.created, [join(root, 'a/b')], 'only the leaf was made by us (a existed)');
-  t.equal(readFileSync(join(root, 'cgroup.subtree_control'), 'utf8'), '+pids', 'each controller enabled (the fake keeps the last write)');
-  t.equal(readFileSync(join(root, 'a/cgroup.subtree_control'), 'utf8'), '+memory');
+  t.equal(readFileSync(join(root, 'cgroup.subtree_control'), 'utf8'), '', 'create alone enables nothing');
   fakeTree(root, 'a/b', { 'cgroup.controllers': 'memory', 'cgroup.procs': '', 'memory.max': 'max', 'memory.swap.max': 'max', 'cgroup.freeze': '0', 'cgroup.events': 'populated 1\nfrozen 0\n' });
   m.set({ memory: { limit: 1000, swap: 3000 } });
   t.equal(readFileSync(join(root, 'a/b/memory.swap.max'), 'utf8'), '2000');
+  t.equal(readFileSync(join(root, 'cgroup.subtree_control'), 'utf8'), '+memory', 'only what the resources need, on levels we did not make');
+  t.equal(readFileSync(join(root, 'a/cgroup.subtree_control'), 'utf8'), '+memory');
+  t.same(m.enabled, [{ dir: root, controller: 'memory' }, { dir: join(root, 'a'), controller: 'memory' }], 'recorded, to be given back');
   t.throws(() => m.set({ pids: { limit: 3 } }), /linux.resources.pids: the pids controller is not available in .*cgroup.controllers: memory/);
   t.throws(() => m.set({ network: { classID: 3 } }), /network.classID: cgroup v2 has no controller/);
   writeFileSync(join(root, 'a/b/cgroup.events'), 'populated 1\nfrozen 1\n');
@@ -236,7 +248,40 @@ t.test('v2 manager on a temp-dir root: subtree_control up the tree, controller c
   m.destroy();
   t.notOk(existsSync(join(root, 'a/b')), 'leaf removed');
   t.ok(existsSync(join(root, 'a')), 'a parent we did not make stays');
+  t.equal(readFileSync(join(root, 'a/cgroup.subtree_control'), 'utf8'), '-memory', 'what we enabled on it is given back once nothing is below it');
+  t.notMatch(readFileSync(join(root, 'cgroup.subtree_control'), 'utf8'), /^-/, 'but not where another cgroup (a) is still below');
 });
+
+t.test('v2: a populated cgroup we did not make is left alone, and the error says why', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'ocirun-cg2-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  fakeTree(root, '', { 'cgroup.controllers': 'cpu memory pids', 'cgroup.subtree_control': '', 'cgroup.procs': '1\n' });
+  fakeTree(root, 'svc', { 'cgroup.controllers': 'cpu memory pids', 'cgroup.subtree_control': '', 'cgroup.procs': '42\n' });
+  const m = new V2Cgroups({ mode: 'v2', v1: [], unified: { mountPoint: root, dir: join(root, 'svc/box') } });
+  m.create();
+  fakeTree(root, 'svc/box', { 'cgroup.controllers': '', 'cgroup.procs': '' });
+  t.throws(() => m.set({ pids: { limit: 5 } }), /linux.resources.pids: the pids controller is not available .*svc holds processes/);
+  t.equal(readFileSync(join(root, 'svc/cgroup.subtree_control'), 'utf8'), '', 'the populated cgroup is untouched');
+  t.equal(readFileSync(join(root, 'cgroup.subtree_control'), 'utf8'), '+pids', 'the root may hold processes and pass controllers down');
+});
+
+t.test('stats JSON: uint64 values exact, as Go writes them', async (t) => {
+  const text = statsJson({ limit: 2n ** 64n - 1n, v1: 9223372036854771712n, small: 5, s: 'u64' });
+  t.equal(text, '{"limit":18446744073709551615,"v1":9223372036854771712,"small":5,"s":"u64"}');
+  // A v2 cgroup read through the manager: "max" limits and counters past 2^53.
+  const root = mkdtempSync(join(tmpdir(), 'ocirun-cg2-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  fakeTree(root, 'box', {
+    'cgroup.controllers': 'cpu memory pids', 'cpu.stat': 'usage_usec 9007199254741\nuser_usec 5\nsystem_usec 6\n', 'memory.max': 'max', 'memory.swap.max': 'max',
+    'memory.current': '4096', 'memory.swap.current': '0', 'memory.stat': 'anon 1\nfile 18446744073709551000\n', 'memory.events': 'max 0\n', 'pids.current': '1', 'pids.max': 'max',
+  });
+  const m = new V2Cgroups({ mode: 'v2', v1: [], unified: { mountPoint: root, dir: join(root, 'box') } });
+  const json = statsJson(collectStats(m));
+  t.match(json, /"usage":\{"total":9007199254741000,/, 'cpu total in ns: exact past 2^53');
+  t.match(json, /"memory":\{"cache":18446744073709551000,"usage":\{"limit":18446744073709551615,"usage":4096,/, 'memory.max "max": 2^64-1; a huge counter exact');
+  t.match(json, /"swap":\{"limit":18446744073709551615,/);
+  t.match(json, /"pids":\{"current":1\}/, 'pids.max "max": 0, left out (runc)');
+}); 
 
 t.test('update merging (runc\'s update), CLI parsing of sizes, durations and flags', async (t) => {
   const current = { memory: { limit: 100, swap: 200 }, cpu: { shares: 512, cpus: '0' }, pids: { limit: 10 }, hugepageLimits: [{ pageSize: '2MB', limit: 1 }] };

@@ -21,7 +21,7 @@ t.test('rootfs plan: relative bind sources, /dev from the host, propagation', as
   const plan = planRootfs({
     rootfs: '/b/rootfs', bundle: '/b', readonly: true, rootfsPropagation: 'rshared',
     mounts: [{ destination: '/data', source: 'data', options: ['rbind', 'ro'] }, { destination: '/dev', type: 'bind', source: '/dev', options: ['rbind'] }],
-    devices: undefined, maskedPaths: ['/proc/kcore'], readonlyPaths: [], noPivot: false, inUserns: false, cgroupns: false,
+    devices: undefined, maskedPaths: ['/proc/kcore'], readonlyPaths: [], noPivot: false, inUserns: false, cgroupns: false, ownMountNamespace: true,
   });
   t.equal(plan.mounts[0]?.source, '/b/data');
   t.equal(plan.mounts[0]?.bind, true);
@@ -29,7 +29,7 @@ t.test('rootfs plan: relative bind sources, /dev from the host, propagation', as
   t.equal(plan.mounts[0]?.flags, C.MS_RDONLY);
   t.equal(plan.devices, null, 'a bind-mounted /dev gets no nodes created');
   t.equal(plan.rootPropagation, C.MS_SHARED | C.MS_REC);
-  const def = planRootfs({ rootfs: '/r', bundle: '/b', readonly: false, rootfsPropagation: undefined, mounts: [], devices: undefined, maskedPaths: undefined, readonlyPaths: undefined, noPivot: false, inUserns: false, cgroupns: false });
+  const def = planRootfs({ rootfs: '/r', bundle: '/b', readonly: false, rootfsPropagation: undefined, mounts: [], devices: undefined, maskedPaths: undefined, readonlyPaths: undefined, noPivot: false, inUserns: false, cgroupns: false, ownMountNamespace: true });
   t.equal(def.rootPropagation, C.MS_SLAVE | C.MS_REC, 'rslave by default, so nothing reaches the host');
   t.equal(def.devices?.length, DEFAULT_DEVICES.length);
 });

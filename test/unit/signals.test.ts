@@ -1,5 +1,6 @@
 import t from 'tap';
-import { parseSignal, signalName } from '../../src/linux/signals.js';
+import { constants } from 'node:os';
+import { SIGNAL_NUMBERS, parseSignal, signalName } from '../../src/linux/signals.js';
 
 t.test('names with or without SIG, any case, and numbers', async (t) => {
   t.equal(parseSignal('KILL'), 9);
@@ -15,4 +16,8 @@ t.test('unknown signals are refused, naming the value', async (t) => {
   t.throws(() => parseSignal('SIGFOO'), /unknown signal "SIGFOO"/);
   t.throws(() => parseSignal('0'), /unknown signal "0"/);
   t.throws(() => parseSignal('65'), /unknown signal/);
+});
+
+t.test('the signal table is Node\'s for this platform, aliases and order included', async (t) => {
+  t.same(Object.entries(SIGNAL_NUMBERS), Object.entries(constants.signals));
 });

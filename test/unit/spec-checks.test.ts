@@ -110,7 +110,7 @@ const cases: [string, Spec, (s: Spec) => Problem[], string[]][] = [
   ['empty id range', bad((s) => (s.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 0 }])), checks.checkUserNamespace, ['linux.uidMappings[0].size']],
   ['id range past 2^32', bad((s) => (s.linux.gidMappings = [{ containerID: 0, hostID: 4294967295, size: 2 }])), checks.checkUserNamespace, ['linux.gidMappings[0]']],
   ['hostname without uts namespace', bad((s) => (s.linux.namespaces = s.linux.namespaces?.filter((n) => n.type !== 'uts'))), checks.checkHostname, ['hostname', 'domainname']],
-  ['hostname in a joined uts namespace', bad((s) => (s.linux.namespaces = s.linux.namespaces?.map((n) => (n.type === 'uts' ? { type: 'uts', path: '/proc/1/ns/uts' } : n)))), checks.checkHostname, ['hostname', 'domainname']],
+  ['hostname in a joined uts namespace is allowed', bad((s) => (s.linux.namespaces = s.linux.namespaces?.map((n) => (n.type === 'uts' ? { type: 'uts', path: '/proc/1/ns/uts' } : n)))), checks.checkHostname, []],
   ['time offsets without a new time namespace', bad((s) => (s.linux.namespaces = s.linux.namespaces?.filter((n) => n.type !== 'time'))), checks.checkTimeOffsets, ['linux.timeOffsets']],
   ['time offsets for an unknown clock', bad((s) => (s.linux.timeOffsets = { realtime: { secs: 1 } })), checks.checkTimeOffsets, ['linux.timeOffsets.realtime']],
   ['nanosecs of a second or more', bad((s) => (s.linux.timeOffsets = { boottime: { nanosecs: 1e9 } })), checks.checkTimeOffsets, ['linux.timeOffsets.boottime.nanosecs']],
@@ -156,7 +156,7 @@ t.test('rules say what is wrong', async (t) => {
   t.equal(rule(bad((s) => (s.process.cwd = 'x'))), 'must be an absolute path');
   t.equal(rule(bad((s) => (s.process.capabilities = { bounding: ['CAP_NOPE'] }))), 'unknown capability "CAP_NOPE"');
   t.equal(rule(bad((s) => s.process.rlimits?.push({ type: 'RLIMIT_NOFILE', soft: 1, hard: 1 }))), 'duplicate rlimit type "RLIMIT_NOFILE"');
-  t.equal(rule(bad((s) => (s.linux.namespaces = s.linux.namespaces?.filter((n) => n.type !== 'uts')))), 'needs a new uts namespace');
+  t.equal(rule(bad((s) => (s.linux.namespaces = s.linux.namespaces?.filter((n) => n.type !== 'uts')))), 'needs a uts namespace (new or joined)');
   t.equal(rule(bad((s) => (delete s.linux.uidMappings))), 'required with a new user namespace');
 });
 

@@ -317,7 +317,7 @@ t.test('semantic checks run after the schema', async (t) => {
   c.hostname = 'box';
   const dir = bundle(c);
   const err = configError(t, () => loadBundleConfig(dir));
-  t.equal(err.message, `${dir}/config.json: hostname: needs a new uts namespace`);
+  t.equal(err.message, `${dir}/config.json: hostname: needs a uts namespace (new or joined)`);
 });
 
 t.test('bundle and rootfs paths are resolved', async (t) => {

@@ -13,6 +13,7 @@ export function createRequestFrom(args: ParsedArgs) {
     noPivot: o['no-pivot'] === true,
     noNewKeyring: o['no-new-keyring'] === true,
     preserveFds: typeof o['preserve-fds'] === 'number' ? o['preserve-fds'] : 0,
+    systemdCgroup: args.globals['systemd-cgroup'] === true,
   };
 }
 

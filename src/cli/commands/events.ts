@@ -1,4 +1,5 @@
 import { containerEvents } from '../../container/cgroups.js';
+import { statsJson } from '../../linux/cgroups/stats.js';
 import { type Context, out } from '../context.js';
 import type { ParsedArgs } from '../defs.js';
 
@@ -22,7 +23,7 @@ export async function events(args: ParsedArgs, ctx: Context): Promise<number> {
   const interval = parseDuration(String(args.options.interval ?? '5s'));
   await containerEvents(ctx.store, args.positionals['container-id'] as string, { stats: args.options.stats === true, intervalMs: interval }, (event) => {
     // One compact JSON object a line, as Go's json.Encoder writes them.
-    out(`${JSON.stringify(event)}\n`);
+    out(`${statsJson(event)}\n`);
   });
   return 0;
 }

@@ -17,7 +17,8 @@ export function readCgroupFile(dir: string, file: string): string | null {
   try {
     return readFileSync(join(dir, file), 'utf8').trim();
   } catch (err) {
-    if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR') return null;
+    // ENODEV: a cgroup being removed no longer has its files.
+    if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR' || errCode(err) === 'ENODEV') return null;
     throw err;
   }
 }

@@ -8,18 +8,28 @@ import { type CgroupMode, detectHierarchies, readOwnCgroups } from './hierarchy.
 import { type CgroupManager, cgroupManager } from './manager.js';
 import { resolveCgroupPaths } from './paths.js';
 import type { CgroupRecord } from './record.js';
+import { SystemdCgroups, systemdRunning } from './systemd.js';
+import { startProperties, systemdUnitFor } from './systemdunit.js';
+import { inUserNamespace } from '../rootless.js';
 
 const SIGKILL = 9;
+
+export interface CgroupOptions {
+  /** --systemd-cgroup: a transient systemd unit instead of directories we make */
+  systemd?: boolean;
+}
 
 /**
  * The cgroups a new container gets. `_OCIRUN_CGROUP_MODE=v1|v2` narrows a
  * hybrid host to one side: the tests use it to run the cgroup2-only path on
- * a hybrid machine.
+ * a hybrid machine. Everything is checked here, before anything is made.
  */
-export function cgroupRecordFor(spec: Spec, id: string): CgroupRecord | undefined {
-  if (process.geteuid?.() !== 0) {
-    // Without root there is no cgroup to make (rootless cgroups through
-    // delegation are not supported yet): go without, unless limits are asked for.
+export function cgroupRecordFor(spec: Spec, id: string, opts: CgroupOptions = {}): CgroupRecord | undefined {
+  if (opts.systemd) return systemdRecordFor(spec, id);
+  if (process.geteuid?.() !== 0 || inUserNamespace()) {
+    // Rootless (not root, or root of a user namespace such as rootless podman's):
+    // no cgroup of the host's to make (delegated subtrees are not supported yet),
+    // so go without, unless limits are asked for.
     const r = spec.linux?.resources ?? {};
     const asked = Object.entries(r).some(([k, v]) => k !== 'devices' && v !== undefined);
     if (asked || spec.linux?.cgroupsPath) throw new Error('linux.resources: cgroup limits need root (rootless cgroups are not supported yet)');
@@ -28,11 +38,26 @@ export function cgroupRecordFor(spec: Spec, id: string): CgroupRecord | undefine
   const force = process.env._OCIRUN_CGROUP_MODE;
   const hierarchies = detectHierarchies(force === 'v1' || force === 'v2' ? force as CgroupMode : undefined);
   const paths = resolveCgroupPaths(hierarchies, readOwnCgroups(), spec.linux?.cgroupsPath, id);
-  return { paths, created: [], resources: spec.linux?.resources ?? {} };
+  return { paths, created: [], enabled: [], resources: spec.linux?.resources ?? {} };
+}
+
+function systemdRecordFor(spec: Spec, id: string): CgroupRecord {
+  const unit = systemdUnitFor(spec.linux?.cgroupsPath, id);
+  if (process.geteuid?.() !== 0 || inUserNamespace()) throw new Error('--systemd-cgroup: needs root (systemd user managers are not supported)');
+  if (!systemdRunning()) throw new Error('--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)');
+  const force = process.env._OCIRUN_CGROUP_MODE;
+  const hierarchies = detectHierarchies(force === 'v1' || force === 'v2' ? force as CgroupMode : undefined);
+  const paths = resolveCgroupPaths(hierarchies, readOwnCgroups(), unit.cgroupPath, id);
+  const resources = spec.linux?.resources ?? {};
+  const devices = deviceRules(resources.devices, spec.linux?.devices);
+  const properties = startProperties(unit, id, hierarchies.mode === 'v2' ? 2 : 1, resources, devices, spec.annotations);
+  return { paths, created: [], enabled: [], resources, systemd: { unit: unit.unit, slice: unit.slice, properties } };
 }
 
 export function openCgroups(rec: CgroupRecord): CgroupManager {
-  return cgroupManager(rec.paths, rec.created);
+  rec.enabled ??= [];
+  const fs = cgroupManager(rec.paths, rec.created, rec.enabled);
+  return rec.systemd ? new SystemdCgroups(rec.systemd, fs) : fs;
 }
 
 /** The config's resources and device rules (the defaults included). */
@@ -55,7 +80,7 @@ function sendSignal(pid: number, signal: number): void {
  * that was paused stays paused, except for SIGKILL, which a frozen v1 task
  * only acts on once thawed.
  */
-export function signalCgroup(m: CgroupManager, signal: number): void {
+export function signalCgroup(m: CgroupManager, signal: number, whileFrozen?: () => void): void {
   let frozenByUs = false;
   let wasFrozen = false;
   try {
@@ -63,6 +88,7 @@ export function signalCgroup(m: CgroupManager, signal: number): void {
     if (!wasFrozen) { m.freeze(); frozenByUs = true; }
   } catch { /* no freezer: signal them as they are */ }
   try {
+    whileFrozen?.();
     for (const pid of m.pids()) sendSignal(pid, signal);
   } finally {
     if (frozenByUs || (wasFrozen && signal === SIGKILL)) {

@@ -2,15 +2,15 @@
 // implementation. A manager is rebuilt by every command from the paths stored
 // with the container (CgroupPaths plus the directories create made), so the
 // cgroup root is whatever those paths say: unit tests point them at a temp dir.
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Resources } from '../../spec/types.js';
 import { BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI, BPF_PROG_TYPE_CGROUP_DEVICE, bpfProgAttach, bpfProgDetach, bpfProgGetFdById, bpfProgLoad, bpfProgQuery } from '../../sys/bpf.js';
 import { deviceProgram, encodeProgram } from './devicebpf.js';
 import { type DeviceRule, devicesV1 } from './devices.js';
 import { errCode, makeCgroupDirs, pidsInTree, readCgroupFile, readKeyValues, removeCgroupTree, removeCreatedParents, sleepMs, writeCgroupFile } from './fsutil.js';
-import { type CgroupPaths, leafDirs, type UnifiedPlace, type V1Place } from './paths.js';
-import { type CgroupWrite, RESOURCE_GROUPS, type ResourceGroup } from './resources.js';
+import { type CgroupPaths, type EnabledController, leafDirs, type UnifiedPlace, type V1Place } from './paths.js';
+import { type CgroupWrite, presentOnV2, RESOURCE_GROUPS, type ResourceGroup } from './resources.js';
 
 export interface SetOptions {
   /** device rules to apply (deviceRules()); left out, devices stay as they are (update) */
@@ -100,6 +100,27 @@ export function attachDeviceProgram(dir: string, rules: DeviceRule[]): void {
     throw new Error(`linux.resources.devices: cannot attach the device program to ${dir}: ${(err as Error).message}`, { cause: err });
   } finally {
     closeSync(cgroupFd);
+  }
+}
+
+const splitList = (s: string | null): string[] => (s ?? '').split(/\s+/).filter(Boolean);
+
+/** The v2 controllers a set of resources writes files of. */
+export function controllersFor(r: Resources): Set<string> {
+  const out = new Set<string>();
+  for (const g of RESOURCE_GROUPS) if (g.v2 && presentOnV2(g, r)) out.add(g.v2);
+  for (const key of Object.keys(r.unified ?? {})) {
+    const c = key.slice(0, key.indexOf('.'));
+    if (c && c !== 'cgroup') out.add(c);
+  }
+  return out;
+}
+
+function hasChildCgroups(dir: string): boolean {
+  try {
+    return readdirSync(dir, { withFileTypes: true }).some((e) => e.isDirectory());
+  } catch {
+    return false;
   }
 }
 
@@ -243,7 +264,11 @@ export class V1Cgroups implements CgroupManager {
 // -------------------------------------------------------------------- v2
 
 export class V2Cgroups implements CgroupManager {
-  constructor(readonly paths: CgroupPaths, readonly created: string[] = []) {}
+  /** The first populated cgroup we left alone, for the error that says why a controller is missing. */
+  private blockedBy: string | undefined;
+
+  /** `enabled`: controllers enabled on cgroups we did not make (the record's list, kept up to date) */
+  constructor(readonly paths: CgroupPaths, readonly created: string[] = [], readonly enabled: EnabledController[] = []) {}
 
   private place(): UnifiedPlace {
     if (!this.paths.unified) throw new Error('cgroups: no cgroup2 hierarchy');
@@ -257,20 +282,46 @@ export class V2Cgroups implements CgroupManager {
   create(): void {
     const p = this.place();
     makeCgroupDirs(p.mountPoint, p.dir, this.created);
-    // Controllers reach a cgroup only when every ancestor enables them in
-    // cgroup.subtree_control: enable what each level has, top down. A level
-    // that refuses (it has processes of its own, say) is left as it is.
+  }
+
+  /** The levels above the container's cgroup, from the mount point down. */
+  private ancestors(): string[] {
+    const p = this.place();
     const levels: string[] = [];
     for (let d = join(p.dir, '..'); d === p.mountPoint || d.startsWith(`${p.mountPoint}/`); d = join(d, '..')) {
       levels.unshift(d);
       if (d === p.mountPoint) break;
     }
-    for (const d of levels) {
-      const available = (readCgroupFile(d, 'cgroup.controllers') ?? '').split(/\s+/).filter(Boolean);
-      const enabled = new Set((readCgroupFile(d, 'cgroup.subtree_control') ?? '').split(/\s+/).filter(Boolean));
-      for (const c of available) {
-        if (enabled.has(c)) continue;
-        try { writeCgroupFile(d, 'cgroup.subtree_control', `+${c}`); } catch { /* see above */ }
+    return levels;
+  }
+
+  /**
+   * Controllers reach a cgroup only when every ancestor enables them in
+   * cgroup.subtree_control. Levels we made get what they need freely. A
+   * level we did not make is touched only as far as the kernel requires:
+   * the controllers the resources need, and never when it holds processes
+   * of its own (below the root), where the kernel would refuse the domain
+   * controllers and accept the threaded ones, turning it into a thread root.
+   * What we enable there is recorded, to be undone by destroy().
+   */
+  enableControllers(wanted: ReadonlySet<string>): void {
+    if (!wanted.size) return;
+    const p = this.place();
+    for (const d of this.ancestors()) {
+      const available = splitList(readCgroupFile(d, 'cgroup.controllers'));
+      const enabled = new Set(splitList(readCgroupFile(d, 'cgroup.subtree_control')));
+      const missing = available.filter((c) => wanted.has(c) && !enabled.has(c));
+      if (!missing.length) continue;
+      const ours = this.created.includes(d);
+      if (!ours && d !== p.mountPoint && (readCgroupFile(d, 'cgroup.procs') ?? '') !== '') {
+        this.blockedBy ??= d;
+        continue;
+      }
+      for (const c of missing) {
+        try {
+          writeCgroupFile(d, 'cgroup.subtree_control', `+${c}`);
+          if (!ours) this.enabled.push({ dir: d, controller: c });
+        } catch { /* setGroup names what is missing */ }
       }
     }
   }
@@ -291,7 +342,8 @@ export class V2Cgroups implements CgroupManager {
     const controller = group.v2;
     if (controller === null || !group.planV2) throw new Error(`${group.field}: cgroup v2 has no controller for this`);
     if (controller !== '' && !this.controllers().has(controller)) {
-      throw new Error(`${group.field}: the ${controller} controller is not available in ${this.dir} (cgroup.controllers: ${[...this.controllers()].join(' ') || 'none'})`);
+      const why = this.blockedBy ? `; ${this.blockedBy} holds processes, so its controllers cannot be passed down` : '';
+      throw new Error(`${group.field}: the ${controller} controller is not available in ${this.dir} (cgroup.controllers: ${[...this.controllers()].join(' ') || 'none'}${why})`);
     }
     const dir = this.dir;
     applyWrites(dir, controller || 'cgroup2', group.planV2(r, (f) => readCgroupFile(dir, f)));
@@ -302,7 +354,8 @@ export class V2Cgroups implements CgroupManager {
   }
 
   set(r: Resources, opts: SetOptions = {}): void {
-    for (const g of RESOURCE_GROUPS) if (g.present(r)) this.setGroup(g, r);
+    this.enableControllers(controllersFor(r));
+    for (const g of RESOURCE_GROUPS) if (presentOnV2(g, r)) this.setGroup(g, r);
     if (opts.devices) this.setDevices(opts.devices);
   }
 
@@ -340,7 +393,10 @@ export class V2Cgroups implements CgroupManager {
       writeCgroupFile(this.dir, 'cgroup.kill', '1');
       return true;
     } catch (err) {
-      if (errCode(err) === 'ENOENT') return false;
+      // ENODEV: the cgroup is already being removed (its last process gone,
+      // and systemd, say, took it away): nothing is left to kill.
+      if (errCode(err) === 'ENODEV') return true;
+      if (errCode(err) === 'ENOENT') return existsSync(this.dir) ? false : true;
       throw err;
     }
   }
@@ -349,6 +405,13 @@ export class V2Cgroups implements CgroupManager {
     const p = this.place();
     removeCgroupTree(p.dir);
     removeCreatedParents(this.created.filter((d) => d.startsWith(`${p.mountPoint}/`)));
+    // Give back what we enabled on cgroups we did not make, where no other
+    // cgroup below them could be using it.
+    for (const e of [...this.enabled].reverse()) {
+      if (hasChildCgroups(e.dir)) continue;
+      try { writeCgroupFile(e.dir, 'cgroup.subtree_control', `-${e.controller}`); } catch { /* gone, or in use after all */ }
+    }
+    this.enabled.length = 0;
   }
 }
 
@@ -363,9 +426,9 @@ export class HybridCgroups implements CgroupManager {
   private readonly v1: V1Cgroups;
   private readonly v2: V2Cgroups;
 
-  constructor(readonly paths: CgroupPaths, readonly created: string[] = []) {
+  constructor(readonly paths: CgroupPaths, readonly created: string[] = [], enabled: EnabledController[] = []) {
     this.v1 = new V1Cgroups(paths, created);
-    this.v2 = new V2Cgroups(paths, created);
+    this.v2 = new V2Cgroups(paths, created, enabled);
   }
 
   create(): void {
@@ -379,9 +442,14 @@ export class HybridCgroups implements CgroupManager {
   }
 
   set(r: Resources, opts: SetOptions = {}): void {
+    // cgroup2 gets what v1 has no controller for: enable only those there.
+    const toV2 = controllersFor(r);
+    for (const g of RESOURCE_GROUPS) if (g.present(r) && g.v2 && this.v1.has(g)) toV2.delete(g.v2);
+    this.v2.enableControllers(toV2);
     for (const g of RESOURCE_GROUPS) {
       if (!g.present(r)) continue;
       if (this.v1.has(g)) this.v1.setGroup(g, r);
+      else if (!presentOnV2(g, r)) continue;
       else if (this.v2.has(g)) this.v2.setGroup(g, r);
       else if (g.v1 === null) this.v2.setGroup(g, r); // explains what cgroup2 lacks
       else this.v1.setGroup(g, r); // explains that v1 lacks the controller
@@ -431,11 +499,11 @@ export class HybridCgroups implements CgroupManager {
   }
 }
 
-/** The manager for stored paths (and the directories create made). */
-export function cgroupManager(paths: CgroupPaths, created: string[] = []): CgroupManager {
+/** The manager for stored paths (and the directories create made, the controllers it enabled). */
+export function cgroupManager(paths: CgroupPaths, created: string[] = [], enabled: EnabledController[] = []): CgroupManager {
   if (paths.mode === 'v1') return new V1Cgroups(paths, created);
-  if (paths.mode === 'v2') return new V2Cgroups(paths, created);
-  return new HybridCgroups(paths, created);
+  if (paths.mode === 'v2') return new V2Cgroups(paths, created, enabled);
+  return new HybridCgroups(paths, created, enabled);
 }
 
 export { leafDirs };

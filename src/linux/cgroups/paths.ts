@@ -1,7 +1,10 @@
 // Where a container's cgroups go: linux.cgroupsPath, absolute (from each
-// hierarchy's root) or relative (to the runtime's own cgroup in that
-// hierarchy, as runc does), and `<id>` relative when absent (runc's default
-// for cgroupfs). Pure: the result is stored in the container's state.
+// hierarchy's root) or relative, and `<id>` relative when absent (runc's
+// default for cgroupfs). A relative path starts from the runtime's own cgroup
+// on v1 and hybrid hosts, and from its parent on a pure cgroup2 host, as runc
+// does: there our own cgroup (a login session, a service) holds processes, and
+// the no-internal-process rule forbids a child with controllers under it.
+// Pure: the result is stored in the container's state.
 import { join, posix, relative } from 'node:path';
 import type { CgroupMode, Hierarchies, OwnCgroups } from './hierarchy.js';
 
@@ -15,6 +18,12 @@ export interface V1Place {
 export interface UnifiedPlace {
   mountPoint: string;
   dir: string;
+}
+
+/** A controller we enabled in the cgroup.subtree_control of a cgroup we did not make. */
+export interface EnabledController {
+  dir: string;
+  controller: string;
 }
 
 /** Everything later commands need to find a container's cgroups again. Serialisable. */
@@ -47,7 +56,8 @@ export function resolveCgroupPaths(h: Hierarchies, own: OwnCgroups, cgroupsPath:
     mountPoint: m.mountPoint,
     dir: place(m.mountPoint, m.root, m.controllers.map((c) => own.v1.get(c)).find((p) => p !== undefined)),
   }));
-  const unified = h.unified ? { mountPoint: h.unified.mountPoint, dir: place(h.unified.mountPoint, h.unified.root, own.unified ?? undefined) } : null;
+  const ownUnified = own.unified === null ? undefined : h.mode === 'v2' ? posix.dirname(own.unified) : own.unified;
+  const unified = h.unified ? { mountPoint: h.unified.mountPoint, dir: place(h.unified.mountPoint, h.unified.root, ownUnified) } : null;
   return { mode: h.mode, v1, unified };
 }
 

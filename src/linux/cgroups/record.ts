@@ -2,12 +2,17 @@
 // (state, list) need from it without loading the managers: only node:fs here.
 import type { Resources } from '../../spec/types.js';
 import { readCgroupFile } from './fsutil.js';
-import type { CgroupPaths } from './paths.js';
+import type { CgroupPaths, EnabledController } from './paths.js';
+import type { SystemdRecord } from './systemd.js';
 
 export interface CgroupRecord {
   paths: CgroupPaths;
   /** directories create made (removed by delete), outermost first */
   created: string[];
+  /** controllers enabled on cgroups create did not make (given back by delete); absent in older states */
+  enabled?: EnabledController[];
+  /** --systemd-cgroup: the transient unit that holds the container */
+  systemd?: SystemdRecord;
   /** the resources in force: update merges into them */
   resources: Resources;
 }

@@ -75,7 +75,7 @@ export function memoryV2(m: Memory, read: ReadCgroupFile): CgroupWrite[] {
   const out: CgroupWrite[] = [];
   const limit = m.limit ?? 0;
   const swap = swapForV2(m.swap ?? 0, limit);
-  if (m.swappiness !== undefined && m.swappiness !== -1) throw new Error(`${R}.memory.swappiness: cgroup v2 has no per-cgroup swappiness`);
+  // cgroup v2 has no per-cgroup swappiness: runc ignores the field there, and so do we.
   if (m.kernel !== undefined && m.kernel !== 0) throw new Error(`${R}.memory.kernel: cgroup v2 has no separate kernel memory limit`);
   if (m.kernelTCP !== undefined && m.kernelTCP !== 0) throw new Error(`${R}.memory.kernelTCP: cgroup v2 has no separate kernel TCP memory limit`);
   if (m.disableOOMKiller === true) throw new Error(`${R}.memory.disableOOMKiller: cgroup v2 cannot disable the OOM killer`);
@@ -295,14 +295,21 @@ export interface ResourceGroup {
   /** the v2 controller, '' for files every cgroup2 directory has, null when v2 has none */
   v2: string | null;
   present(r: Resources): boolean;
+  /** where v2 takes fewer fields than v1 (swappiness): whether v2 has anything to write */
+  presentV2?(r: Resources): boolean;
   planV1?(r: Resources, read: ReadCgroupFile): CgroupWrite[];
   planV2?(r: Resources, read: ReadCgroupFile): CgroupWrite[];
+}
+
+/** Whether a group has something for cgroup v2 to do. */
+export function presentOnV2(g: ResourceGroup, r: Resources): boolean {
+  return g.presentV2 ? g.presentV2(r) : g.present(r);
 }
 
 export const RESOURCE_GROUPS: ResourceGroup[] = [
   // cpuset first: the cpus and mems a task may use before anything is charged.
   { field: `${R}.cpu.cpus`, v1: 'cpuset', v2: 'cpuset', present: (r) => hasCpuset(r.cpu), planV1: (r) => cpuset(r.cpu ?? {}), planV2: (r) => cpuset(r.cpu ?? {}) },
-  { field: `${R}.memory`, v1: 'memory', v2: 'memory', present: (r) => hasMemory(r.memory), planV1: (r, read) => memoryV1(r.memory ?? {}, read), planV2: (r, read) => memoryV2(r.memory ?? {}, read) },
+  { field: `${R}.memory`, v1: 'memory', v2: 'memory', present: (r) => hasMemory(r.memory), presentV2: (r) => hasMemory({ ...r.memory, swappiness: undefined }), planV1: (r, read) => memoryV1(r.memory ?? {}, read), planV2: (r, read) => memoryV2(r.memory ?? {}, read) },
   { field: `${R}.cpu`, v1: 'cpu', v2: 'cpu', present: (r) => hasCpu(r.cpu), planV1: (r) => cpuV1(r.cpu ?? {}), planV2: (r) => cpuV2(r.cpu ?? {}) },
   { field: `${R}.pids`, v1: 'pids', v2: 'pids', present: (r) => pids(r.pids ?? {}).length > 0, planV1: (r) => pids(r.pids ?? {}), planV2: (r) => pids(r.pids ?? {}) },
   { field: `${R}.blockIO`, v1: 'blkio', v2: 'io', present: (r) => hasBlockIO(r.blockIO), planV1: (r, read) => blockIOV1(r.blockIO ?? {}, read), planV2: (r, read) => blockIOV2(r.blockIO ?? {}, read) },

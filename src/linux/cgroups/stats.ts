@@ -17,7 +17,44 @@ function shape(o: Obj, omit: string[]): Obj {
   return out;
 }
 
-const num = (s: string | null): number => (s && /^\d+$/.test(s) ? Number(s) : 0);
+/**
+ * A uint64 counter: a number while a double holds it exactly, a bigint past
+ * that (v1's "unlimited" is 2^63-4096, v2's "max" is reported as 2^64-1), so
+ * the JSON carries every digit (statsJson) and Go clients decoding into
+ * uint64 get the value the kernel gave.
+ */
+export type Uint64 = number | bigint;
+
+const num = (s: string | null): Uint64 => {
+  if (!s || !/^\d+$/.test(s)) return 0;
+  const n = Number(s);
+  return Number.isSafeInteger(n) ? n : BigInt(s);
+};
+
+/** A counter scaled to nanoseconds (µs ×1000, ticks ×10⁷), exact past 2^53 (104 days of CPU time). */
+const scaled = (v: number, factor: number): Uint64 => (Number.isSafeInteger(v * factor) ? v * factor : BigInt(v) * BigInt(factor));
+
+/** Exact sum of two counters. */
+const add = (a: Uint64, b: Uint64): Uint64 => (typeof a === 'number' && typeof b === 'number' && Number.isSafeInteger(a + b) ? a + b : BigInt(a) + BigInt(b));
+
+/** "key value" lines as exact counters (memory.stat). */
+function readCounters(dir: string, file: string): Record<string, Uint64> {
+  const out: Record<string, Uint64> = {};
+  for (const line of (readCgroupFile(dir, file) ?? '').split('\n')) {
+    const [key, value] = line.split(/\s+/);
+    if (key && value !== undefined && /^\d+$/.test(value)) out[key] = num(value);
+  }
+  return out;
+}
+
+const BIG = '\u0000u64:';
+
+/** JSON text of stats, with bigints written as the exact integers they are. */
+export function statsJson(value: unknown): string {
+  const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${BIG}${v}` : v));
+  // JSON.stringify writes the NUL as \u0000 inside the quoted marker.
+  return text.replace(/"\\u0000u64:(\d+)"/g, '$1');
+}
 
 /** "0-2,4" → [0, 1, 2, 4] */
 export function parseCpuList(s: string | null): number[] {
@@ -32,10 +69,10 @@ export function parseCpuList(s: string | null): number[] {
 }
 
 /** v2 "max" (no limit) reads as the largest uint64, as runc reports it. */
-const MAX_UINT64 = 18446744073709551615;
-const limitOf = (s: string | null): number => (s === 'max' ? MAX_UINT64 : num(s));
+const MAX_UINT64 = 2n ** 64n - 1n;
+const limitOf = (s: string | null): Uint64 => (s === 'max' ? MAX_UINT64 : num(s));
 
-function memoryEntry(limit: number, usage: number, max: number, failcnt: number): Obj {
+function memoryEntry(limit: Uint64, usage: Uint64, max: Uint64, failcnt: Uint64): Obj {
   return shape({ limit, usage, max, failcnt }, ['usage', 'max']);
 }
 
@@ -52,20 +89,20 @@ function cpuStats(m: CgroupManager): Obj {
     usage.percpu_user = all.map((f) => f[1] ?? 0);
     // cpuacct.stat counts USER_HZ (100 a second) ticks.
     const ticks = readKeyValues(acct.dir, 'cpuacct.stat');
-    usage.kernel = (ticks.get('system') ?? 0) * 10_000_000;
-    usage.user = (ticks.get('user') ?? 0) * 10_000_000;
+    usage.kernel = scaled(ticks.get('system') ?? 0, 10_000_000);
+    usage.user = scaled(ticks.get('user') ?? 0, 10_000_000);
   }
   const statDir = cpu?.dir ?? m.paths.unified?.dir;
   if (statDir) {
     const st = readKeyValues(statDir, 'cpu.stat');
     if (st.has('usage_usec')) {
-      usage.total = (st.get('usage_usec') ?? 0) * 1000;
-      usage.kernel = (st.get('system_usec') ?? 0) * 1000;
-      usage.user = (st.get('user_usec') ?? 0) * 1000;
+      usage.total = scaled(st.get('usage_usec') ?? 0, 1000);
+      usage.kernel = scaled(st.get('system_usec') ?? 0, 1000);
+      usage.user = scaled(st.get('user_usec') ?? 0, 1000);
     }
     throttling.periods = st.get('nr_periods') ?? 0;
     throttling.throttledPeriods = st.get('nr_throttled') ?? 0;
-    throttling.throttledTime = st.get('throttled_time') ?? (st.get('throttled_usec') ?? 0) * 1000;
+    throttling.throttledTime = st.get('throttled_time') ?? scaled(st.get('throttled_usec') ?? 0, 1000);
   }
   return {
     usage: shape({ total: usage.total, percpu: usage.percpu, percpu_kernel: usage.percpu_kernel, percpu_user: usage.percpu_user, kernel: usage.kernel, user: usage.user }, ['total', 'percpu', 'percpu_kernel', 'percpu_user']),
@@ -98,7 +135,7 @@ function memoryStats(m: CgroupManager): Obj {
   const empty = { usage: { limit: 0, failcnt: 0 }, swap: { limit: 0, failcnt: 0 }, kernel: { limit: 0, failcnt: 0 }, kernelTCP: { limit: 0, failcnt: 0 } };
   if (!at) return empty;
   const r = (file: string): string | null => readCgroupFile(at.dir, file);
-  const raw = Object.fromEntries(readKeyValues(at.dir, 'memory.stat'));
+  const raw = readCounters(at.dir, 'memory.stat');
   if (at.version === 1) {
     const entry = (prefix: string): Obj => memoryEntry(num(r(`${prefix}.limit_in_bytes`)), num(r(`${prefix}.usage_in_bytes`)), num(r(`${prefix}.max_usage_in_bytes`)), num(r(`${prefix}.failcnt`)));
     return shape({
@@ -117,7 +154,7 @@ function memoryStats(m: CgroupManager): Obj {
     cache: raw.file ?? 0,
     usage: memoryEntry(limitOf(r('memory.max')), usage, num(r('memory.peak')), events.get('max') ?? 0),
     // As runc: v2's swap entry counts memory+swap, the v1 meaning.
-    swap: memoryEntry(r('memory.swap.max') === null ? 0 : limitOf(r('memory.swap.max')), usage + swapUsage, 0, events.get('max') ?? 0),
+    swap: memoryEntry(r('memory.swap.max') === null ? 0 : limitOf(r('memory.swap.max')), add(usage, swapUsage), 0, events.get('max') ?? 0),
     kernel: { limit: 0, failcnt: 0 },
     kernelTCP: { limit: 0, failcnt: 0 },
     raw,

@@ -1,0 +1,152 @@
+// `checkpoint`: dump a running container's processes with CRIU into an image
+// directory, as runc does. A full dump stops the container (it is then
+// deleted), unless --leave-running; a pre-dump only copies memory and leaves
+// it running, for a later dump with --parent-path.
+import { statSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { close } from '../sys/calls.js';
+import { readBundleConfig } from '../spec/read.js';
+import type { Spec } from '../spec/types.js';
+import { dumpOptions } from '../criu/plan.js';
+import type { CgMode, CriuOpts, CriuReq } from '../criu/schema.js';
+import {
+  configFile, criuFailure, DESCRIPTORS_FILE, freezerPath, imagePathOf, isDir, logPathIn, makeDir, openDir, startCriu, stdioDescriptors,
+} from '../criu/common.js';
+import { currentStatus } from './state.js';
+import type { Store } from './store.js';
+import { trace } from './trace.js';
+
+export interface CheckpointRequest {
+  id: string;
+  criu: string | undefined;
+  imagePath: string | undefined;
+  workPath: string | undefined;
+  /** relative to the image path, as runc requires */
+  parentPath: string | undefined;
+  leaveRunning: boolean;
+  tcpEstablished: boolean;
+  extUnixSk: boolean;
+  shellJob: boolean;
+  fileLocks: boolean;
+  preDump: boolean;
+  autoDedup: boolean;
+  lazyPages: boolean;
+  /** -1: none */
+  statusFd: number;
+  pageServer: { address: string; port: number } | undefined;
+  cgroupsMode: CgMode | undefined;
+  emptyNs: number;
+}
+
+/** runc's checks on --parent-path: relative, and an existing directory under the image path. */
+export function checkParentPath(imagePath: string, parent: string | undefined): void {
+  if (parent === undefined || parent === '') return;
+  if (isAbsolute(parent)) throw new Error('--parent-path must be relative');
+  const real = join(imagePath, parent);
+  if (!isDir(real)) throw new Error(`invalid --parent-path: ${real}: ${statOr(real)}`);
+}
+
+function statOr(path: string): string {
+  try { statSync(path); return 'not a directory'; } catch { return 'no such file or directory'; }
+}
+
+/** Whether a path inside the container's root is a directory (null: missing). */
+function inRootIsDirectory(rootfs: string): (p: string) => boolean | null {
+  return (p) => {
+    try { return statSync(join(rootfs, p)).isDirectory(); } catch { return null; }
+  };
+}
+
+export async function checkpointContainer(store: Store, req: CheckpointRequest): Promise<void> {
+  const imagePath = imagePathOf(req.imagePath);
+  let destroy = false;
+  let criuExited: Promise<unknown> = Promise.resolve();
+  // Synchronous under the lock (the lock is released when this returns); CRIU's exit is awaited after.
+  store.withLock(req.id, () => {
+    const s = store.read(req.id);
+    const status = currentStatus(store, s);
+    if (status === 'created' || status === 'stopped' || status === 'creating') {
+      throw new Error(`Container cannot be checkpointed in ${status} state`);
+    }
+    checkParentPath(imagePath, req.parentPath);
+    const workPath = req.workPath ? req.workPath : imagePath;
+    const logFile = req.preDump ? 'pre-dump.log' : 'dump.log';
+    const fds: number[] = [];
+    // CRIU first: a missing or old one is reported before any directory is made.
+    const { session, criu } = startCriu(req.criu, { stdio: ['ignore', 'ignore', 'ignore'] });
+    try {
+      makeDir(imagePath, '--image-path');
+      if (req.workPath) makeDir(workPath, '--work-path');
+      const imagesFd = openDir(imagePath, '--image-path');
+      fds.push(imagesFd);
+      const opts: CriuOpts = {
+        images_dir_fd: imagesFd,
+        pid: s.pid,
+        log_level: 4,
+        log_file: logFile,
+        root: s.rootfs,
+        manage_cgroups: true,
+        notify_scripts: true,
+        leave_running: req.leaveRunning,
+        tcp_established: req.tcpEstablished,
+        ext_unix_sk: req.extUnixSk,
+        shell_job: req.shellJob,
+        file_locks: req.fileLocks,
+        empty_ns: req.emptyNs,
+        orphan_pts_master: true,
+        auto_dedup: req.autoDedup,
+        lazy_pages: req.lazyPages,
+      };
+      if (req.workPath) {
+        const workFd = openDir(workPath, '--work-path');
+        fds.push(workFd);
+        opts.work_dir_fd = workFd;
+      }
+      const config = configFile(s.annotations);
+      if (config) opts.config_file = config;
+      const freezer = freezerPath(s.cgroup);
+      if (freezer) opts.freeze_cgroup = freezer;
+      if (req.pageServer) opts.ps = req.pageServer;
+      if (req.parentPath) {
+        opts.parent_img = req.parentPath;
+        opts.track_mem = true;
+      }
+      if (req.cgroupsMode) opts.manage_cgroups_mode = req.cgroupsMode;
+      if (req.preDump) requireFeature(session.request({ type: 'FEATURE_CHECK', features: { mem_track: true }, keep_open: true }), 'mem_track', '--pre-dump', 'memory tracking (soft-dirty bits)');
+      if (req.lazyPages) {
+        requireFeature(session.request({ type: 'FEATURE_CHECK', features: { lazy_pages: true }, keep_open: true }), 'lazy_pages', '--lazy-pages', 'lazy pages (userfaultfd)');
+        if (req.statusFd >= 0) opts.status_fd = req.statusFd;
+      }
+      if (!req.preDump) {
+        // The config the container was created from: its mounts and namespaces say what is external.
+        const spec = readBundleConfig(s.bundle).doc as Spec;
+        Object.assign(opts, dumpOptions(spec, s.bundle, {
+          isDirectory: inRootIsDirectory(s.rootfs),
+          nsInode: (p) => statSync(p).ino,
+        }));
+        // restore hands pipes on stdio back to the new process under these names.
+        writeFileSync(join(imagePath, DESCRIPTORS_FILE), JSON.stringify(stdioDescriptors(s.pid)), { mode: 0o600 });
+      }
+      const request: CriuReq = { type: req.preDump ? 'PRE_DUMP' : 'DUMP', opts };
+      trace(`criu ${request.type}: pid ${s.pid}`);
+      const resp = session.request(request);
+      if (!resp.success) throw criuFailure(req.preDump ? 'pre-dump' : 'dump', resp, criu, logPathIn(workPath, logFile));
+      trace('criu done');
+      destroy = !req.leaveRunning && !req.preDump;
+    } finally {
+      for (const fd of fds) close(fd);
+      criuExited = session.finish();
+    }
+  });
+  await criuExited;
+  // CRIU killed the container's processes: remove what is left of it, as runc does.
+  if (destroy) {
+    const { deleteContainer } = await import('./lifecycle.js');
+    deleteContainer(store, req.id, true);
+  }
+}
+
+function requireFeature(resp: { success: boolean; features?: Record<string, boolean | undefined> }, key: string, flag: string, what: string): void {
+  if (resp.success && resp.features?.[key] === true) return;
+  throw new Error(`${flag}: this CRIU and kernel do not support ${what}`);
+}
