@@ -3,7 +3,6 @@
 // plan of operations, and finish once the init waits on exec.fifo.
 // Any failure undoes everything: no process, no state directory.
 import { readlinkSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import { readBundleConfig } from '../spec/read.js';
 import type { Spec } from '../spec/types.js';
 import { close, connectUnix } from '../sys/calls.js';
@@ -13,7 +12,8 @@ import { openIdmappedMounts } from '../linux/idmapmount.js';
 import { type NamespacePlan, planNamespaces } from '../linux/namespaces.js';
 import { readProcStat } from '../linux/procfs.js';
 import { abortLaunch, completeLaunch, type Launch, launchInit, sameNamespaces } from './launch.js';
-import { type StoredState, OCI_VERSION, hookStateJson, nowRfc3339Nano } from './state.js';
+import { type StoredState, hookStateJson } from './state.js';
+import { newStateRecord } from './record.js';
 import { type DirLock, type Store, validateId, writePidFile } from './store.js';
 import { faultPoint } from './faultpoint.js';
 import { Interrupts } from './interrupts.js';
@@ -144,24 +144,11 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
     }
     await interrupts.check();
 
-    const self = readProcStat(process.pid);
     const state: StoredState = {
-      ociVersion: OCI_VERSION,
-      id: req.id,
-      pid: 0,
-      pidStartTime: 0,
-      bundle: loaded.bundle,
-      rootfs: loaded.rootfs,
-      created: nowRfc3339Nano(),
-      owner: userInfo().username,
-      annotations: loaded.spec.annotations ?? {},
-      creating: true,
-      creator: { pid: process.pid, startTime: self?.startTime ?? 0 },
-      ownPidNamespace: plan.namespaces.create.includes('pid') || plan.namespaces.join.some((j) => j.kind === 'pid'),
-      hooks: { poststart: loaded.spec.hooks?.poststart ?? [], poststop: loaded.spec.hooks?.poststop ?? [] },
-      namespaces: [...plan.namespaces.create, ...plan.namespaces.join.map((j) => j.kind)],
-      seccomp: plan.init.process.seccomp,
-      cgroup: cgroupRecordFor(loaded.spec, req.id, { systemd: req.systemdCgroup === true }),
+      ...newStateRecord({
+        id: req.id, bundle: loaded.bundle, rootfs: loaded.rootfs, spec: loaded.spec, namespaces: plan.namespaces,
+        seccomp: plan.init.process.seccomp, cgroup: cgroupRecordFor(loaded.spec, req.id, { systemd: req.systemdCgroup === true }),
+      }),
       // No mount namespace: the mounts go into ours, on the rootfs; delete takes off those above this many.
       ...(plan.init.rootfs.ownMountNamespace ? {} : { hostRootfsMounts: mountsAt(loaded.rootfs) }),
     };

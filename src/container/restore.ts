@@ -7,7 +7,7 @@
 // pty master sent to the console socket. Foreground (no --detach): wait for
 // it like `run`, then delete it. Any failure leaves nothing behind.
 import { mkdtempSync, readFileSync, rmdirSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MNT_DETACH, MS_BIND, MS_REC, O_CLOEXEC, O_RDONLY, PR_SET_CHILD_SUBREAPER, WNOHANG } from '../sys/constants.js';
 import { close, connectUnix, mount, open, prctl, umount, waitpid } from '../sys/calls.js';
@@ -24,7 +24,8 @@ import { extraFdNumber } from '../criu/swrk.js';
 import {
   cgroupRoots, configFile, criuFailure, DESCRIPTORS_FILE, imagePathOf, isDir, logPathIn, makeDir, openDir, startCriu,
 } from '../criu/common.js';
-import { hookStateJson, nowRfc3339Nano, OCI_VERSION, type StoredState } from './state.js';
+import { hookStateJson, type StoredState } from './state.js';
+import { newStateRecord } from './record.js';
 import { type DirLock, type Store, validateId, writePidFile } from './store.js';
 import { trace } from './trace.js';
 
@@ -100,23 +101,10 @@ export async function restoreContainer(store: Store, req: RestoreRequest): Promi
   }
 
   const { openCgroups, cgroupRecordFor, applyConfigResources, killAndRemoveCgroups } = cgroupLib;
-  const state: StoredState = {
-    ociVersion: OCI_VERSION,
-    id: req.id,
-    pid: 0,
-    pidStartTime: 0,
-    bundle: loaded.bundle,
-    rootfs: loaded.rootfs,
-    created: nowRfc3339Nano(),
-    owner: userInfo().username,
-    annotations: spec.annotations ?? {},
-    creating: true,
-    ownPidNamespace: namespaces.create.includes('pid') || namespaces.join.some((j) => j.kind === 'pid'),
-    hooks: { poststart: spec.hooks?.poststart ?? [], poststop: spec.hooks?.poststop ?? [] },
-    namespaces: [...namespaces.create, ...namespaces.join.map((j) => j.kind)],
-    seccomp: null,
-    cgroup: cgroupRecordFor(spec, req.id),
-  };
+  // A restore that dies part-way leaves a record that resolves as create's does (it names its creator).
+  const state: StoredState = newStateRecord({
+    id: req.id, bundle: loaded.bundle, rootfs: loaded.rootfs, spec, namespaces, seccomp: null, cgroup: cgroupRecordFor(spec, req.id),
+  });
   // The id appears with this record in it, locked by us until we return (as create holds it).
   const lock: DirLock = store.claim(state);
   let cgroups: CgroupManager | null = null;
