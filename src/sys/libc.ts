@@ -171,3 +171,23 @@ export function check(result: number | bigint, syscall: string, path?: string): 
 }
 
 export { SYS };
+
+const optionalLibraries = new Map<string, ReturnType<Koffi['load']> | Error>();
+
+/**
+ * A shared library ocirun can do without (libseccomp, libsystemd): loaded
+ * once; when it is missing, the same error every time, naming the package.
+ */
+export function loadOptionalLibrary(soname: string, debianPackage: string): ReturnType<Koffi['load']> {
+  let got = optionalLibraries.get(soname);
+  if (!got) {
+    try {
+      got = libc().koffi.load(soname);
+    } catch (err) {
+      got = new Error(`${soname} cannot be loaded (install ${debianPackage}): ${(err as Error).message}`, { cause: err });
+    }
+    optionalLibraries.set(soname, got);
+  }
+  if (got instanceof Error) throw got;
+  return got;
+}

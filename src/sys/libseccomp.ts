@@ -8,7 +8,7 @@
 // (seccomp.h, 2.5).
 import { fstatSync, readSync } from 'node:fs';
 import { SysError } from './errors.js';
-import { libc, libcFunction } from './libc.js';
+import { libc, libcFunction, loadOptionalLibrary } from './libc.js';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -18,21 +18,13 @@ interface Lib {
 }
 
 let lib: Lib | undefined;
-let loadError: Error | undefined;
 
 export const LIBSECCOMP_SONAME = 'libseccomp.so.2';
 
 function load(): Lib {
   if (lib) return lib;
-  if (loadError) throw loadError;
+  const so = loadOptionalLibrary(LIBSECCOMP_SONAME, 'libseccomp2');
   const { koffi } = libc();
-  let so: ReturnType<typeof koffi.load>;
-  try {
-    so = koffi.load(LIBSECCOMP_SONAME);
-  } catch (err) {
-    loadError = new Error(`${LIBSECCOMP_SONAME} cannot be loaded (install libseccomp2): ${(err as Error).message}`, { cause: err });
-    throw loadError;
-  }
   const f = (l: typeof so, decl: string): Fn => l.func(decl) as unknown as Fn;
   koffi.struct('ocirun_scmp_version', { major: 'uint', minor: 'uint', micro: 'uint' });
   lib = {

@@ -7,7 +7,7 @@
 // prototypes below are those of its stable ABI (sd-bus.h); sd-bus reports
 // failure as a negative errno, and a D-Bus error reply in an sd_bus_error.
 import { errnoName } from './errors.js';
-import { libc } from './libc.js';
+import { libc, loadOptionalLibrary } from './libc.js';
 
 export const LIBSYSTEMD_SONAME = 'libsystemd.so.0';
 
@@ -21,19 +21,11 @@ interface Lib {
 }
 
 let lib: Lib | undefined;
-let loadError: Error | undefined;
 
 function load(): Lib {
   if (lib) return lib;
-  if (loadError) throw loadError;
+  const so = loadOptionalLibrary(LIBSYSTEMD_SONAME, 'libsystemd0');
   const { koffi } = libc();
-  let so: ReturnType<typeof koffi.load>;
-  try {
-    so = koffi.load(LIBSYSTEMD_SONAME);
-  } catch (err) {
-    loadError = new Error(`${LIBSYSTEMD_SONAME} cannot be loaded (install libsystemd0): ${(err as Error).message}`, { cause: err });
-    throw loadError;
-  }
   const f = (decl: string): Fn => so.func(decl) as unknown as Fn;
   koffi.struct('ocirun_sd_bus_error', { name: 'const char *', message: 'const char *', need_free: 'int' });
   lib = {
