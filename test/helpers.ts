@@ -6,6 +6,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, r
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type MountInfo, readMountinfo } from '../src/linux/procfs.js';
 
 export const TOP = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const OCIRUN = join(TOP, 'bin/ocirun');
@@ -181,53 +182,12 @@ export function readProcFile(pid: number, name: string): string {
 // Small readers of what the kernel reports, for the rootfs, process,
 // namespace and bad-input integration tests.
 
-/** One line of /proc/<pid>/mountinfo (see proc(5)), with octal escapes undone. */
-export interface MountInfo {
-  id: number;
-  parent: number;
-  majorMinor: string;
-  root: string;
-  mountPoint: string;
-  /** per-mount options: ro/rw, nosuid, nodev, noexec, relatime, … */
-  options: string[];
-  /** shared:N, master:N, propagate_from:N, unbindable */
-  optional: string[];
-  fstype: string;
-  source: string;
-  /** per-superblock options: size=, mode=, … */
-  superOptions: string[];
-}
-
-function unescapeMountinfo(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
-
-export function parseMountinfo(text: string): MountInfo[] {
-  const out: MountInfo[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    const sep = line.indexOf(' - ');
-    const head = line.slice(0, sep).split(' ');
-    const tail = line.slice(sep + 3).split(' ');
-    out.push({
-      id: Number(head[0]),
-      parent: Number(head[1]),
-      majorMinor: head[2] ?? '',
-      root: unescapeMountinfo(head[3] ?? ''),
-      mountPoint: unescapeMountinfo(head[4] ?? ''),
-      options: (head[5] ?? '').split(','),
-      optional: head.slice(6),
-      fstype: tail[0] ?? '',
-      source: unescapeMountinfo(tail[1] ?? ''),
-      superOptions: (tail[2] ?? '').split(','),
-    });
-  }
-  return out;
-}
+/** One line of /proc/<pid>/mountinfo, read by the runtime's own reader (src/linux/procfs.ts). */
+export type { MountInfo };
 
 /** The mount table of a process, as the kernel shows it to that process (paths inside its root). */
 export function mountinfoOf(pid: number | 'self'): MountInfo[] {
-  return parseMountinfo(readFileSync(`/proc/${pid}/mountinfo`, 'utf8'));
+  return readMountinfo(pid);
 }
 
 /** The topmost mount at a mount point (the last one listed), if any. */

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { EncodedPlan, InitPlan } from '../linux/initplan.js';
 import type { CgroupPaths } from '../linux/cgroups/paths.js';
 import type { InitFacts } from '../linux/initops.js';
-import { lastCapability, readMountinfo } from '../linux/procfs.js';
+import { lastCapability, parseCgroupLines, readMountinfo } from '../linux/procfs.js';
 import { planNamespaces, type NamespacePlan } from '../linux/namespaces.js';
 import { planRlimits } from '../linux/rlimits.js';
 import { planRootfs } from '../linux/rootfs.js';
@@ -51,7 +51,7 @@ function parseNofile(text: string | undefined): { soft: string; hard: string } |
 export function readInitFacts(cgroupFile: string, hookState: Record<string, unknown>): InitFacts {
   return {
     mountinfo: readMountinfo(),
-    cgroupLines: readFileSync(cgroupFile, 'utf8'),
+    cgroupLines: parseCgroupLines(readFileSync(cgroupFile, 'utf8')),
     hasKcore: existsSync('/proc/kcore'),
     hookState,
     lastCap: lastCapability(),
