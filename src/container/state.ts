@@ -7,7 +7,7 @@ import type { Hook } from '../spec/types.js';
 import type { Store } from './store.js';
 import { type CgroupRecord, isFrozen } from '../linux/cgroups/record.js';
 
-export const OCI_VERSION = '1.3.0';
+export { OCI_VERSION } from '../spec/version.js';
 
 export type Status = 'creating' | 'created' | 'running' | 'stopped' | 'paused';
 

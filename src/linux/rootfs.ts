@@ -6,7 +6,7 @@ import { isAbsolute, join } from 'node:path';
 import * as C from '../sys/constants.js';
 import { deviceTypeBits, devSymlinks, planDevices, type DeviceNode, type DeviceSpec } from './devices.js';
 import { type InitOp, MOUNT_IN_ROOT, MOUNT_KEEP_LOCKED, MOUNT_MKDIR, MOUNT_MKFILE, MOUNT_SELF, MOUNT_SKIP_MISSING } from './initplan.js';
-import { isBindMount, type MountOptions, parseMountOptions, ROOTFS_PROPAGATION } from './mountopts.js';
+import { isBindMount, type MountOptions, parseMountOptions, PROPAGATION } from './mountopts.js';
 import { formatIdMap, type IdMapping } from './idmap.js';
 import { isDirectory } from './pathsafe.js';
 import type { CgroupLine, MountInfo } from './procfs.js';
@@ -123,7 +123,7 @@ export function planMount(m: MountSpec, bundle: string, index = 0, userns: Rootf
 export function planRootfs(input: RootfsInput): RootfsPlan {
   const mounts = input.mounts.map((m, i) => planMount(m, input.bundle, i, input.userns));
   const devFromHost = mounts.some((m) => m.bind && m.destination.replace(/\/+$/, '') === '/dev');
-  const prop = input.rootfsPropagation ? ROOTFS_PROPAGATION[input.rootfsPropagation] : undefined;
+  const prop = input.rootfsPropagation ? PROPAGATION[input.rootfsPropagation] : undefined;
   return {
     rootfs: input.rootfs,
     readonly: input.readonly,

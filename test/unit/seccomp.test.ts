@@ -2,7 +2,8 @@
 // no root needed: compiling never loads anything into the kernel).
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { archName, planSeccomp, planSeccompRules, SECCOMP_FILTER_FLAG_NEW_LISTENER } from '../../src/linux/seccomp.js';
+import { archName, planSeccomp, planSeccompRules } from '../../src/linux/seccomp.js';
+import { SECCOMP_FILTER_FLAG_NEW_LISTENER } from '../../src/sys/constants.js';
 import { libseccompAvailable, SCMP_ACT_ALLOW, SCMP_ACT_KILL_PROCESS, SCMP_ACT_KILL_THREAD, SCMP_ACT_LOG, SCMP_ACT_NOTIFY, SCMP_ACT_TRAP, SCMP_CMP } from '../../src/sys/libseccomp.js';
 import type { Seccomp } from '../../src/spec/types.js';
 

@@ -1,6 +1,7 @@
 // The cgroup steps of the container lifecycle, for src/container/: decide the
 // paths at create, apply the config's resources, signal everything in the
 // cgroups, and empty and remove them at delete.
+import { SIGKILL } from '../../sys/constants.js';
 import type { Spec } from '../../spec/types.js';
 import { deviceRules } from './devices.js';
 import { errCode, sleepMs } from './fsutil.js';
@@ -12,7 +13,6 @@ import { SystemdCgroups, systemdRunning } from './systemd.js';
 import { startProperties, systemdUnitFor } from './systemdunit.js';
 import { inUserNamespace } from '../rootless.js';
 
-const SIGKILL = 9;
 
 export interface CgroupOptions {
   /** --systemd-cgroup: a transient systemd unit instead of directories we make */
