@@ -8,6 +8,9 @@ import { closeFd } from '../linux/runtimefds.js';
 import { readBundleConfig } from '../config/read.js';
 import type { Spec } from '../config/types.js';
 import { dumpOptions } from '../criu/plan.js';
+// The command line's --manage-cgroups-mode, --empty-ns and --page-server are read by
+// CRIU's planner (the CLI reaches criu/ only through here).
+export { cgroupsMode, emptyNsMask, pageServer } from '../criu/plan.js';
 import type { CgMode, CriuOpts, CriuReq } from '../criu/schema.js';
 import {
   configFile, criuFailure, DESCRIPTORS_FILE, freezerPath, imagePathOf, isDir, logPathIn, makeDir, openDir, startCriu, stdioDescriptors,

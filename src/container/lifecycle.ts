@@ -3,6 +3,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { releaseInit } from '../linux/execfifo.js';
 import { isProcessAlive } from '../linux/procfs.js';
+import { parseSignal } from '../linux/signals.js';
 import { signalContainer, signalProcess, waitForProcessExit } from '../linux/pidsignal.js';
 import { currentStatus, hookStateJson, killFreezeLeft, killFreezeMarker, type Status, type StoredState } from './state.js';
 import { faultPoint } from './faultpoint.js';
@@ -59,7 +60,9 @@ function signalCgroupMarked(store: Store, s: StoredState, signal: number): void 
   rmSync(marker, { force: true });
 }
 
-export function killContainer(store: Store, id: string, signal: number, all: boolean): void {
+/** `signal` as the command line gives it (a name, with or without SIG, or a number), checked before the container is looked at. */
+export function killContainer(store: Store, id: string, signalText: string, all: boolean): void {
+  const signal = parseSignal(signalText);
   store.withLock(id, () => {
     const s = store.read(id);
     thawLeftFreeze(store, s);
