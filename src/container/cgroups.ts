@@ -1,11 +1,11 @@
 // The commands that act on a container through its cgroups: pause, resume,
 // update, ps and events. Each checks the status under the container's lock,
 // as runc does, then lets the cgroup manager do the work.
-import type { CPU, Memory, Resources } from '../spec/types.js';
+import type { CPU, Memory, Resources } from '../config/types.js';
 import { openCgroups } from '../linux/cgroups/lifecycle.js';
 import type { CgroupManager } from '../linux/cgroups/manager.js';
 import type { CgroupRecord } from '../linux/cgroups/record.js';
-import { collectStats } from '../linux/cgroups/stats.js';
+import { collectStats, statsJson } from '../linux/cgroups/stats.js';
 import { currentStatus, type StoredState } from './state.js';
 import { NotFoundError, type Store } from './store.js';
 
@@ -112,7 +112,9 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * interval and an "oom" event whenever the OOM killer strikes in the
  * container, until the container stops or is deleted.
  */
-export async function containerEvents(store: Store, id: string, opts: EventsOptions, emit: (event: Record<string, unknown>) => void): Promise<void> {
+export async function containerEvents(store: Store, id: string, opts: EventsOptions, emitJson: (json: string) => void): Promise<void> {
+  // Bigints (the stats' u64 counters) written as the exact integers they are.
+  const emit = (event: Record<string, unknown>): void => emitJson(statsJson(event));
   if (!(opts.intervalMs > 0)) throw new Error('duration interval must be greater than 0');
   const s = store.read(id);
   if (currentStatus(store, s) === 'stopped') throw new Error(`container with id ${id} is not running`);

@@ -3,12 +3,13 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { releaseInit } from '../linux/execfifo.js';
 import { isProcessAlive } from '../linux/procfs.js';
-import { signalAll, signalInit, waitForInitExit } from './signal.js';
+import { parseSignal } from '../linux/signals.js';
+import { signalContainer, signalProcess, waitForProcessExit } from '../linux/pidsignal.js';
 import { currentStatus, hookStateJson, killFreezeLeft, killFreezeMarker, type Status, type StoredState } from './state.js';
 import { faultPoint } from './faultpoint.js';
 import { forgetRemovedParents } from './cgroupparents.js';
 import { runHooks, runHooksWarnOnly } from '../linux/hooks.js';
-import { warn } from './trace.js';
+import { warn } from '../trace.js';
 import { undoHostRootfs } from '../linux/hostmounts.js';
 import { NotFoundError, type Store } from './store.js';
 import { killAndRemoveCgroups, openCgroups, signalCgroup } from '../linux/cgroups/lifecycle.js';
@@ -59,7 +60,9 @@ function signalCgroupMarked(store: Store, s: StoredState, signal: number): void 
   rmSync(marker, { force: true });
 }
 
-export function killContainer(store: Store, id: string, signal: number, all: boolean): void {
+/** `signal` as the command line gives it (a name, with or without SIG, or a number), checked before the container is looked at. */
+export function killContainer(store: Store, id: string, signalText: string, all: boolean): void {
+  const signal = parseSignal(signalText);
   store.withLock(id, () => {
     const s = store.read(id);
     thawLeftFreeze(store, s);
@@ -76,9 +79,9 @@ export function killContainer(store: Store, id: string, signal: number, all: boo
     if (all) {
       // The cgroup holds every process of the container, however it was started: signal each once.
       if (s.cgroup) signalCgroupMarked(store, s, signal);
-      else signalAll(s, signal);
+      else signalContainer(s.pid, s.pidStartTime, s.ownPidNamespace, signal);
     } else {
-      if (!signalInit(s, signal)) throw new Error('container not running');
+      if (!signalProcess(s.pid, s.pidStartTime, signal)) throw new Error('container not running');
       // A frozen (v1) task acts on SIGKILL only once thawed: a paused container killed stays dead.
       if (signal === SIGKILL && status === 'paused' && s.cgroup) {
         try { openCgroups(s.cgroup).thaw(); } catch { /* no freezer */ }
@@ -90,8 +93,8 @@ export function killContainer(store: Store, id: string, signal: number, all: boo
 function killAndWait(store: Store, s: StoredState): void {
   // Through the cgroup first: it thaws a paused container, which SIGKILL needs.
   signalCgroupMarked(store, s, SIGKILL);
-  signalAll(s, SIGKILL);
-  if (!waitForInitExit(s, 10_000)) throw new Error(`container init ${s.pid} did not exit after SIGKILL`);
+  signalContainer(s.pid, s.pidStartTime, s.ownPidNamespace, SIGKILL);
+  if (!waitForProcessExit(s.pid, s.pidStartTime, 10_000)) throw new Error(`container init ${s.pid} did not exit after SIGKILL`);
 }
 
 export function deleteContainer(store: Store, id: string, force: boolean): void {

@@ -3,15 +3,16 @@
 // execve. Pure apart from what the caller reads into `InitFacts`; the same
 // list is what `ocirun plan` prints and what `create` sends.
 import { CLONE_NEWCGROUP } from '../sys/constants.js';
-import { rlimitNumber } from '../spec/names.js';
+import { rlimitNumber } from '../config/names.js';
 import { signalName } from './signals.js';
 import { errnoName } from '../sys/errors.js';
-import { jsonPathJoin } from '../spec/jsonpath.js';
-import type { Hook } from '../spec/types.js';
+import { jsonPathJoin } from '../config/jsonpath.js';
+import type { Hook } from '../config/types.js';
 import {
-  type EncodedPlan, type HookRun, type InitOp, type InitPlan, MOUNT_IN_ROOT, MOUNT_KEEP_LOCKED, MOUNT_MKDIR, MOUNT_MKFILE, MOUNT_SELF,
+  type EncodedPlan, type HookRun, type InitOp, MOUNT_IN_ROOT, MOUNT_KEEP_LOCKED, MOUNT_MKDIR, MOUNT_MKFILE, MOUNT_SELF,
   MOUNT_SKIP_MISSING, PLAN_FLAG_WALK,
-} from './initplan.js';
+} from './initcode.js';
+import type { InitPlan } from './initplan.js';
 import { execLabelAttrs } from './lsm.js';
 import type { NativeFailure } from './sync.js';
 import { candidatePaths, programError } from './lookpath.js';

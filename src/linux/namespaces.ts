@@ -1,8 +1,8 @@
 // Which namespaces a container creates and which it joins, as a plan the
 // native spawn step carries out.
 import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER, CLONE_NEWUTS } from '../sys/constants.js';
-import type { Linux, NamespaceType } from '../spec/types.js';
-import { NAMESPACE_TYPES } from '../spec/names.js';
+import type { Linux, NamespaceType } from '../config/types.js';
+import { NAMESPACE_TYPES } from '../config/names.js';
 
 /** The kinds are the config's namespace types (spec/names.ts lists them). */
 export type NamespaceKind = NamespaceType;

@@ -1,7 +1,7 @@
 // linux/capabilities.ts: config names → the masks the native finalize applies.
 import t from 'tap';
 import { capabilityNames, missingFromHost, planCapabilities } from '../../src/linux/capabilities.js';
-import { CAPABILITY_NAMES } from '../../src/spec/names.js';
+import { CAPABILITY_NAMES } from '../../src/config/names.js';
 
 const bit = (...n: number[]): bigint => n.reduce((m, i) => m | (1n << BigInt(i)), 0n);
 

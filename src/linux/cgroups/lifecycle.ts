@@ -2,7 +2,7 @@
 // paths at create, apply the config's resources, signal everything in the
 // cgroups, and empty and remove them at delete.
 import { SIGKILL } from '../../sys/constants.js';
-import type { Spec } from '../../spec/types.js';
+import type { Spec } from '../../config/types.js';
 import { deviceRules } from './devices.js';
 import { errCode, sleepMs } from './fsutil.js';
 import { type CgroupMode, detectHierarchies, readOwnCgroups } from './hierarchy.js';
