@@ -8,15 +8,15 @@ import type { Process } from '../config/types.js';
 import { closeFd, closeQuietly, connectConsoleSocket, moveFdAbove } from '../linux/runtimefds.js';
 import { openOwnConsole, type OwnConsole, ownTerminalSize, proxyTerminal, receiveMaster } from '../linux/terminal.js';
 import { exitCodeOf, forwardSignalsUntilExit } from '../linux/children.js';
-import { planHostCapabilities } from '../linux/capabilities.js';
-import { candidatePaths } from '../linux/lookpath.js';
+import { programError } from '../linux/lookpath.js';
 import { type NamespaceKind, type NamespacePlan, PROC_NS_NAME } from '../linux/namespaces.js';
-import { lastCapability } from '../linux/procfs.js';
-import { applyRlimits, planRlimits } from '../linux/rlimits.js';
+import { applyRlimits } from '../linux/rlimits.js';
 import { setgroupsDenied } from '../linux/idmap.js';
 import { homeFor, readInRoot, withHome } from '../linux/home.js';
-import { detectLsm, execLabelAttrs, planLsm } from '../linux/lsm.js';
-import { abortLaunch, completeExecLaunch, type FinalizeRequest, type Launch, launchInit } from '../linux/spawn.js';
+import { type HostFacts, readHostFacts } from '../linux/hostfacts.js';
+import type { ProcessPlan } from '../linux/initplan.js';
+import { execFinalizeRequest, planProcess } from '../linux/process.js';
+import { abortLaunch, completeExecLaunch, type Launch, launchInit } from '../linux/spawn.js';
 import { currentStatus, type StoredState } from './state.js';
 import { type Store, writePidFile } from './store.js';
 import { trace } from '../trace.js';
@@ -95,32 +95,18 @@ function namespacesToJoin(s: StoredState): NamespacePlan {
   return { create: [], join, unshareFlags: 0, newUserns: false, inUserns, newCgroupns: false, timensOffsets: null };
 }
 
-export function planExecFinalize(proc: Process, s: StoredState, preserveFds: number): FinalizeRequest {
-  const caps = planHostCapabilities(proc.capabilities);
-  const user = proc.user ?? { uid: 0, gid: 0 };
-  const env = proc.env ?? [];
-  const args = proc.args ?? [];
-  return {
-    paths: candidatePaths(args[0] as string, env),
-    argv: args,
-    env,
-    cwd: proc.cwd,
-    umask: user.umask ?? 0o022,
+/**
+ * exec's process, by the one process planner (linux/process.ts): the
+ * running container fixes its seccomp filter and whether setgroups works.
+ */
+export function planExecProcess(proc: Process, s: StoredState, preserveFds: number, host: HostFacts): ProcessPlan {
+  return planProcess({
+    process: proc,
+    preserveFds,
     // A user namespace whose maps an unprivileged runtime wrote itself denies setgroups.
     setGroups: !setgroupsDenied(s.pid),
-    groups: user.additionalGids ?? [],
-    uid: user.uid,
-    gid: user.gid,
-    capBounding: caps.bounding,
-    capEffective: caps.effective,
-    capPermitted: caps.permitted,
-    capInheritable: caps.inheritable,
-    capAmbient: caps.ambient,
-    lastCap: lastCapability(),
-    noNewPrivs: proc.noNewPrivileges ?? false,
-    seccomp: s.seccomp ? Buffer.from(s.seccomp, 'base64') : null,
-    preserveFds,
-  };
+    seccomp: s.seccomp ? { filter: s.seccomp, flags: 0 } : null,
+  }, host);
 }
 
 /** Start the process; returns its host pid once it has exec'd. */
@@ -131,18 +117,16 @@ export async function execInContainer(store: Store, req: ExecRequest): Promise<{
   if (status === 'paused' && !req.ignorePaused) throw new Error('cannot exec in a paused container (use --ignore-paused to override)');
   if (status === 'creating') throw new Error('cannot exec in a container that is still being created');
   const proc = await execProcessSpec(s, req);
-  // runc's HOME when the process has none: from the container's own view of /etc/passwd.
-  proc.env = withHome(proc.env ?? [], () => homeFor(readInRoot(`/proc/${s.pid}/root`, '/etc/passwd'), proc.user?.uid ?? 0));
   if (req.apparmor !== undefined) proc.apparmorProfile = req.apparmor;
   if (req.processLabel !== undefined) proc.selinuxLabel = req.processLabel;
-  // On a host with the LSM this names the field that cannot be honoured; runc's flags map onto them.
-  const lsm = planLsm({ process: proc }, detectLsm());
   if (proc.terminal && req.detach && req.consoleSocket === undefined) throw new Error('cannot allocate tty if runc will detach without setting console socket');
   if (!proc.terminal && req.consoleSocket !== undefined) throw new Error('cannot use console socket if runc will not detach or allocate tty');
-  const finalize = { ...planExecFinalize(proc, s, req.preserveFds), execAttrs: execLabelAttrs(lsm) };
+  const host = readHostFacts();
+  const plan = planExecProcess(proc, s, req.preserveFds, host);
+  // runc's HOME when the process has none: from the container's own view of /etc/passwd.
+  plan.env = withHome(plan.env, () => homeFor(readInRoot(`/proc/${s.pid}/root`, '/etc/passwd'), plan.uid));
   // No mount namespace to join: the container's root is the init's chroot.
-  if (!(s.namespaces ?? []).includes('mount')) finalize.root = `/proc/${s.pid}/root`;
-  const rlimits = planRlimits(proc.rlimits);
+  const finalize = execFinalizeRequest(plan, host.lastCap, (s.namespaces ?? []).includes('mount') ? null : `/proc/${s.pid}/root`);
   // The terminal: the engine's console socket, or (foreground, none given) our own, joined to the user's terminal.
   let consoleFd = -1;
   let ownConsole: OwnConsole | null = null;
@@ -178,7 +162,7 @@ export async function execInContainer(store: Store, req: ExecRequest): Promise<{
       } else if (req.cgroups.length) {
         throw new Error('--cgroup: this container has no cgroups');
       }
-      applyRlimits(pid, rlimits);
+      applyRlimits(pid, plan.rlimits);
     });
     launch = null;
     if (req.pidFile) writePidFile(req.pidFile, pid);
@@ -192,14 +176,10 @@ export async function execInContainer(store: Store, req: ExecRequest): Promise<{
   }
 }
 
-/** runc's wording for a program that is not there, which engines match (podman maps it to 127). */
+/** runc's wording for a program that cannot be found or run (the init's words too), which engines match (podman maps it to 127). */
 function friendlierExecError(err: unknown, name: string): unknown {
-  const msg = err instanceof Error ? err.message : '';
-  if (/^execve: ENOENT/.test(msg)) {
-    return new Error(name.includes('/') ? `exec: "${name}": stat ${name}: no such file or directory` : `exec: "${name}": executable file not found in $PATH`);
-  }
-  if (/^execve: EACCES/.test(msg)) return new Error(`exec: "${name}": permission denied`);
-  return err;
+  const code = /^execve: (ENOENT|ENOTDIR|EACCES)\b/.exec(err instanceof Error ? err.message : '')?.[1];
+  return code ? new Error(programError(name, code)) : err;
 }
 
 /** exec, then (without --detach) wait for the process, joined to our terminal if it has one: its exit code. */

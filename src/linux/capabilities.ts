@@ -1,7 +1,6 @@
 // Capability sets: names from the config → the bit masks the native
 // finalize step applies, checked against what this host can grant.
 import { CAPABILITY_NAMES, capabilityNumber } from '../config/names.js';
-import { readBoundingSet } from './procfs.js';
 import type { Process } from '../config/types.js';
 
 export interface CapabilityMasks {
@@ -54,9 +53,9 @@ export function missingFromHost(masks: CapabilityMasks, hostBounding: bigint): b
 }
 
 /** planCapabilities, refusing (naming them) the capabilities this host's bounding set lacks. */
-export function planHostCapabilities(caps: CapSets | undefined): CapabilityMasks {
+export function planHostCapabilities(caps: CapSets | undefined, hostBounding: bigint): CapabilityMasks {
   const masks = planCapabilities(caps);
-  const missing = missingFromHost(masks, readBoundingSet());
+  const missing = missingFromHost(masks, hostBounding);
   if (missing) {
     throw new Error(`process.capabilities: not in this host's bounding set, so they cannot be granted: ${capabilityNames(missing, CAPABILITY_NAMES).join(', ')}`);
   }

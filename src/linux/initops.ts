@@ -13,9 +13,9 @@ import {
   MOUNT_SKIP_MISSING, PLAN_FLAG_WALK,
 } from './initcode.js';
 import type { InitPlan } from './initplan.js';
-import { execLabelAttrs } from './lsm.js';
+import { finalizeOf, programCandidates } from './process.js';
 import type { NativeFailure } from './sync.js';
-import { candidatePaths, programError } from './lookpath.js';
+import { programError } from './lookpath.js';
 import { containerProcessState } from './seccomp.js';
 import { enterRootfsOps, finishRootfsOps, prepareRootfsOps, type RootfsFacts } from './rootfs.js';
 
@@ -89,34 +89,16 @@ export function initOperations(plan: InitPlan, facts: InitFacts): EncodedPlan {
   if (proc.personality !== null) ops.push({ what: 'linux.personality', op: 'personality', persona: proc.personality });
   ops.push({ what: `process.cwd ${proc.cwd}`, op: 'chdir', path: proc.cwd });
   const name = proc.args[0] ?? '';
-  ops.push({ what: 'process.args[0]', op: 'lookpath', name, explicit: name.includes('/'), candidates: candidatePaths(name, proc.env) });
+  ops.push({ what: 'process.args[0]', op: 'lookpath', name, explicit: name.includes('/'), candidates: programCandidates(proc) });
   if (proc.cpuAffinity?.final) ops.push({ what: 'process.execCPUAffinity.final', op: 'affinity', cpus: proc.cpuAffinity.final });
-  const caps = proc.capabilities;
   ops.push({
     what: 'process',
     op: 'finalize',
     finalize: {
-      umask: proc.umask ?? -1,
-      setGroups: proc.setGroups,
-      groups: proc.additionalGids,
-      uid: proc.uid,
-      gid: proc.gid,
-      capBounding: caps.bounding,
-      capEffective: caps.effective,
-      capPermitted: caps.permitted,
-      capInheritable: caps.inheritable,
-      capAmbient: caps.ambient,
-      lastCap: facts.lastCap,
-      noNewPrivs: proc.noNewPrivileges,
-      seccomp: proc.seccomp ?? '',
-      seccompFlags: proc.seccompFlags,
-      listenerSlot: slots.listener ?? -1,
-      listenerState: proc.seccompListener ? containerProcessState(facts.hookState, proc.seccompListener.metadata) : '',
-      preserveFds: proc.preserveFds,
-      cwd: proc.cwd,
-      argv: proc.args,
-      env: proc.env,
-      execAttrs: execLabelAttrs(proc.lsm),
+      ...finalizeOf(proc, facts.lastCap, {
+        slot: slots.listener ?? -1,
+        state: proc.seccompListener ? containerProcessState(facts.hookState, proc.seccompListener.metadata) : '',
+      }),
       start: {
         fifoSlot: slots.fifo,
         hooks: plan.hooks.startContainer.map(hookRun),
