@@ -7,6 +7,7 @@ import { readBundleConfig } from '../config/read.js';
 import type { Spec } from '../config/types.js';
 import { closeFd, connectConsoleSocket, connectSeccompListener } from '../linux/runtimefds.js';
 import { makeExecFifo } from '../linux/execfifo.js';
+import { checkConsoleSocket } from '../linux/terminal.js';
 import { mapToHost } from '../linux/idmap.js';
 import { openIdmappedMounts } from '../linux/idmapmount.js';
 import { type NamespacePlan, planNamespaces } from '../linux/namespaces.js';
@@ -135,9 +136,7 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
     if (listenFds > 0) plan.init.process.env.push(`LISTEN_FDS=${listenFds}`, 'LISTEN_PID=1');
     const terminal = plan.init.process.terminal !== null;
     const hasSocket = req.consoleSocket !== undefined || req.consoleSocketFd !== undefined;
-    // runc's wording for both mismatches.
-    if (terminal && !hasSocket) throw new Error('cannot allocate tty if runc will detach without setting console socket');
-    if (!terminal && hasSocket) throw new Error('cannot use console socket if runc will not detach or allocate tty');
+    checkConsoleSocket(terminal, hasSocket, true);
     if (launch && !sameNamespaces(launch.namespaces, plan.namespaces)) {
       abortLaunch(launch);
       launch = null;

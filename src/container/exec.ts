@@ -6,7 +6,7 @@ import { readlinkSync, writeFileSync } from 'node:fs';
 
 import type { Process } from '../config/types.js';
 import { closeFd, closeQuietly, connectConsoleSocket, moveFdAbove } from '../linux/runtimefds.js';
-import { openOwnConsole, type OwnConsole, ownTerminalSize, proxyTerminal, receiveMaster } from '../linux/terminal.js';
+import { checkConsoleSocket, openOwnConsole, type OwnConsole, ownTerminalSize, proxyTerminal, receiveMaster } from '../linux/terminal.js';
 import { exitCodeOf, forwardSignalsUntilExit } from '../linux/children.js';
 import { programError } from '../linux/lookpath.js';
 import { type NamespaceKind, type NamespacePlan, PROC_NS_NAME } from '../linux/namespaces.js';
@@ -119,8 +119,7 @@ export async function execInContainer(store: Store, req: ExecRequest): Promise<{
   const proc = await execProcessSpec(s, req);
   if (req.apparmor !== undefined) proc.apparmorProfile = req.apparmor;
   if (req.processLabel !== undefined) proc.selinuxLabel = req.processLabel;
-  if (proc.terminal && req.detach && req.consoleSocket === undefined) throw new Error('cannot allocate tty if runc will detach without setting console socket');
-  if (!proc.terminal && req.consoleSocket !== undefined) throw new Error('cannot use console socket if runc will not detach or allocate tty');
+  checkConsoleSocket(proc.terminal === true, req.consoleSocket !== undefined, req.detach);
   const host = readHostFacts();
   const plan = planExecProcess(proc, s, req.preserveFds, host);
   // runc's HOME when the process has none: from the container's own view of /etc/passwd.

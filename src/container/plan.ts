@@ -12,6 +12,7 @@ import { lastCapability, parseCgroupLines, readMountinfo } from '../linux/procfs
 import { planNamespaces, type NamespacePlan } from '../linux/namespaces.js';
 import { planRootfs } from '../linux/rootfs.js';
 import { withMountLabel } from '../linux/lsm.js';
+import { checkConsoleSocket } from '../linux/terminal.js';
 import { type HostFacts, readHostFacts } from '../linux/hostfacts.js';
 import { planProcess } from '../linux/process.js';
 import { ownNamespace, planSysctl } from '../linux/sysctl.js';
@@ -143,9 +144,7 @@ export async function planBundle(store: { fifoPath(id: string): string }, req: P
   ]);
   const loaded = loadBundleConfig(req.bundle);
   const plan = planContainer(loaded.spec, { ...req, bundle: loaded.bundle, rootfs: loaded.rootfs, fifoPath: store.fifoPath(req.id) });
-  const terminal = plan.init.process.terminal !== null;
-  if (terminal && !req.consoleSocket) throw new Error('cannot allocate tty if runc will detach without setting console socket');
-  if (!terminal && req.consoleSocket) throw new Error('cannot use console socket if runc will not detach or allocate tty');
+  checkConsoleSocket(plan.init.process.terminal !== null, req.consoleSocket, true);
   const cgroup = cgroupRecordFor(loaded.spec, req.id);
   const hookState: Record<string, unknown> = { ociVersion: OCI_VERSION, id: req.id, pid: 0, bundle: loaded.bundle };
   if (Object.keys(loaded.spec.annotations ?? {}).length) hookState.annotations = loaded.spec.annotations;

@@ -5,7 +5,7 @@ import { becomeSubreaper, exitCodeOf, forwardSignalsUntilExit, reapExitedChildre
 import { createContainer, type CreateRequest } from './create.js';
 import { signalProcess } from '../linux/pidsignal.js';
 import type { Store } from './store.js';
-import { openOwnConsole, proxyTerminal, receiveMaster } from '../linux/terminal.js';
+import { checkConsoleSocket, openOwnConsole, proxyTerminal, receiveMaster } from '../linux/terminal.js';
 import { readBundleConfig } from '../config/read.js';
 import { trace } from '../trace.js';
 import { faultPoint } from './faultpoint.js';
@@ -29,9 +29,7 @@ export async function runContainer(store: Store, req: CreateRequest, detach: boo
   // A terminal without a console socket: the user's own terminal is the console (runc does the same).
   const terminalWithoutSocket = req.consoleSocket === undefined && wantsTerminal(req.bundle);
   const ownConsole = !detach && terminalWithoutSocket ? openOwnConsole() : null;
-  if (detach && terminalWithoutSocket) {
-    throw new Error('cannot allocate tty if runc will detach without setting console socket');
-  }
+  if (terminalWithoutSocket) checkConsoleSocket(true, false, detach);
   let master = -1;
   // start/delete (and the cgroups code behind them) load while the init boots.
   const lifecycle = import('./lifecycle.js');
