@@ -6,7 +6,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, r
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type MountInfo, readMountinfo } from '../src/linux/procfs.js';
+import { type MountInfo, readMountinfo, readStatusField } from '../src/linux/procfs.js';
 
 export const TOP = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const OCIRUN = join(TOP, 'bin/ocirun');
@@ -197,8 +197,7 @@ export function topMount(mounts: MountInfo[], mountPoint: string): MountInfo | u
 
 /** A field of /proc/<pid>/status ("Uid", "CapEff", …), whitespace-trimmed; null when absent. */
 export function statusField(pid: number, name: string): string | null {
-  const line = readProcFile(pid, 'status').split('\n').find((l) => l.startsWith(`${name}:`));
-  return line === undefined ? null : line.slice(name.length + 1).trim();
+  return readStatusField(pid, name);
 }
 
 /** /proc/<pid>/comm without its newline, or null once the process is gone. */

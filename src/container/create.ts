@@ -10,7 +10,7 @@ import { makeExecFifo } from '../linux/execfifo.js';
 import { checkConsoleSocket } from '../linux/terminal.js';
 import { mapToHost } from '../linux/idmap.js';
 import { openIdmappedMounts } from '../linux/idmapmount.js';
-import { type NamespacePlan, planNamespaces } from '../linux/namespaces.js';
+import { isNamespaceKind, type NamespacePlan, planNamespaces } from '../linux/namespaces.js';
 import { readProcStat } from '../linux/procfs.js';
 import { abortLaunch, completeLaunch, type Launch, launchInit, sameNamespaces } from '../linux/spawn.js';
 import { type StoredState, hookStateJson } from './state.js';
@@ -45,8 +45,6 @@ export interface Created {
   state: StoredState;
 }
 
-const NAMESPACE_KINDS = new Set(['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup', 'time']);
-
 /**
  * The namespace plan from the raw, unvalidated document, when it is plainly
  * well-formed; null sends create down the ordinary path (validate first).
@@ -58,7 +56,7 @@ function earlyNamespacePlan(doc: unknown): NamespacePlan | null {
   if (!Array.isArray(list)) return null;
   const seen = new Set<string>();
   for (const ns of list as { type?: unknown; path?: unknown }[]) {
-    if (typeof ns?.type !== 'string' || !NAMESPACE_KINDS.has(ns.type) || seen.has(ns.type)) return null;
+    if (typeof ns?.type !== 'string' || !isNamespaceKind(ns.type) || seen.has(ns.type)) return null;
     if (ns.path !== undefined && (typeof ns.path !== 'string' || !ns.path.startsWith('/'))) return null;
     seen.add(ns.type);
   }

@@ -1,6 +1,5 @@
 // `run`: create and start, then (unless detached) stay as the container's
 // parent: forward signals to it, reap it, delete it, and exit with its status.
-import { constants } from 'node:os';
 import { becomeSubreaper, exitCodeOf, forwardSignalsUntilExit, reapExitedChildren } from '../linux/children.js';
 import { createContainer, type CreateRequest } from './create.js';
 import { signalProcess } from '../linux/pidsignal.js';
@@ -10,6 +9,7 @@ import { readBundleConfig } from '../config/read.js';
 import { trace } from '../trace.js';
 import { faultPoint } from './faultpoint.js';
 import { Interrupts } from './interrupts.js';
+import { signalNumber } from '../linux/signals.js';
 
 /** Whether the bundle's config asks for a terminal (a peek; create validates it properly). */
 function wantsTerminal(bundle: string): boolean {
@@ -52,7 +52,7 @@ export async function runContainer(store: Store, req: CreateRequest, detach: boo
     if (detach) return 0;
 
     // A signal that came while start ran is the program's now.
-    if (interrupts.received) signalProcess(state.pid, state.pidStartTime, constants.signals[interrupts.received]);
+    if (interrupts.received) signalProcess(state.pid, state.pidStartTime, signalNumber(interrupts.received));
     // The interrupts stay installed (and ignored) until the end: a signal after the program
     // exits must not stop us before we have deleted the container.
     const exited = forwardSignalsUntilExit(state.pid, (sig) => { signalProcess(state.pid, state.pidStartTime, sig); });

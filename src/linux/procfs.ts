@@ -68,11 +68,16 @@ export function processTree(pid: number): number[] {
   return seen;
 }
 
+/** A field of /proc/<pid>/status ("Uid", "CapBnd", …), whitespace-trimmed; null when absent. */
+export function readStatusField(pid: number | 'self', name: string): string | null {
+  const line = readFileSync(`/proc/${pid}/status`, 'latin1').split('\n').find((l) => l.startsWith(`${name}:`));
+  return line === undefined ? null : line.slice(name.length + 1).trim();
+}
+
 /** The capability bounding set of this process, from /proc/self/status. */
 export function readBoundingSet(): bigint {
-  const status = readFileSync('/proc/self/status', 'latin1');
-  const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(status);
-  return m ? BigInt(`0x${m[1]}`) : 0n;
+  const hex = readStatusField('self', 'CapBnd');
+  return hex && /^[0-9a-f]+$/.test(hex) ? BigInt(`0x${hex}`) : 0n;
 }
 
 /** /proc/sys/kernel/cap_last_cap: the highest capability this kernel knows. */

@@ -1,6 +1,8 @@
 // Signal names and numbers as `kill` accepts them: "TERM", "SIGTERM", "15".
 import { SIGNALS, SIGRTMAX, SIGRTMIN } from '../sys/constants.js';
 
+export { SIGKILL } from '../sys/constants.js';
+
 const byName = SIGNALS;
 
 /** The table, for the test that compares it with Node's. */
@@ -27,6 +29,13 @@ export function parseSignal(text: string): number {
     }
   }
   throw new Error(`unknown signal "${text}"`);
+}
+
+/** The number of a signal's full name ("SIGTERM" → 15), as Node names the signals it delivers. */
+export function signalNumber(name: string): number {
+  const n = byName[name];
+  if (n === undefined) throw new Error(`unknown signal "${name}"`);
+  return n;
 }
 
 /** The name of a signal number, e.g. 15 → "SIGTERM". */

@@ -1,6 +1,6 @@
 // linux/procfs.ts: the one reader of mountinfo and /proc/<pid>/cgroup.
 import t from 'tap';
-import { parseCgroupLines, parseMountinfo, readCgroupLines, readMountinfo } from '../../src/linux/procfs.js';
+import { parseCgroupLines, parseMountinfo, readBoundingSet, readCgroupLines, readMountinfo, readStatusField } from '../../src/linux/procfs.js';
 
 t.test('mountinfo: every field, escapes undone, optional fields kept, bad lines skipped', async (t) => {
   const text = [
@@ -33,4 +33,10 @@ t.test('/proc/<pid>/cgroup: id, controllers as listed, the whole path', async (t
     { hierarchy: 1, controllers: 'name=systemd', path: '/' },
     { hierarchy: 0, controllers: '', path: '/x:y' },
   ]);
+});
+
+t.test('/proc/<pid>/status fields, and the bounding set from CapBnd', async (t) => {
+  t.equal(readStatusField('self', 'Pid'), String(process.pid));
+  t.equal(readStatusField(process.pid, 'NoSuchField'), null);
+  t.equal(readBoundingSet(), BigInt(`0x${readStatusField('self', 'CapBnd')}`));
 });
