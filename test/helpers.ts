@@ -6,7 +6,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, r
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type MountInfo, readMountinfo, readStatusField } from '../src/linux/procfs.js';
+import { type MountInfo, readMountinfo, readProcStat, readStatusField } from '../src/linux/procfs.js';
 
 export const TOP = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const OCIRUN = join(TOP, 'bin/ocirun');
@@ -154,8 +154,7 @@ export class Sandbox {
     const leftovers: string[] = [];
     if (existsSync(this.root) && readdirSync(this.root).length) leftovers.push(`state left in ${this.root}: ${readdirSync(this.root).join(' ')}`);
     for (const pid of this.pids) {
-      const stat = (() => { try { return readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { return null; } })();
-      if (stat && !/\) Z /.test(stat)) leftovers.push(`process ${pid} still running`);
+      if (!processGone(pid)) leftovers.push(`process ${pid} still running`);
     }
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(this.dir));
     if (mounts.length) leftovers.push(`mounts left: ${mounts.join('; ')}`);
@@ -172,6 +171,12 @@ export async function until(fn: () => boolean, timeoutMs = 5000): Promise<boolea
     await new Promise((r) => setTimeout(r, 20));
   }
   return fn();
+}
+
+/** The process has exited: gone from /proc, or a zombie waiting for its parent (procfs.ts reads /proc/<pid>/stat). */
+export function processGone(pid: number): boolean {
+  const stat = readProcStat(pid);
+  return stat === null || stat.state === 'Z' || stat.state === 'X';
 }
 
 export function readProcFile(pid: number, name: string): string {

@@ -2,7 +2,7 @@
 // container's root filesystem (it may not even have a libc), so the native
 // step joins the container's namespaces (user first) and, once we have put
 // it in the container's cgroups and set its rlimits, becomes the process.
-import { readlinkSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 
 import type { Process } from '../config/types.js';
 import { closeFd, closeQuietly, connectConsoleSocket, moveFdAbove } from '../linux/runtimefds.js';
@@ -23,6 +23,7 @@ import { trace } from '../trace.js';
 import { openCgroups } from '../linux/cgroups/lifecycle.js';
 import { subCgroupDirs } from '../linux/cgroups/subcgroup.js';
 import { join } from 'node:path';
+import { namespaceId } from '../linux/procfs.js';
 
 export interface ExecRequest {
   id: string;
@@ -87,7 +88,7 @@ function namespacesToJoin(s: StoredState): NamespacePlan {
   for (const kind of (s.namespaces ?? []) as NamespaceKind[]) {
     const path = `/proc/${s.pid}/ns/${PROC_NS_NAME[kind]}`;
     // setns into our own user namespace is EINVAL, and any same one is a no-op.
-    if (readlinkSync(path) === readlinkSync(`/proc/self/ns/${PROC_NS_NAME[kind]}`)) continue;
+    if (namespaceId(s.pid, PROC_NS_NAME[kind]) === namespaceId('self', PROC_NS_NAME[kind])) continue;
     join.push({ kind, path });
   }
   join.sort((a, b) => Number(b.kind === 'user') - Number(a.kind === 'user'));

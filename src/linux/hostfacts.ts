@@ -6,11 +6,10 @@ import type { Seccomp } from '../config/types.js';
 import { passwdAtCreate } from './home.js';
 import { resctrlMounted } from './intelrdt.js';
 import { detectLsm, type LsmHost } from './lsm.js';
-import { lastCapability, readBoundingSet } from './procfs.js';
+import { lastCapability, namespaceAt, readBoundingSet } from './procfs.js';
 import { inUserNamespace } from './rootless.js';
 import type { MountStep } from './rootfs.js';
 import { planSeccomp, type SeccompPlan } from './seccomp.js';
-import { readlinkSync } from 'node:fs';
 
 export interface HostFacts {
   /** our capability bounding set (CapBnd): what a container can be granted */
@@ -55,7 +54,7 @@ export function readHostFacts(): HostFacts {
     euid: process.geteuid?.() ?? 0,
     egid: process.getegid?.() ?? 0,
     nofile: process.env._OCIRUN_NOFILE,
-    namespaceOf: (path) => { try { return readlinkSync(path); } catch { return null; } },
+    namespaceOf: namespaceAt,
     compileSeccomp: planSeccomp,
     passwdAt: passwdAtCreate,
   };

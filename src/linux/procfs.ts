@@ -29,13 +29,18 @@ export function isProcessAlive(pid: number, startTime: number): boolean {
   return stat !== null && stat.startTime === startTime && stat.state !== 'Z' && stat.state !== 'X';
 }
 
-/** The inode that identifies a process's namespace of this kind, e.g. "pid:[4026531836]". */
-export function namespaceId(pid: number | 'self', kind: string): string | null {
+/** The namespace a /proc/<pid>/ns/<name> path names, e.g. "pid:[4026531836]"; null when unreadable. */
+export function namespaceAt(path: string): string | null {
   try {
-    return readlinkSync(`/proc/${pid}/ns/${kind}`);
+    return readlinkSync(path);
   } catch {
     return null;
   }
+}
+
+/** The inode that identifies a process's namespace of this kind (its /proc/<pid>/ns/ name: "net", "mnt", …). */
+export function namespaceId(pid: number | 'self', kind: string): string | null {
+  return namespaceAt(`/proc/${pid}/ns/${kind}`);
 }
 
 
