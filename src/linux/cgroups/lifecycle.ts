@@ -3,8 +3,9 @@
 // cgroups, and empty and remove them at delete.
 import { SIGKILL } from '../../sys/constants.js';
 import type { Spec } from '../../config/types.js';
+import { errnoCode } from '../../config/errors.js';
 import { deviceRules } from './devices.js';
-import { errCode, sleepMs } from './fsutil.js';
+import { sleepMs } from './fsutil.js';
 import { type CgroupMode, detectHierarchies, readOwnCgroups } from './hierarchy.js';
 import { type CgroupManager, cgroupManager } from './manager.js';
 import { resolveCgroupPaths } from './paths.js';
@@ -70,7 +71,7 @@ function sendSignal(pid: number, signal: number): void {
   try {
     process.kill(pid, signal);
   } catch (err) {
-    if (errCode(err) !== 'ESRCH') throw err;
+    if (errnoCode(err) !== 'ESRCH') throw err;
   }
 }
 
