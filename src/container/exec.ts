@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 
 import type { Process } from '../config/types.js';
+import { capabilityNumber } from '../config/names.js';
 import { closeFd, closeQuietly, connectConsoleSocket, moveFdAbove } from '../linux/runtimefds.js';
 import { checkConsoleSocket, openOwnConsole, type OwnConsole, ownTerminalSize, proxyTerminal, receiveMaster } from '../linux/terminal.js';
 import { exitCodeOf, forwardSignalsUntilExit } from '../linux/children.js';
@@ -66,6 +67,9 @@ export async function execProcessSpec(s: StoredState, req: ExecRequest): Promise
   if (req.additionalGids.length) user.additionalGids = req.additionalGids;
   const caps = base.capabilities ? { ...base.capabilities } : {};
   if (req.caps.length) {
+    // Names are checked where they come in (config/checks.ts for config and process files, here for --cap).
+    const unknown = req.caps.find((name) => capabilityNumber(name) === undefined);
+    if (unknown !== undefined) throw new Error(`--cap: unknown capability ${JSON.stringify(unknown)}`);
     for (const set of ['bounding', 'effective', 'permitted', 'ambient'] as const) {
       caps[set] = [...new Set([...(caps[set] ?? []), ...req.caps])];
     }

@@ -13,11 +13,15 @@ export interface CapabilityMasks {
 
 type CapSets = NonNullable<Process['capabilities']>;
 
+/**
+ * Names were checked where they came in (config/checks.ts for config and
+ * process files, exec for --cap): one that was not is a bug, not bad input.
+ */
 function maskOf(names: readonly string[] | undefined, field: string): bigint {
   let mask = 0n;
   for (const name of names ?? []) {
     const n = capabilityNumber(name);
-    if (n === undefined) throw new Error(`process.capabilities.${field}: unknown capability "${name}"`);
+    if (n === undefined) throw new Error(`internal error: process.capabilities.${field} holds "${name}", which no check refused`);
     mask |= 1n << BigInt(n);
   }
   return mask;
