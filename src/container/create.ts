@@ -6,7 +6,6 @@
 // until it waits on exec.fifo), record. Each step pushes its undo on a
 // cleanup stack (cleanup.ts): any failure undoes everything, last made
 // first, and leaves no process and no state directory.
-import { readlinkSync } from 'node:fs';
 import type { LoadedBundle } from '../config/load.js';
 import { type ReadBundle, readBundleConfig } from '../config/read.js';
 import type { Spec } from '../config/types.js';
@@ -16,6 +15,7 @@ import { mapToHost } from '../linux/idmap.js';
 import { openIdmappedMounts } from '../linux/idmapmount.js';
 import { type NamespacePlan, planNamespaces } from '../linux/namespaces.js';
 import { readProcStat } from '../linux/procfs.js';
+import { processExe } from '../linux/procexe.js';
 import { abortLaunch, completeLaunch, type Launch, launchInit, sameNamespaces } from '../linux/spawn.js';
 import { type StoredState, hookStateJson } from './state.js';
 import { newStateRecord } from './record.js';
@@ -330,13 +330,4 @@ function recordCreated(c: Creating, state: StoredState, initPid: number): void {
   state.creating = false;
   delete state.creator;
   c.store.write(state);
-}
-
-/** /proc/<pid>/exe, or undefined when we may not read it. */
-function processExe(pid: number): string | undefined {
-  try {
-    return readlinkSync(`/proc/${pid}/exe`);
-  } catch {
-    return undefined;
-  }
 }

@@ -2,7 +2,7 @@
 // container's root filesystem (it may not even have a libc), so the native
 // step joins the container's namespaces (user first) and, once we have put
 // it in the container's cgroups and set its rlimits, becomes the process.
-import { readlinkSync, writeFileSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 
 import type { Process } from '../config/types.js';
 import { closeQuietly, moveFdAbove } from '../linux/runtimefds.js';
@@ -24,8 +24,7 @@ import { CleanupStack } from './cleanup.js';
 import { openProcessFds } from './processfds.js';
 import { trace } from '../trace.js';
 import { openCgroups } from '../linux/cgroups/lifecycle.js';
-import { subCgroupDirs } from '../linux/cgroups/subcgroup.js';
-import { join } from 'node:path';
+import { enterSubCgroups } from '../linux/cgroups/subcgroup.js';
 
 export interface ExecRequest {
   id: string;
@@ -208,7 +207,7 @@ function placeProcess(s: StoredState, req: ExecRequest, pid: number, rlimits: re
     const cg = openCgroups(s.cgroup);
     cg.apply(pid);
     // --cgroup: further down, into sub-cgroups that already exist.
-    for (const dir of subCgroupDirs(cg.paths, req.cgroups)) writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+    enterSubCgroups(cg.paths, req.cgroups, pid);
   } else if (req.cgroups.length) {
     throw new Error('--cgroup: this container has no cgroups');
   }
