@@ -15,6 +15,7 @@ import type { CgMode, CriuOpts, CriuReq } from '../criu/schema.js';
 import {
   configFile, criuFailure, DESCRIPTORS_FILE, freezerPath, imagePathOf, isDir, logPathIn, makeDir, openDir, startCriu, stdioDescriptors,
 } from '../criu/common.js';
+import { requireStatus } from './status.js';
 import { currentStatus } from './state.js';
 import type { Store } from './store.js';
 import { trace } from '../trace.js';
@@ -67,10 +68,7 @@ export async function checkpointContainer(store: Store, req: CheckpointRequest):
   // Synchronous under the lock (the lock is released when this returns); CRIU's exit is awaited after.
   store.withLock(req.id, () => {
     const s = store.read(req.id);
-    const status = currentStatus(store, s);
-    if (status === 'created' || status === 'stopped' || status === 'creating') {
-      throw new Error(`Container cannot be checkpointed in ${status} state`);
-    }
+    requireStatus('checkpoint', currentStatus(store, s), req.id);
     checkParentPath(imagePath, req.parentPath);
     const workPath = req.workPath ? req.workPath : imagePath;
     const logFile = req.preDump ? 'pre-dump.log' : 'dump.log';
