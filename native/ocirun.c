@@ -194,6 +194,20 @@ static void __attribute__((noreturn)) stage2(const struct ocirun_spawn *s)
 		int rc = sync_recv(s->sync_fd, SYNC_EXEC, &go, &len, NULL, NULL);
 		if (rc < 0)
 			bail(s->sync_fd, "waiting for the runtime", -rc);
+		/* "exec" may carry the process's settings (scheduler, oom_score_adj, ...) as a plan of ops. */
+		if (len > 0) {
+			int op = -1, detail = 0;
+			if (plan_check(go, len, 0, &op) < 0) {
+				sync_error(s->sync_fd, op, EINVAL, 0, "malformed plan");
+				_exit(1);
+			}
+			rc = plan_run(go, len, -1, NULL, 0, &op, &detail, &step);
+			if (rc < 0) {
+				sync_error(s->sync_fd, op, -rc, detail, step);
+				_exit(1);
+			}
+			step = "finalize";
+		}
 		int err = 0;
 		if (s->console_fd >= 0)
 			err = -exec_terminal(s, &step);

@@ -30,6 +30,7 @@ import { forgetRemovedParents, shareCreatedParents } from './cgroupparents.js';
 import { trace, warn } from '../trace.js';
 import { PeerError } from '../linux/sync.js';
 import { mountsAt, undoHostRootfs } from '../linux/hostmounts.js';
+import { execFilterFlags } from '../linux/seccomp.js';
 import type { CgroupManager } from '../linux/cgroups/manager.js';
 // Everything else (validator, planners, cgroups, hooks) is imported after the
 // init has been forked: loading it overlaps the kernel's work on the fork.
@@ -212,7 +213,7 @@ function claimAndRecord(c: Creating): StoredState {
   const state: StoredState = {
     ...newStateRecord({
       id: req.id, bundle: loaded.bundle, rootfs: loaded.rootfs, spec: loaded.spec, namespaces: plan.namespaces,
-      seccomp: plan.init.process.seccomp, cgroup: c.lib.cgroups.cgroupRecordFor(loaded.spec, req.id, { systemd: req.systemdCgroup === true }),
+      seccomp: plan.init.process.seccomp, seccompFlags: execFilterFlags(plan.init.process.seccompFlags), cgroup: c.lib.cgroups.cgroupRecordFor(loaded.spec, req.id, { systemd: req.systemdCgroup === true }),
     }),
     // No mount namespace: the mounts go into ours, on the rootfs; delete takes off those above this many.
     ...(plan.init.rootfs.ownMountNamespace ? {} : { hostRootfsMounts: mountsAt(loaded.rootfs) }),

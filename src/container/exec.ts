@@ -16,6 +16,9 @@ import { homeFor, readInRoot, withHome } from '../linux/home.js';
 import { type HostFacts, readHostFacts } from '../linux/hostfacts.js';
 import type { ProcessPlan } from '../linux/initplan.js';
 import { execFinalizeRequest, planProcess } from '../linux/process.js';
+import { execOperations } from '../linux/initops.js';
+import type { EncodedPlan } from '../linux/initcode.js';
+import { setCpuAffinityOf, setOomScoreAdjOf } from '../linux/procattrs.js';
 import { abortLaunch, completeExecLaunch, type FinalizeRequest, launchInit } from '../linux/spawn.js';
 import { requireStatus } from './status.js';
 import { currentStatus, type StoredState } from './state.js';
@@ -105,19 +108,32 @@ function namespacesToJoin(s: StoredState): NamespacePlan {
  * running container fixes its seccomp filter and whether setgroups works.
  */
 export function planExecProcess(proc: Process, s: StoredState, preserveFds: number, host: HostFacts): ProcessPlan {
+  const inherits = s.execInherits ?? {};
   return planProcess({
-    process: proc,
+    // runc sets the container's oom_score_adj on a process file that names none.
+    process: proc.oomScoreAdj === undefined && inherits.oomScoreAdj !== undefined ? { ...proc, oomScoreAdj: inherits.oomScoreAdj } : proc,
     preserveFds,
     // A user namespace whose maps an unprivileged runtime wrote itself denies setgroups.
     setGroups: !setgroupsDenied(s.pid),
-    seccomp: s.seccomp ? { filter: s.seccomp, flags: 0 } : null,
+    // linux.personality and linux.memoryPolicy are the container's, as its seccomp filter (with its flags).
+    linux: { personality: inherits.personality, memoryPolicy: inherits.memoryPolicy },
+    seccomp: s.seccomp ? { filter: s.seccomp, flags: s.seccompFlags ?? 0 } : null,
   }, host);
 }
 
-/** What exec will start: the process, the native step's request, and the limits set on it before it runs. */
+/** What exec will start: the process, the native step's request, and what is set on it before it runs. */
 interface ExecPlan {
   proc: Process;
   finalize: FinalizeRequest;
+  /** set by the runtime once the process exists: the initial CPU affinity (before the cgroup move), then rlimits */
+  placement: Placement;
+  /** set by the process itself after the cgroup move (initops.ts execOperations) */
+  settings: EncodedPlan;
+}
+
+interface Placement {
+  initialCpus: number[] | null;
+  oomScoreAdj: number | null;
   rlimits: RlimitStep[];
 }
 
@@ -139,7 +155,7 @@ export async function execInContainer(store: Store, req: ExecRequest): Promise<{
     // Once it has exec'd, the process is the user's: a later failure (the pid file) leaves it running.
     let started = false;
     cleanup.onFailure('stopping the process', () => { if (!started) abortLaunch(launch); });
-    const pid = completeExecLaunch(launch, (pid) => placeProcess(s, req, pid, plan.rlimits));
+    const pid = completeExecLaunch(launch, plan.settings, (pid) => placeProcess(s, req, pid, plan.placement));
     started = true;
     if (req.pidFile) writePidFile(req.pidFile, pid);
     cleanup.succeed();
@@ -162,7 +178,7 @@ async function planExec(s: StoredState, req: ExecRequest): Promise<ExecPlan> {
   plan.env = withHome(plan.env, () => homeFor(readInRoot(`/proc/${s.pid}/root`, '/etc/passwd'), plan.uid));
   // No mount namespace to join: the container's root is the init's chroot.
   const finalize = execFinalizeRequest(plan, host.lastCap, (s.namespaces ?? []).includes('mount') ? null : `/proc/${s.pid}/root`);
-  return { proc, finalize, rlimits: plan.rlimits };
+  return { proc, finalize, placement: { initialCpus: plan.cpuAffinity?.initial ?? null, oomScoreAdj: plan.oomScoreAdj, rlimits: plan.rlimits }, settings: execOperations(plan) };
 }
 
 /**
@@ -187,9 +203,15 @@ function openTerminal(cleanup: CleanupStack, proc: Process, req: ExecRequest): {
   return { console: { fd, rows: size?.rows ?? 0, cols: size?.cols ?? 0 }, own };
 }
 
-/** Step 3, start: before it runs anything, the process goes into the container's cgroups (ps, kill --all and limits see it) and gets its rlimits. */
-function placeProcess(s: StoredState, req: ExecRequest, pid: number, rlimits: readonly RlimitStep[]): void {
+/**
+ * Step 3, start: before it runs anything, the process goes into the
+ * container's cgroups (ps, kill --all and limits see it) and gets its
+ * rlimits and oom_score_adj; process.execCPUAffinity.initial is set before the move
+ * (config.md), the final one by the process after it.
+ */
+function placeProcess(s: StoredState, req: ExecRequest, pid: number, placement: Placement): void {
   trace(`exec process ${pid}`);
+  if (placement.initialCpus) setCpuAffinityOf(pid, placement.initialCpus, 'process.execCPUAffinity.initial');
   if (s.cgroup) {
     const cg = openCgroups(s.cgroup);
     cg.apply(pid);
@@ -198,7 +220,9 @@ function placeProcess(s: StoredState, req: ExecRequest, pid: number, rlimits: re
   } else if (req.cgroups.length) {
     throw new Error('--cgroup: this container has no cgroups');
   }
-  applyRlimits(pid, rlimits);
+  applyRlimits(pid, placement.rlimits);
+  // From here, outside the container's user namespace: a value below ours needs CAP_SYS_RESOURCE of the host's.
+  if (placement.oomScoreAdj !== null) setOomScoreAdjOf(pid, placement.oomScoreAdj);
 }
 
 /** runc's wording for a program that cannot be found or run (the init's words too), which engines match (podman maps it to 127). */

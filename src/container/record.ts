@@ -14,6 +14,8 @@ export interface NewRecord {
   spec: Spec;
   namespaces: NamespacePlan;
   seccomp: string | null;
+  /** the filter's flags as exec loads them */
+  seccompFlags?: number;
   cgroup: StoredState['cgroup'];
 }
 
@@ -36,6 +38,12 @@ export function newStateRecord(r: NewRecord): StoredState {
     hooks: { poststart: r.spec.hooks?.poststart ?? [], poststop: r.spec.hooks?.poststop ?? [] },
     namespaces: [...ns.create, ...ns.join.map((j) => j.kind)],
     seccomp: r.seccomp,
+    seccompFlags: r.seccompFlags ?? 0,
+    execInherits: {
+      ...(r.spec.linux?.personality ? { personality: r.spec.linux.personality } : {}),
+      ...(r.spec.linux?.memoryPolicy ? { memoryPolicy: r.spec.linux.memoryPolicy } : {}),
+      ...(r.spec.process?.oomScoreAdj !== undefined ? { oomScoreAdj: r.spec.process.oomScoreAdj } : {}),
+    },
     cgroup: r.cgroup,
   };
 }

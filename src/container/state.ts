@@ -4,7 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isProcessAlive } from '../linux/procfs.js';
 import { stillRuns } from '../linux/procexe.js';
-import type { Hook } from '../config/types.js';
+import type { Hook, MemoryPolicy, Personality } from '../config/types.js';
 import { type CgroupRecord, isFrozen } from '../linux/cgroups/record.js';
 
 /** Where a container's files are: what Store (store.ts) offers, named here so the two modules do not import each other. */
@@ -42,6 +42,10 @@ export interface StoredState {
   namespaces?: string[];
   /** the container's compiled seccomp filter (base64), which exec applies too */
   seccomp?: string | null;
+  /** its SECCOMP_FILTER_FLAG_* bits as exec loads them (no listener: exec has none) */
+  seccompFlags?: number;
+  /** what exec's processes take from the container's config, as runc's do: linux.personality, linux.memoryPolicy, and process.oomScoreAdj when a process file has none */
+  execInherits?: { personality?: Personality; memoryPolicy?: MemoryPolicy; oomScoreAdj?: number };
   /** the container's cgroups: paths, directories made, resources in force */
   cgroup?: CgroupRecord;
   /** no mount namespace of its own: how many mounts the rootfs path had before create (delete takes off the rest) */

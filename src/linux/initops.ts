@@ -12,7 +12,7 @@ import {
   type EncodedPlan, type HookRun, type InitOp, MOUNT_IN_ROOT, MOUNT_KEEP_LOCKED, MOUNT_MKDIR, MOUNT_MKFILE, MOUNT_SELF,
   MOUNT_SKIP_MISSING, PLAN_FLAG_WALK,
 } from './initcode.js';
-import type { InitPlan } from './initplan.js';
+import type { InitPlan, ProcessPlan } from './initplan.js';
 import { finalizeOf, programCandidates } from './process.js';
 import type { NativeFailure } from './sync.js';
 import { programError } from './lookpath.js';
@@ -49,6 +49,33 @@ function hookLabel(kind: string, index: number, h: Hook): string {
   return `${kind} hook #${index} (${h.path})`;
 }
 
+/**
+ * Per-thread attributes that execve keeps, set by the process itself (so
+ * that create, or exec, reports a failure): the init's and exec's alike.
+ */
+export function threadSettingsOps(proc: ProcessPlan): InitOp[] {
+  const ops: InitOp[] = [];
+  if (proc.scheduler) ops.push({ what: 'process.scheduler', op: 'sched', attr: proc.scheduler });
+  if (proc.ioPriority !== null) ops.push({ what: 'process.ioPriority', op: 'ioprio', value: proc.ioPriority });
+  if (proc.memoryPolicy) ops.push({ what: 'linux.memoryPolicy', op: 'mempolicy', mode: proc.memoryPolicy.mode, nodes: proc.memoryPolicy.nodes });
+  if (proc.personality !== null) ops.push({ what: 'linux.personality', op: 'personality', persona: proc.personality });
+  return ops;
+}
+
+/**
+ * exec's settings plan, carried out by the exec'd process once the runtime
+ * has placed it in the container's cgroups: the settings above, then
+ * execCPUAffinity.final (after the cgroup move, config.md). The initial
+ * affinity and oom_score_adj are the runtime's to set (container/exec.ts):
+ * the first before the move, the second from outside any user namespace
+ * the process joined, where lowering it is allowed.
+ */
+export function execOperations(proc: ProcessPlan): EncodedPlan {
+  const ops = threadSettingsOps(proc);
+  if (proc.cpuAffinity?.final) ops.push({ what: 'process.execCPUAffinity.final', op: 'affinity', cpus: proc.cpuAffinity.final });
+  return { ops, flags: 0 };
+}
+
 export function initOperations(plan: InitPlan, facts: InitFacts): EncodedPlan {
   const proc = plan.process;
   const slots = planSlots(plan);
@@ -82,11 +109,7 @@ export function initOperations(plan: InitPlan, facts: InitFacts): EncodedPlan {
   if (plan.nofile) ops.push({ what: 'restore RLIMIT_NOFILE', op: 'rlimit', resource: rlimitNumber('RLIMIT_NOFILE') as number, ...plan.nofile });
   proc.rlimits.forEach((r, i) => ops.push({ what: `process.rlimits[${i}] ${r.name}`, op: 'rlimit', resource: r.resource, soft: r.soft, hard: r.hard }));
   if (proc.oomScoreAdj !== null) ops.push({ what: 'process.oomScoreAdj', op: 'write', path: '/proc/self/oom_score_adj', data: String(proc.oomScoreAdj) });
-  // Per-thread attributes that execve keeps: set now so that create reports failures.
-  if (proc.scheduler) ops.push({ what: 'process.scheduler', op: 'sched', attr: proc.scheduler });
-  if (proc.ioPriority !== null) ops.push({ what: 'process.ioPriority', op: 'ioprio', value: proc.ioPriority });
-  if (proc.memoryPolicy) ops.push({ what: 'linux.memoryPolicy', op: 'mempolicy', mode: proc.memoryPolicy.mode, nodes: proc.memoryPolicy.nodes });
-  if (proc.personality !== null) ops.push({ what: 'linux.personality', op: 'personality', persona: proc.personality });
+  ops.push(...threadSettingsOps(proc));
   ops.push({ what: `process.cwd ${proc.cwd}`, op: 'chdir', path: proc.cwd });
   const name = proc.args[0] ?? '';
   ops.push({ what: 'process.args[0]', op: 'lookpath', name, explicit: name.includes('/'), candidates: programCandidates(proc) });

@@ -145,10 +145,12 @@ export function completeLaunch(
 }
 
 /** exec: learn the process's pid, let the caller place it (cgroups, rlimits), then let it exec. */
-export function completeExecLaunch(l: Launch, place: (pid: number) => void): number {
+export function completeExecLaunch(l: Launch, settings: EncodedPlan, place: (pid: number) => void): number {
   receivePid(l, [], []);
   place(l.initPid);
-  l.channel.send({ type: 'exec' });
+  // A failing settings op names its field, as the init's plan does.
+  l.channel.describe = (f) => ({ message: describeFailure(settings.ops, f), hook: false });
+  l.channel.send({ type: 'exec', plan: settings.ops.length ? encodePlan(settings) : Buffer.alloc(0) });
   // The sync fd is close-on-exec in the process: end of file means execve succeeded.
   const answer = l.channel.receiveOrEnd();
   const err = answer ? l.channel.errorOf(answer) : null;

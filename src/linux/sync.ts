@@ -12,7 +12,7 @@
 //   5     run-hooks       init → runtime          – (mounts done: prestart, createRuntime)
 //   6     hooks-done      runtime → init          –
 //   7     ready           init → runtime          – (from finalize: process prepared, next it waits on exec.fifo)
-//   8     exec            runtime → exec process  – (placed in cgroups: go on)
+//   8     exec            runtime → exec process  its settings plan, or nothing (placed in cgroups: go on)
 //   9     error           native → runtime        i32 op index, i32 errno, i32 detail, step name + NUL
 import { pollOne, writeAll } from '../sys/calls.js';
 import { recvWithFds, sendWithFds } from '../sys/socket.js';
@@ -30,7 +30,8 @@ export type SyncMessage =
   | { type: 'run-hooks' }
   | { type: 'hooks-done' }
   | { type: 'ready' }
-  | { type: 'exec' }
+  /** the process settings the exec'd process applies itself (a plan of ops, native/plan.h; empty: none) */
+  | { type: 'exec'; plan: Buffer }
   | { type: 'error'; failure: NativeFailure };
 
 type MessageType = SyncMessage['type'];
@@ -53,7 +54,7 @@ export class PeerError extends Error {
 function encodePayload(msg: SyncMessage): Buffer {
   switch (msg.type) {
     case 'idmap-request': case 'init-pid': { const b = Buffer.alloc(4); b.writeInt32LE(msg.pid); return b; }
-    case 'plan': return msg.plan;
+    case 'plan': case 'exec': return msg.plan;
     case 'error': {
       const step = Buffer.from(`${msg.failure.step}\0`);
       const b = Buffer.alloc(12);
@@ -70,7 +71,7 @@ function decode(type: MessageType, p: Buffer): SyncMessage {
   const int = (off: number): number => (p.length >= off + 4 ? p.readInt32LE(off) : 0);
   switch (type) {
     case 'idmap-request': case 'init-pid': return { type, pid: int(0) };
-    case 'plan': return { type, plan: p };
+    case 'plan': case 'exec': return { type, plan: p };
     case 'error': {
       const end = p.indexOf(0, 12);
       return { type, failure: { op: int(0), errno: int(4), detail: int(8), step: p.subarray(12, end < 0 ? p.length : end).toString() } };

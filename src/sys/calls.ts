@@ -200,9 +200,9 @@ export function connectUnix(path: string): number {
 }
 
 
-/** sched_setaffinity(2) of the calling thread; mask is a cpu_set_t. */
-export function schedSetaffinity(mask: Buffer): void {
-  check(libc().schedSetaffinity(0, mask.length, mask), 'sched_setaffinity');
+/** sched_setaffinity(2) of pid (0: the calling thread); mask is a cpu_set_t. */
+export function schedSetaffinity(mask: Buffer, pid = 0): void {
+  check(libc().schedSetaffinity(pid, mask.length, mask), 'sched_setaffinity');
 }
 
 /** personality(2): the execution domain and flags. */

@@ -20,7 +20,7 @@ t.test('every message type round-trips', async (t) => {
   const messages: SyncMessage[] = [
     { type: 'idmap-request', pid: 1234 }, { type: 'idmap-done' }, { type: 'init-pid', pid: 99 },
     { type: 'plan', plan: Buffer.from('OCIPLAN1 payload') }, { type: 'run-hooks' }, { type: 'hooks-done' },
-    { type: 'ready' }, { type: 'exec' }, { type: 'error', failure: { op: 3, errno: 2, detail: 0x201, step: 'mount' } },
+    { type: 'ready' }, { type: 'exec', plan: Buffer.alloc(0) }, { type: 'exec', plan: Buffer.from('OCIPLAN1 settings') }, { type: 'error', failure: { op: 3, errno: 2, detail: 0x201, step: 'mount' } },
   ];
   for (const m of messages) a.send(m);
   for (const m of messages) t.same(b.receive(), m, m.type);
@@ -82,7 +82,7 @@ t.test('expect: the wanted type, a PeerError in the describer\'s words, or a pro
     t.equal((err as PeerError).hook, true);
     t.same((err as PeerError).failure, { op: 5, errno: 1, detail: 2, step: 'hook' });
   }
-  a.send({ type: 'exec' });
+  a.send({ type: 'exec', plan: Buffer.alloc(0) });
   t.throws(() => b.expect('ready'), { message: 'sync: expected ready, got exec' });
   writeAll(a.fd, Buffer.from([99, 0, 0, 0, 0, 0, 0, 0]));
   t.throws(() => b.receive(), { message: 'sync: unknown message type 99' });
