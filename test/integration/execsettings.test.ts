@@ -119,3 +119,23 @@ t.test('exec: a bad setting is refused naming the field, and no process is left'
   t.same(containerPids(init), before, 'only the processes that were there');
   t.equal(box.state(id)?.status, 'running', 'the container runs on');
 });
+
+t.test('exec loads the container\'s seccomp filter with its flags: SECCOMP_FILTER_FLAG_LOG logs an errno action', { skip: skip || (runCmd('dmesg', []).code === 0 ? false : 'needs dmesg') }, async (t) => {
+  const { box, id } = await running(t, (c) => {
+    c.process.noNewPrivileges = true;
+    c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_LOG'], syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }] };
+  });
+  // The shell becomes mkdir (same pid) once the pid file is written; the kernel's audit record names that pid.
+  const pid = await execDetached(t, box, id, [id, 'sh', '-c', 'sleep 1; exec mkdir /tmp/denied'], 'sh');
+  if (!pid) return;
+  t.equal(statusField(pid, 'Seccomp'), '2', 'filter mode');
+  const logged = await until(() => new RegExp(`type=1326 .* pid=${pid} comm="mkdir" .* code=0x5`).test(runCmd('dmesg', []).stdout), 5000);
+  t.ok(logged, 'the errno action is in the kernel log: the filter was loaded with SECCOMP_FILTER_FLAG_LOG');
+});
+
+t.test('exec takes the container\'s linux.memoryPolicy', { skip: skip || (existsSync('/sys/devices/system/node/node0') ? false : 'needs NUMA node 0') }, async (t) => {
+  const { box, id } = await running(t, (c) => { c.linux.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0' }; });
+  const pid = await execDetached(t, box, id, ['--process', processFile(box, {}), id]);
+  if (!pid) return;
+  t.match(readProcFile(pid, 'numa_maps'), /bind(=static)?:0/, 'numa_maps shows the policy');
+});
