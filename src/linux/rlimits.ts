@@ -9,7 +9,8 @@ export interface RlimitStep { name: string; resource: number; soft: string; hard
 export function planRlimits(rlimits: Process['rlimits']): RlimitStep[] {
   return (rlimits ?? []).map((r) => {
     const resource = rlimitNumber(r.type);
-    if (resource === undefined) throw new Error(`process.rlimits: unknown rlimit type "${r.type}"`);
+    // Types are checked where they come in (config/checks.ts, for configs and process files alike).
+    if (resource === undefined) throw new Error(`internal error: process.rlimits holds "${r.type}", which no check refused`);
     // Values are uint64 in the spec: keep them exact as decimal strings across JSON.
     return { name: r.type, resource, soft: asRlim(r.soft), hard: asRlim(r.hard) };
   });

@@ -109,6 +109,8 @@ t.test('exec: a bad setting is refused naming the field, and no process is left'
     [{ oomScoreAdj: 5000 }, /process-\w+\.json: oomScoreAdj: must be <= 1000/],
     [{ execCPUAffinity: { final: '63' } }, /process\.execCPUAffinity\.final: sched_setaffinity: EINVAL/],
     [{ execCPUAffinity: { initial: '63' } }, /process\.execCPUAffinity\.initial: .*EINVAL/],
+    // Checked once, where the process file comes in (config/checks.ts), not again by the planner.
+    [{ rlimits: [{ type: 'RLIMIT_BOGUS', soft: 1, hard: 1 }] }, /process-\w+\.json: rlimits\[0\]\.type: unknown rlimit type "RLIMIT_BOGUS"/],
   ];
   for (const [extra, message] of cases) {
     const r = box.ocirun(['exec', '--process', processFile(box, extra), id]);
