@@ -18,7 +18,7 @@ import type { ProcessPlan } from '../linux/initplan.js';
 import { execFinalizeRequest, planProcess } from '../linux/process.js';
 import { execOperations } from '../linux/initops.js';
 import type { EncodedPlan } from '../linux/initcode.js';
-import { setCpuAffinityOf, setOomScoreAdjOf } from '../linux/procattrs.js';
+import { setCpuAffinityOf } from '../linux/procattrs.js';
 import { abortLaunch, completeExecLaunch, type FinalizeRequest, launchInit } from '../linux/spawn.js';
 import { requireStatus } from './status.js';
 import { currentStatus, type StoredState } from './state.js';
@@ -133,7 +133,6 @@ interface ExecPlan {
 
 interface Placement {
   initialCpus: number[] | null;
-  oomScoreAdj: number | null;
   rlimits: RlimitStep[];
 }
 
@@ -178,7 +177,7 @@ async function planExec(s: StoredState, req: ExecRequest): Promise<ExecPlan> {
   plan.env = withHome(plan.env, () => homeFor(readInRoot(`/proc/${s.pid}/root`, '/etc/passwd'), plan.uid));
   // No mount namespace to join: the container's root is the init's chroot.
   const finalize = execFinalizeRequest(plan, host.lastCap, (s.namespaces ?? []).includes('mount') ? null : `/proc/${s.pid}/root`);
-  return { proc, finalize, placement: { initialCpus: plan.cpuAffinity?.initial ?? null, oomScoreAdj: plan.oomScoreAdj, rlimits: plan.rlimits }, settings: execOperations(plan) };
+  return { proc, finalize, placement: { initialCpus: plan.cpuAffinity?.initial ?? null, rlimits: plan.rlimits }, settings: execOperations(plan) };
 }
 
 /**
@@ -206,7 +205,7 @@ function openTerminal(cleanup: CleanupStack, proc: Process, req: ExecRequest): {
 /**
  * Step 3, start: before it runs anything, the process goes into the
  * container's cgroups (ps, kill --all and limits see it) and gets its
- * rlimits and oom_score_adj; process.execCPUAffinity.initial is set before the move
+ * rlimits; process.execCPUAffinity.initial is set before the move
  * (config.md), the final one by the process after it.
  */
 function placeProcess(s: StoredState, req: ExecRequest, pid: number, placement: Placement): void {
@@ -221,8 +220,6 @@ function placeProcess(s: StoredState, req: ExecRequest, pid: number, placement: 
     throw new Error('--cgroup: this container has no cgroups');
   }
   applyRlimits(pid, placement.rlimits);
-  // From here, outside the container's user namespace: a value below ours needs CAP_SYS_RESOURCE of the host's.
-  if (placement.oomScoreAdj !== null) setOomScoreAdjOf(pid, placement.oomScoreAdj);
 }
 
 /** runc's wording for a program that cannot be found or run (the init's words too), which engines match (podman maps it to 127). */

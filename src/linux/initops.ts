@@ -50,11 +50,15 @@ function hookLabel(kind: string, index: number, h: Hook): string {
 }
 
 /**
- * Per-thread attributes that execve keeps, set by the process itself (so
- * that create, or exec, reports a failure): the init's and exec's alike.
+ * The process's own attributes that execve keeps (oom_score_adj, and the
+ * per-thread scheduling, I/O priority, memory policy and personality), set
+ * by the process itself, so that create, or exec, reports a failure: the
+ * init's and exec's alike. From inside, as the process, a rootless runtime
+ * can set them too (a non-dumpable process's /proc files are root's).
  */
-export function threadSettingsOps(proc: ProcessPlan): InitOp[] {
+export function processSettingsOps(proc: ProcessPlan): InitOp[] {
   const ops: InitOp[] = [];
+  if (proc.oomScoreAdj !== null) ops.push({ what: 'process.oomScoreAdj', op: 'write', path: '/proc/self/oom_score_adj', data: String(proc.oomScoreAdj) });
   if (proc.scheduler) ops.push({ what: 'process.scheduler', op: 'sched', attr: proc.scheduler });
   if (proc.ioPriority !== null) ops.push({ what: 'process.ioPriority', op: 'ioprio', value: proc.ioPriority });
   if (proc.memoryPolicy) ops.push({ what: 'linux.memoryPolicy', op: 'mempolicy', mode: proc.memoryPolicy.mode, nodes: proc.memoryPolicy.nodes });
@@ -66,12 +70,10 @@ export function threadSettingsOps(proc: ProcessPlan): InitOp[] {
  * exec's settings plan, carried out by the exec'd process once the runtime
  * has placed it in the container's cgroups: the settings above, then
  * execCPUAffinity.final (after the cgroup move, config.md). The initial
- * affinity and oom_score_adj are the runtime's to set (container/exec.ts):
- * the first before the move, the second from outside any user namespace
- * the process joined, where lowering it is allowed.
+ * affinity is the runtime's to set, before the move (container/exec.ts).
  */
 export function execOperations(proc: ProcessPlan): EncodedPlan {
-  const ops = threadSettingsOps(proc);
+  const ops = processSettingsOps(proc);
   if (proc.cpuAffinity?.final) ops.push({ what: 'process.execCPUAffinity.final', op: 'affinity', cpus: proc.cpuAffinity.final });
   return { ops, flags: 0 };
 }
@@ -108,8 +110,7 @@ export function initOperations(plan: InitPlan, facts: InitFacts): EncodedPlan {
   // Node raised its own RLIMIT_NOFILE soft limit; the container gets the one ocirun was started with.
   if (plan.nofile) ops.push({ what: 'restore RLIMIT_NOFILE', op: 'rlimit', resource: rlimitNumber('RLIMIT_NOFILE') as number, ...plan.nofile });
   proc.rlimits.forEach((r, i) => ops.push({ what: `process.rlimits[${i}] ${r.name}`, op: 'rlimit', resource: r.resource, soft: r.soft, hard: r.hard }));
-  if (proc.oomScoreAdj !== null) ops.push({ what: 'process.oomScoreAdj', op: 'write', path: '/proc/self/oom_score_adj', data: String(proc.oomScoreAdj) });
-  ops.push(...threadSettingsOps(proc));
+  ops.push(...processSettingsOps(proc));
   ops.push({ what: `process.cwd ${proc.cwd}`, op: 'chdir', path: proc.cwd });
   const name = proc.args[0] ?? '';
   ops.push({ what: 'process.args[0]', op: 'lookpath', name, explicit: name.includes('/'), candidates: programCandidates(proc) });

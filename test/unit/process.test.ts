@@ -86,8 +86,8 @@ t.test('one conversion: the init\'s FINALIZE fields and exec\'s request hold the
   t.equal(execFinalizeRequest(planProcess(input({}), host), 40, null).seccomp, null);
 });
 
-t.test('exec\'s settings plan: the per-thread settings in the init\'s order, then the final affinity; oom_score_adj and the initial affinity are the runtime\'s', async (t) => {
-  const { execOperations, threadSettingsOps } = await import('../../src/linux/initops.js');
+t.test('exec\'s settings plan: the init\'s settings ops, in its order, then the final affinity; the initial affinity is the runtime\'s', async (t) => {
+  const { execOperations, processSettingsOps } = await import('../../src/linux/initops.js');
   const p = planProcess(input({
     scheduler: { policy: 'SCHED_BATCH', nice: 3 },
     ioPriority: { class: 'IOPRIO_CLASS_BE', priority: 2 },
@@ -95,8 +95,8 @@ t.test('exec\'s settings plan: the per-thread settings in the init\'s order, the
     execCPUAffinity: { initial: '0', final: '1' },
   }, { linux: { personality: { domain: 'LINUX32' }, memoryPolicy: { mode: 'MPOL_BIND', nodes: '0' } } }), host);
   const ops = execOperations(p).ops;
-  t.same(ops.map((o) => o.what), ['process.scheduler', 'process.ioPriority', 'linux.memoryPolicy', 'linux.personality', 'process.execCPUAffinity.final']);
+  t.same(ops.map((o) => o.what), ['process.oomScoreAdj', 'process.scheduler', 'process.ioPriority', 'linux.memoryPolicy', 'linux.personality', 'process.execCPUAffinity.final']);
   t.same(ops.at(-1), { what: 'process.execCPUAffinity.final', op: 'affinity', cpus: [1] });
-  t.same(threadSettingsOps(p), ops.slice(0, -1), 'the same ops the init runs');
+  t.same(processSettingsOps(p), ops.slice(0, -1), 'the same ops the init runs');
   t.same(execOperations(planProcess(input({}), host)).ops, [], 'nothing to set: an empty plan');
 });
