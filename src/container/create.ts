@@ -37,6 +37,8 @@ export interface CreateRequest {
   preserveFds: number;
   /** --systemd-cgroup: the cgroup is a transient systemd unit */
   systemdCgroup?: boolean;
+  /** --rootless as given ("true", "false", "auto"): which cgroup manager (linux/rootless.ts) */
+  rootless?: string | undefined;
 }
 
 export interface Created {
@@ -147,7 +149,7 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
     const state: StoredState = {
       ...newStateRecord({
         id: req.id, bundle: loaded.bundle, rootfs: loaded.rootfs, spec: loaded.spec, namespaces: plan.namespaces,
-        seccomp: plan.init.process.seccomp, cgroup: cgroupRecordFor(loaded.spec, req.id, { systemd: req.systemdCgroup === true }),
+        seccomp: plan.init.process.seccomp, cgroup: cgroupRecordFor(loaded.spec, req.id, { systemd: req.systemdCgroup === true, rootless: req.rootless, debug: trace }),
       }),
       // No mount namespace: the mounts go into ours, on the rootfs; delete takes off those above this many.
       ...(plan.init.rootfs.ownMountNamespace ? {} : { hostRootfsMounts: mountsAt(loaded.rootfs) }),
