@@ -277,6 +277,12 @@ t.test('a cgroup2 subtree delegated to the user: the container\'s cgroup is made
     t.equal(readFileSync(join(deleg, id, 'hugetlb.2MB.max'), 'utf8').trim(), String(4 * 1024 * 1024), 'hugetlb.2MB.max as configured');
     t.match(readFileSync(join(deleg, 'cgroup.subtree_control'), 'utf8'), /hugetlb/, 'hugetlb enabled in the delegated cgroup by ocirun');
     t.equal(box.ocirun(['start', id], false, { env }).code, 0, 'start');
+    // exec: into the container's cgroup from inside the delegated subtree; from outside it may not move a process there (runc's rootless exec goes on)
+    const inCg = box.ocirun(['exec', id, 'cat', '/proc/self/cgroup'], false, { env, cgroup: runner });
+    t.match(inCg.stdout, new RegExp(`^0::${where}$`, 'm'), `exec from the delegated subtree joins the container's cgroup (${inCg.stderr.trim()})`);
+    const outside = box.ocirun(['exec', id, 'cat', '/proc/self/cgroup'], false, { env });
+    t.equal(outside.code, 0, `exec from outside the subtree still runs (${outside.stderr.trim()})`);
+    t.notMatch(outside.stdout, new RegExp(`^0::${where}$`, 'm'), 'but stays in its caller\'s cgroup');
     const d = box.ocirun(['delete', '--force', id], false, { env });
     t.equal(d.code, 0, `delete --force: ${d.stderr.trim()}`);
     t.notOk(existsSync(join(deleg, id)), 'the container\'s cgroup is gone');
