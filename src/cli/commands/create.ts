@@ -2,14 +2,6 @@ import { resolve } from 'node:path';
 import { createContainer } from '../../container/create.js';
 import type { Context } from '../context.js';
 import type { ParsedArgs } from '../defs.js';
-import { parseRootlessFlag } from '../../linux/rootless.js';
-
-/** --rootless, checked now (a bad value fails before anything is made) and passed on as given. */
-function rootlessFlag(value: unknown): string | undefined {
-  const given = typeof value === 'string' || typeof value === 'boolean' ? String(value) : undefined;
-  parseRootlessFlag(given);
-  return given;
-}
 
 export function createRequestFrom(args: ParsedArgs) {
   const o = args.options;
@@ -22,7 +14,8 @@ export function createRequestFrom(args: ParsedArgs) {
     noNewKeyring: o['no-new-keyring'] === true,
     preserveFds: typeof o['preserve-fds'] === 'number' ? o['preserve-fds'] : 0,
     systemdCgroup: args.globals['systemd-cgroup'] === true,
-    rootless: rootlessFlag(args.globals.rootless),
+    // As given: the cgroup layer reads it (linux/rootless.ts), and a bad value fails create there, before anything is made.
+    rootless: typeof args.globals.rootless === 'string' ? args.globals.rootless : undefined,
   };
 }
 
