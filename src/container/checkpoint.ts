@@ -4,9 +4,9 @@
 // it running, for a later dump with --parent-path.
 import { statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { close } from '../sys/calls.js';
-import { readBundleConfig } from '../spec/read.js';
-import type { Spec } from '../spec/types.js';
+import { closeFd } from '../linux/runtimefds.js';
+import { readBundleConfig } from '../config/read.js';
+import type { Spec } from '../config/types.js';
 import { dumpOptions } from '../criu/plan.js';
 import type { CgMode, CriuOpts, CriuReq } from '../criu/schema.js';
 import {
@@ -14,7 +14,7 @@ import {
 } from '../criu/common.js';
 import { currentStatus } from './state.js';
 import type { Store } from './store.js';
-import { trace } from './trace.js';
+import { trace } from '../trace.js';
 
 export interface CheckpointRequest {
   id: string;
@@ -134,7 +134,7 @@ export async function checkpointContainer(store: Store, req: CheckpointRequest):
       trace('criu done');
       destroy = !req.leaveRunning && !req.preDump;
     } finally {
-      for (const fd of fds) close(fd);
+      for (const fd of fds) closeFd(fd);
       criuExited = session.finish();
     }
   });

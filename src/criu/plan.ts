@@ -7,7 +7,7 @@ import { posix } from 'node:path';
 import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, CLONE_NEWUSER } from '../sys/constants.js';
 import { planDevices } from '../linux/devices.js';
 import { isBindMount, parseMountOptions } from '../linux/mountopts.js';
-import type { Spec } from '../spec/types.js';
+import type { Spec } from '../config/types.js';
 import type { CgMode, CriuOpts } from './schema.js';
 
 /** --empty-ns takes the runtime-spec names of namespace types. */

@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { updateContainer } from '../../container/cgroups.js';
-import { warn } from '../../container/trace.js';
-import type { Resources } from '../../spec/types.js';
+import { warn } from '../../trace.js';
+import type { Resources } from '../../config/types.js';
 import type { Context } from '../context.js';
 import type { ArgValue, ParsedArgs } from '../defs.js';
 

@@ -3,7 +3,7 @@
 // cgroups, and empty and remove them at delete.
 import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
-import type { Spec } from '../../spec/types.js';
+import type { Spec } from '../../config/types.js';
 import { deviceRules } from './devices.js';
 import { errCode, sleepMs } from './fsutil.js';
 import { type CgroupMode, detectHierarchies, readOwnCgroups } from './hierarchy.js';

@@ -10,7 +10,7 @@
 //   ancestor of both cgroups, which a shell outside the delegated subtree
 //   (a login session's scope) may not. The init's move at create stays an
 //   error: its limits depend on it.
-import type { Resources } from '../../spec/types.js';
+import type { Resources } from '../../config/types.js';
 import { errCode } from './fsutil.js';
 import type { CgroupManager, Located, SetOptions } from './manager.js';
 import type { CgroupPaths } from './paths.js';
