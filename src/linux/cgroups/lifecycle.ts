@@ -84,11 +84,12 @@ export function cgroupRecordFor(spec: Spec, id: string, opts: CgroupOptions = {}
 }
 
 function systemdRecordFor(spec: Spec, id: string, rootless: boolean): CgroupRecord {
+  // The path's format first (runc's message), then whether systemd is there.
+  const unit = systemdUnitFor(spec.linux?.cgroupsPath, id, rootless ? 'user.slice' : 'system.slice');
   if (!systemdRunning()) throw new Error('--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)');
   const hierarchies = detectHierarchies(forcedMode());
   const resources = spec.linux?.resources ?? {};
   if (!rootless) {
-    const unit = systemdUnitFor(spec.linux?.cgroupsPath, id);
     const paths = resolveCgroupPaths(hierarchies, readOwnCgroups(), unit.cgroupPath, id);
     const devices = deviceRules(resources.devices, spec.linux?.devices);
     const properties = startProperties(unit, id, hierarchies.mode === 'v2' ? 2 : 1, resources, devices, spec.annotations);
@@ -98,7 +99,6 @@ function systemdRecordFor(spec: Spec, id: string, rootless: boolean): CgroupReco
   const address = userBusAddress();
   if (!address) throw new Error('--systemd-cgroup: a rootless container needs your systemd user manager, but there is no user bus ($DBUS_SESSION_BUS_ADDRESS is unset and $XDG_RUNTIME_DIR/bus does not exist)');
   if (hierarchies.mode !== 'v2') throw new Error('--systemd-cgroup: a rootless container needs cgroup v2 (a systemd user manager delegates no cgroup v1 controllers)');
-  const unit = systemdUnitFor(spec.linux?.cgroupsPath, id, 'user.slice');
   // The manager's units sit below its own cgroup (user@UID.service).
   const under = posix.join(managerControlGroup(bus(address)), unit.cgroupPath);
   const paths = resolveCgroupPaths(hierarchies, readOwnCgroups(), under, id);
