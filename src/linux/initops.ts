@@ -169,7 +169,7 @@ export function describeFailure(ops: readonly InitOp[] | null, f: NativeFailure)
 }
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
-const HOW_NAMES: [number, string][] = [[1, 'in-root'], [2, 'mkdir'], [4, 'mkfile'], [8, 'self'], [16, 'skip-missing'], [32, 'keep-locked']];
+const HOW_NAMES: [number, string][] = [[1, 'in-root'], [2, 'mkdir'], [4, 'mkfile'], [8, 'self'], [16, 'skip-missing'], [32, 'keep-locked'], [64, 'sysfs-or-bind']];
 
 /** One line per op, for `ocirun plan`. */
 export function formatOperations(plan: EncodedPlan): string {
