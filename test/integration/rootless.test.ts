@@ -312,7 +312,7 @@ t.test('root with --rootless true: cgroups are made as for any root (it may), li
 t.test('/sys without a network namespace of its own: the host\'s /sys bound recursively, read-only as asked; a new sysfs with one', { skip }, async (t) => {
   const user = who as Exclude<typeof who, string | null>;
   const box = new RootlessBox(t, user);
-  const { parseMountinfo } = await import('../helpers.js');
+  const { parseMountinfo } = await import('../../src/linux/procfs.js');
   // A mount the host has below /sys (a fresh sysfs has none).
   const hostSub = parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')).find((m) => m.mountPoint.startsWith('/sys/'))?.mountPoint;
   const inside = (sysOptions: string[], netns: boolean): ReturnType<typeof parseMountinfo> | string => {

@@ -3,9 +3,11 @@
 // cgroups, and empty and remove them at delete.
 import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
+import { SIGKILL } from '../../sys/constants.js';
 import type { Spec } from '../../config/types.js';
+import { errnoCode } from '../../config/errors.js';
 import { deviceRules } from './devices.js';
-import { errCode, sleepMs } from './fsutil.js';
+import { sleepMs } from './fsutil.js';
 import { type CgroupMode, detectHierarchies, readOwnCgroups } from './hierarchy.js';
 import { type CgroupManager, cgroupManager } from './manager.js';
 import { type CgroupPaths, leafDirs, resolveCgroupPaths } from './paths.js';
@@ -15,7 +17,6 @@ import { startProperties, systemdUnitFor } from './systemdunit.js';
 import { isRootless, userBusAddress } from '../rootless.js';
 import { RootlessCgroups } from './rootlesscg.js';
 
-const SIGKILL = 9;
 
 export interface CgroupOptions {
   /** --systemd-cgroup: a transient systemd unit instead of directories we make */
@@ -53,7 +54,7 @@ export function deniedCgroupDir(paths: CgroupPaths): string | null {
     try {
       accessSync(target, constants.W_OK);
     } catch (err) {
-      return `${dir === leaf ? 'open' : 'mkdir'} ${dir === leaf ? target : leaf}: ${errCode(err) ?? String(err)}`;
+      return `${dir === leaf ? 'open' : 'mkdir'} ${dir === leaf ? target : leaf}: ${errnoCode(err) ?? String(err)}`;
     }
   }
   return null;
@@ -124,7 +125,7 @@ function sendSignal(pid: number, signal: number): void {
   try {
     process.kill(pid, signal);
   } catch (err) {
-    if (errCode(err) !== 'ESRCH') throw err;
+    if (errnoCode(err) !== 'ESRCH') throw err;
   }
 }
 

@@ -11,12 +11,12 @@
 //   (a login session's scope) may not. The init's move at create stays an
 //   error: its limits depend on it.
 import type { Resources } from '../../config/types.js';
-import { errCode } from './fsutil.js';
+import { errnoCode } from '../../config/errors.js';
 import type { CgroupManager, Located, SetOptions } from './manager.js';
 import type { CgroupPaths } from './paths.js';
 
 const denied = (err: unknown): boolean => {
-  const code = errCode((err as Error).cause) ?? errCode(err);
+  const code = errnoCode((err as Error).cause) ?? errnoCode(err);
   return code === 'EACCES' || code === 'EPERM';
 };
 
