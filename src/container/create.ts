@@ -22,6 +22,7 @@ import { trace, warn } from '../trace.js';
 import { PeerError } from '../linux/sync.js';
 import { mountsAt, undoHostRootfs } from '../linux/hostmounts.js';
 import type { CgroupManager } from '../linux/cgroups/manager.js';
+import { warmCgroupMigration } from '../linux/cgroups/warmup.js';
 // Everything else (validator, planners, cgroups, hooks) is imported after the
 // init has been forked: loading it overlaps the kernel's work on the fork.
 
@@ -98,6 +99,8 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
   if (early) {
     try { launch = launchInit(early, passFds); } catch { launch = null; }
   }
+  // The init's cgroup placement, later, will not wait for the kernel's lock (warmup.ts).
+  warmCgroupMigration();
   let lock: DirLock | null = null;
   let consoleFd = -1;
   let listenerFd = -1;
