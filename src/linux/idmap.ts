@@ -1,5 +1,5 @@
 // User namespace id maps, written by the parent into /proc/<pid>/.
-import { spawnSync } from 'node:child_process';
+import type { spawnSync as SpawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 export interface IdMapping { containerID: number; hostID: number; size: number }
@@ -46,6 +46,8 @@ export function writeIdMaps(pid: number, uidMap: readonly IdMapping[], gidMap: r
 
 function runMapHelper(helper: string, pid: number, maps: readonly IdMapping[], subidFile: string): void {
   const args = [String(pid), ...maps.flatMap((m) => [String(m.containerID), String(m.hostID), String(m.size)])];
+  // child_process costs create, run and exec several ms to load: only the newuidmap path pays for it.
+  const spawnSync = process.getBuiltinModule('node:child_process').spawnSync as typeof SpawnSync;
   const r = spawnSync(helper, args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;
