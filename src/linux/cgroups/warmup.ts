@@ -20,7 +20,7 @@ import { join, relative } from 'node:path';
 import { detectHierarchies, readOwnCgroups } from './hierarchy.js';
 
 /** Our own cgroup.procs in one hierarchy, or null when we cannot name it. */
-function ownProcsFile(): string | null {
+export function ownProcsFile(): string | null {
   const h = detectHierarchies();
   const own = readOwnCgroups();
   for (const m of h.v1) {
@@ -36,8 +36,11 @@ function ownProcsFile(): string | null {
   return null;
 }
 
-/** Start the no-op migration in the background (root only: only root places containers in cgroups). */
-export function warmCgroupMigration(): void {
+/**
+ * Start the no-op migration in the background (root only: only root places
+ * containers in cgroups). `done` (tests) hears how it ended.
+ */
+export function warmCgroupMigration(done?: (err: Error | null) => void): void {
   if (process.geteuid?.() !== 0) return;
   let file: string | null = null;
   try {
@@ -46,5 +49,5 @@ export function warmCgroupMigration(): void {
     return;
   }
   if (file === null) return;
-  writeFile(file, String(process.pid), () => { /* best effort: see above */ });
+  writeFile(file, String(process.pid), (err) => done?.(err)); // best effort: see above
 }
