@@ -22,6 +22,7 @@ import { type Store, writePidFile } from './store.js';
 import { trace } from '../trace.js';
 import { openCgroups } from '../linux/cgroups/lifecycle.js';
 import { subCgroupDirs } from '../linux/cgroups/subcgroup.js';
+import { warmCgroupMigration } from '../linux/cgroups/warmup.js';
 import { join } from 'node:path';
 
 export interface ExecRequest {
@@ -130,6 +131,8 @@ export async function execInContainer(store: Store, req: ExecRequest): Promise<{
   if (status === 'stopped') throw new Error('cannot exec in a stopped container');
   if (status === 'paused' && !req.ignorePaused) throw new Error('cannot exec in a paused container (use --ignore-paused to override)');
   if (status === 'creating') throw new Error('cannot exec in a container that is still being created');
+  // The process's placement, below, will wait less for the kernel's lock (warmup.ts).
+  if (s.cgroup) warmCgroupMigration();
   const proc = await execProcessSpec(s, req);
   // runc's HOME when the process has none: from the container's own view of /etc/passwd.
   proc.env = withHome(proc.env ?? [], () => homeFor(readInRoot(`/proc/${s.pid}/root`, '/etc/passwd'), proc.user?.uid ?? 0));
