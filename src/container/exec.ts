@@ -2,28 +2,30 @@
 // container's root filesystem (it may not even have a libc), so the native
 // step joins the container's namespaces (user first) and, once we have put
 // it in the container's cgroups and set its rlimits, becomes the process.
-import { readlinkSync, writeFileSync } from 'node:fs';
-
 import type { Process } from '../config/types.js';
-import { closeFd, closeQuietly, connectConsoleSocket, moveFdAbove } from '../linux/runtimefds.js';
-import { openOwnConsole, type OwnConsole, ownTerminalSize, proxyTerminal, receiveMaster } from '../linux/terminal.js';
+import { capabilityNumber } from '../config/names.js';
+import { closeQuietly, moveFdAbove } from '../linux/runtimefds.js';
+import { checkConsoleSocket, openOwnConsole, type OwnConsole, ownTerminalSize, proxyTerminal, receiveMaster } from '../linux/terminal.js';
 import { exitCodeOf, forwardSignalsUntilExit } from '../linux/children.js';
-import { planHostCapabilities } from '../linux/capabilities.js';
-import { candidatePaths } from '../linux/lookpath.js';
+import { programError } from '../linux/lookpath.js';
 import { type NamespaceKind, type NamespacePlan, PROC_NS_NAME } from '../linux/namespaces.js';
-import { lastCapability } from '../linux/procfs.js';
-import { applyRlimits, planRlimits } from '../linux/rlimits.js';
+import { namespaceId } from '../linux/procfs.js';
+import { applyRlimits, type RlimitStep } from '../linux/rlimits.js';
 import { setgroupsDenied } from '../linux/idmap.js';
 import { homeFor, readInRoot, withHome } from '../linux/home.js';
-import { detectLsm, execLabelAttrs, planLsm } from '../linux/lsm.js';
-import { abortLaunch, completeExecLaunch, type FinalizeRequest, type Launch, launchInit } from '../linux/spawn.js';
+import { type HostFacts, readHostFacts } from '../linux/hostfacts.js';
+import type { ProcessPlan } from '../linux/initplan.js';
+import { execFinalizeRequest, planProcess } from '../linux/process.js';
+import { abortLaunch, completeExecLaunch, type FinalizeRequest, launchInit } from '../linux/spawn.js';
+import { requireStatus } from './status.js';
 import { currentStatus, type StoredState } from './state.js';
 import { type Store, writePidFile } from './store.js';
+import { CleanupStack } from './cleanup.js';
+import { openProcessFds } from './processfds.js';
 import { trace } from '../trace.js';
 import { openCgroups } from '../linux/cgroups/lifecycle.js';
-import { subCgroupDirs } from '../linux/cgroups/subcgroup.js';
+import { enterSubCgroups } from '../linux/cgroups/subcgroup.js';
 import { warmCgroupMigration } from '../linux/cgroups/warmup.js';
-import { join } from 'node:path';
 
 export interface ExecRequest {
   id: string;
@@ -66,6 +68,9 @@ export async function execProcessSpec(s: StoredState, req: ExecRequest): Promise
   if (req.additionalGids.length) user.additionalGids = req.additionalGids;
   const caps = base.capabilities ? { ...base.capabilities } : {};
   if (req.caps.length) {
+    // Names are checked where they come in (config/checks.ts for config and process files, here for --cap).
+    const unknown = req.caps.find((name) => capabilityNumber(name) === undefined);
+    if (unknown !== undefined) throw new Error(`--cap: unknown capability ${JSON.stringify(unknown)}`);
     for (const set of ['bounding', 'effective', 'permitted', 'ambient'] as const) {
       caps[set] = [...new Set([...(caps[set] ?? []), ...req.caps])];
     }
@@ -88,7 +93,7 @@ function namespacesToJoin(s: StoredState): NamespacePlan {
   for (const kind of (s.namespaces ?? []) as NamespaceKind[]) {
     const path = `/proc/${s.pid}/ns/${PROC_NS_NAME[kind]}`;
     // setns into our own user namespace is EINVAL, and any same one is a no-op.
-    if (readlinkSync(path) === readlinkSync(`/proc/self/ns/${PROC_NS_NAME[kind]}`)) continue;
+    if (namespaceId(s.pid, PROC_NS_NAME[kind]) === namespaceId('self', PROC_NS_NAME[kind])) continue;
     join.push({ kind, path });
   }
   join.sort((a, b) => Number(b.kind === 'user') - Number(a.kind === 'user'));
@@ -96,113 +101,113 @@ function namespacesToJoin(s: StoredState): NamespacePlan {
   return { create: [], join, unshareFlags: 0, newUserns: false, inUserns, newCgroupns: false, timensOffsets: null };
 }
 
-export function planExecFinalize(proc: Process, s: StoredState, preserveFds: number): FinalizeRequest {
-  const caps = planHostCapabilities(proc.capabilities);
-  const user = proc.user ?? { uid: 0, gid: 0 };
-  const env = proc.env ?? [];
-  const args = proc.args ?? [];
-  return {
-    paths: candidatePaths(args[0] as string, env),
-    argv: args,
-    env,
-    cwd: proc.cwd,
-    umask: user.umask ?? 0o022,
+/**
+ * exec's process, by the one process planner (linux/process.ts): the
+ * running container fixes its seccomp filter and whether setgroups works.
+ */
+export function planExecProcess(proc: Process, s: StoredState, preserveFds: number, host: HostFacts): ProcessPlan {
+  return planProcess({
+    process: proc,
+    preserveFds,
     // A user namespace whose maps an unprivileged runtime wrote itself denies setgroups.
     setGroups: !setgroupsDenied(s.pid),
-    groups: user.additionalGids ?? [],
-    uid: user.uid,
-    gid: user.gid,
-    capBounding: caps.bounding,
-    capEffective: caps.effective,
-    capPermitted: caps.permitted,
-    capInheritable: caps.inheritable,
-    capAmbient: caps.ambient,
-    lastCap: lastCapability(),
-    noNewPrivs: proc.noNewPrivileges ?? false,
-    seccomp: s.seccomp ? Buffer.from(s.seccomp, 'base64') : null,
-    preserveFds,
-  };
+    seccomp: s.seccomp ? { filter: s.seccomp, flags: 0 } : null,
+  }, host);
 }
 
-/** Start the process; returns its host pid once it has exec'd. */
+/** What exec will start: the process, the native step's request, and the limits set on it before it runs. */
+interface ExecPlan {
+  proc: Process;
+  finalize: FinalizeRequest;
+  rlimits: RlimitStep[];
+}
+
+/**
+ * Start the process; returns its host pid once it has exec'd. In named
+ * steps: plan; open the runtime-side fds (the terminal); start (the native
+ * step joins the namespaces; we place it in the cgroups and set its limits,
+ * then it execs); record (the pid file). Each step pushes its undo on a
+ * cleanup stack (cleanup.ts).
+ */
 export async function execInContainer(store: Store, req: ExecRequest): Promise<{ pid: number; state: StoredState; master: number | null }> {
   const s = store.read(req.id);
-  const status = currentStatus(store, s);
-  if (status === 'stopped') throw new Error('cannot exec in a stopped container');
-  if (status === 'paused' && !req.ignorePaused) throw new Error('cannot exec in a paused container (use --ignore-paused to override)');
-  if (status === 'creating') throw new Error('cannot exec in a container that is still being created');
+  requireStatus(req.ignorePaused ? 'exec --ignore-paused' : 'exec', currentStatus(store, s), req.id);
   // The process's placement, below, will wait less for the kernel's lock (warmup.ts).
   if (s.cgroup) warmCgroupMigration();
-  const proc = await execProcessSpec(s, req);
-  // runc's HOME when the process has none: from the container's own view of /etc/passwd.
-  proc.env = withHome(proc.env ?? [], () => homeFor(readInRoot(`/proc/${s.pid}/root`, '/etc/passwd'), proc.user?.uid ?? 0));
-  if (req.apparmor !== undefined) proc.apparmorProfile = req.apparmor;
-  if (req.processLabel !== undefined) proc.selinuxLabel = req.processLabel;
-  // On a host with the LSM this names the field that cannot be honoured; runc's flags map onto them.
-  const lsm = planLsm({ process: proc }, detectLsm());
-  if (proc.terminal && req.detach && req.consoleSocket === undefined) throw new Error('cannot allocate tty if runc will detach without setting console socket');
-  if (!proc.terminal && req.consoleSocket !== undefined) throw new Error('cannot use console socket if runc will not detach or allocate tty');
-  const finalize = { ...planExecFinalize(proc, s, req.preserveFds), execAttrs: execLabelAttrs(lsm) };
-  // No mount namespace to join: the container's root is the init's chroot.
-  if (!(s.namespaces ?? []).includes('mount')) finalize.root = `/proc/${s.pid}/root`;
-  const rlimits = planRlimits(proc.rlimits);
-  // The terminal: the engine's console socket, or (foreground, none given) our own, joined to the user's terminal.
-  let consoleFd = -1;
-  let ownConsole: OwnConsole | null = null;
-  if (proc.terminal) {
-    let fd: number;
-    if (req.consoleSocket !== undefined) {
-      fd = connectConsoleSocket(req.consoleSocket);
-    } else {
-      ownConsole = openOwnConsole();
-      fd = ownConsole.theirs;
-    }
-    // Above the fds --preserve-fds passes on: the native step closes it after use.
-    consoleFd = moveFdAbove(fd, 3 + req.preserveFds);
-    if (ownConsole) ownConsole.theirs = consoleFd;
-  }
-  const size = proc.consoleSize ? { rows: proc.consoleSize.height, cols: proc.consoleSize.width } : (ownConsole ? ownTerminalSize() : null);
-  let launch: Launch | null;
+  const plan = await planExec(s, req);
+  const cleanup = new CleanupStack();
   try {
-    launch = launchInit(namespacesToJoin(s), req.preserveFds, finalize, consoleFd >= 0 ? { fd: consoleFd, rows: size?.rows ?? 0, cols: size?.cols ?? 0 } : undefined);
-  } catch (err) {
-    if (consoleFd >= 0 && !ownConsole) closeFd(consoleFd);
-    throw err;
-  }
-  try {
-    const pid = completeExecLaunch(launch, (pid) => {
-      trace(`exec process ${pid}`);
-      // Into the container's cgroups before it runs anything (ps, kill --all and limits see it).
-      if (s.cgroup) {
-        const cg = openCgroups(s.cgroup);
-        cg.apply(pid);
-        // --cgroup: further down, into sub-cgroups that already exist.
-        for (const dir of subCgroupDirs(cg.paths, req.cgroups)) writeFileSync(join(dir, 'cgroup.procs'), String(pid));
-      } else if (req.cgroups.length) {
-        throw new Error('--cgroup: this container has no cgroups');
-      }
-      applyRlimits(pid, rlimits);
-    });
-    launch = null;
+    const terminal = openTerminal(cleanup, plan.proc, req);
+    const launch = launchInit(namespacesToJoin(s), req.preserveFds, plan.finalize, terminal.console);
+    // Once it has exec'd, the process is the user's: a later failure (the pid file) leaves it running.
+    let started = false;
+    cleanup.onFailure('stopping the process', () => { if (!started) abortLaunch(launch); });
+    const pid = completeExecLaunch(launch, (pid) => placeProcess(s, req, pid, plan.rlimits));
+    started = true;
     if (req.pidFile) writePidFile(req.pidFile, pid);
-    if (consoleFd >= 0 && !ownConsole) closeFd(consoleFd);
-    return { pid, state: s, master: ownConsole ? receiveMaster(ownConsole) : null };
+    cleanup.succeed();
+    return { pid, state: s, master: terminal.own ? receiveMaster(terminal.own) : null };
   } catch (err) {
-    if (launch) abortLaunch(launch);
-    if (consoleFd >= 0) closeQuietly(consoleFd);
-    if (ownConsole) closeQuietly(ownConsole.ours);
-    throw friendlierExecError(err, proc.args?.[0] ?? '');
+    cleanup.fail(err);
+    throw friendlierExecError(err, plan.proc.args?.[0] ?? '');
   }
 }
 
-/** runc's wording for a program that is not there, which engines match (podman maps it to 127). */
-function friendlierExecError(err: unknown, name: string): unknown {
-  const msg = err instanceof Error ? err.message : '';
-  if (/^execve: ENOENT/.test(msg)) {
-    return new Error(name.includes('/') ? `exec: "${name}": stat ${name}: no such file or directory` : `exec: "${name}": executable file not found in $PATH`);
+/** Step 1, plan: the process (the flags, LSM labels, HOME) by the one process planner, the native request and the rlimits; nothing is made. */
+async function planExec(s: StoredState, req: ExecRequest): Promise<ExecPlan> {
+  const proc = await execProcessSpec(s, req);
+  if (req.apparmor !== undefined) proc.apparmorProfile = req.apparmor;
+  if (req.processLabel !== undefined) proc.selinuxLabel = req.processLabel;
+  checkConsoleSocket(proc.terminal === true, req.consoleSocket !== undefined, req.detach);
+  const host = readHostFacts();
+  const plan = planExecProcess(proc, s, req.preserveFds, host);
+  // runc's HOME when the process has none: from the container's own view of /etc/passwd.
+  plan.env = withHome(plan.env, () => homeFor(readInRoot(`/proc/${s.pid}/root`, '/etc/passwd'), plan.uid));
+  // No mount namespace to join: the container's root is the init's chroot.
+  const finalize = execFinalizeRequest(plan, host.lastCap, (s.namespaces ?? []).includes('mount') ? null : `/proc/${s.pid}/root`);
+  return { proc, finalize, rlimits: plan.rlimits };
+}
+
+/**
+ * Step 2, the runtime-side fds: the terminal, through the engine's console
+ * socket or (foreground, none given) our own, joined to the user's terminal.
+ * Either sits above the fds --preserve-fds passes on: the native step closes
+ * it after use.
+ */
+function openTerminal(cleanup: CleanupStack, proc: Process, req: ExecRequest): { console?: { fd: number; rows: number; cols: number }; own: OwnConsole | null } {
+  if (!proc.terminal) return { own: null };
+  let fd: number;
+  let own: OwnConsole | null = null;
+  if (req.consoleSocket !== undefined) {
+    fd = openProcessFds(cleanup, { consoleSocket: req.consoleSocket, above: 3 + req.preserveFds }).console;
+  } else {
+    const ours = openOwnConsole();
+    own = ours;
+    cleanup.onFailure('closing our terminal', () => { closeQuietly(ours.theirs); closeQuietly(ours.ours); });
+    fd = ours.theirs = moveFdAbove(ours.theirs, 3 + req.preserveFds);
   }
-  if (/^execve: EACCES/.test(msg)) return new Error(`exec: "${name}": permission denied`);
-  return err;
+  const size = proc.consoleSize ? { rows: proc.consoleSize.height, cols: proc.consoleSize.width } : (own ? ownTerminalSize() : null);
+  return { console: { fd, rows: size?.rows ?? 0, cols: size?.cols ?? 0 }, own };
+}
+
+/** Step 3, start: before it runs anything, the process goes into the container's cgroups (ps, kill --all and limits see it) and gets its rlimits. */
+function placeProcess(s: StoredState, req: ExecRequest, pid: number, rlimits: readonly RlimitStep[]): void {
+  trace(`exec process ${pid}`);
+  if (s.cgroup) {
+    const cg = openCgroups(s.cgroup);
+    cg.apply(pid);
+    // --cgroup: further down, into sub-cgroups that already exist.
+    enterSubCgroups(cg.paths, req.cgroups, pid);
+  } else if (req.cgroups.length) {
+    throw new Error('--cgroup: this container has no cgroups');
+  }
+  applyRlimits(pid, rlimits);
+}
+
+/** runc's wording for a program that cannot be found or run (the init's words too), which engines match (podman maps it to 127). */
+function friendlierExecError(err: unknown, name: string): unknown {
+  const code = /^execve: (ENOENT|ENOTDIR|EACCES)\b/.exec(err instanceof Error ? err.message : '')?.[1];
+  return code ? new Error(programError(name, code)) : err;
 }
 
 /** exec, then (without --detach) wait for the process, joined to our terminal if it has one: its exit code. */

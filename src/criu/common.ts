@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { O_CLOEXEC, O_DIRECTORY, O_RDONLY } from '../sys/constants.js';
 import { open } from '../sys/calls.js';
 import type { CgroupRecord } from '../linux/cgroups/record.js';
+import { readCgroupLines } from '../linux/procfs.js';
 import { criuCheck, findCriu, requireVersion } from './check.js';
 import type { CriuResp } from './schema.js';
 import { CriuSession, type SwrkSpawn } from './swrk.js';
@@ -80,12 +81,9 @@ export function freezerPath(rec: CgroupRecord | undefined): string | undefined {
  */
 export function cgroupRoots(pid: number): { ctrl?: string; path: string }[] {
   const roots: { ctrl?: string; path: string }[] = [];
-  for (const line of readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n')) {
-    const m = /^\d+:([^:]*):(.*)$/.exec(line);
-    if (!m) continue;
-    const [, ctrl, path] = m as unknown as [string, string, string];
-    if (ctrl === '') roots.push({ path });
-    else roots.push({ ctrl: ctrl.replace(/^name=/, ''), path });
+  for (const { controllers, path } of readCgroupLines(pid)) {
+    if (controllers === '') roots.push({ path });
+    else roots.push({ ctrl: controllers.replace(/^name=/, ''), path });
   }
   return roots;
 }

@@ -1,6 +1,7 @@
 // User namespace id maps, written by the parent into /proc/<pid>/.
 import type { spawnSync as SpawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { errnoCode } from '../config/errors.js';
 
 export interface IdMapping { containerID: number; hostID: number; size: number }
 
@@ -50,7 +51,7 @@ function runMapHelper(helper: string, pid: number, maps: readonly IdMapping[], s
   const spawnSync = process.getBuiltinModule('node:child_process').spawnSync as typeof SpawnSync;
   const r = spawnSync(helper, args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
   if (r.error) {
-    const code = (r.error as NodeJS.ErrnoException).code;
+    const code = errnoCode(r.error);
     throw new Error(code === 'ENOENT'
       ? `${helper} is not installed (package uidmap): an unprivileged user needs it to map more than its own id`
       : `${helper}: ${r.error.message}`, { cause: r.error });
@@ -65,7 +66,7 @@ function writeProcFile(path: string, text: string): void {
   try {
     writeFileSync(path, text);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    const code = errnoCode(err) ?? 'error';
     throw new Error(`write ${path} (${JSON.stringify(text.trim())}): ${code}`, { cause: err });
   }
 }
