@@ -17,12 +17,22 @@
 // cache against its own version, flags and the source's length; the file's
 // name carries the bundle's size and mtime, so a rebuild starts afresh.
 const m = require('node:module'), p = require('node:path'), fs = require('node:fs');
+/** Whether path exists, belongs to our effective user and no one else may write it. */
+function ownedByUs(path) {
+  try {
+    const st = fs.statSync(path);
+    return st.uid === process.geteuid() && (st.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
 let cacheDir;
 try {
   const e = process.env;
   let r = m.enableCompileCache?.(p.join(__dirname, '..', 'node_modules', '.cache', 'ocirun-v8'));
   const home = e.XDG_CACHE_HOME || (e.HOME && e.HOME !== '/' ? p.join(e.HOME, '.cache') : '');
-  if (r?.status === m.constants.compileCacheStatus.FAILED && home) r = m.enableCompileCache(p.join(home, 'ocirun-v8'));
+  // Only a cache directory of our own: cached code is code we run (root under `sudo -E` keeps the user's HOME).
+  if (r?.status === m.constants.compileCacheStatus.FAILED && home && ownedByUs(home)) r = m.enableCompileCache(p.join(home, 'ocirun-v8'));
   if (r && r.status !== m.constants.compileCacheStatus.FAILED && r.status !== m.constants.compileCacheStatus.DISABLED) cacheDir = m.getCompileCacheDir?.() ?? r.directory;
 } catch {}
 const argv = process.argv.slice(2);
@@ -39,7 +49,14 @@ if (cacheDir) {
     const st = fs.statSync(filename);
     const file = p.join(cacheDir, `${p.basename(filename)}-${command}-${st.size}-${Math.trunc(st.mtimeMs)}`);
     let cachedData;
-    try { cachedData = fs.readFileSync(file); } catch {}
+    try {
+      const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+      try {
+        const own = fs.fstatSync(fd);
+        // A cache file someone else wrote (or could have) is not used: it would run as our code.
+        if (own.uid === process.geteuid() && (own.mode & 0o022) === 0) cachedData = fs.readFileSync(fd);
+      } finally { fs.closeSync(fd); }
+    } catch {}
     // The bundles make no import() (build.mjs turns it into require()).
     const script = new vm.Script(m.wrap(content), { filename, cachedData });
     if (cachedData === undefined || script.cachedDataRejected) fresh.push({ script, file });

@@ -3,9 +3,9 @@
 // refuses (damaged, another build) costs time, never the command, and is
 // made again.
 import t from 'tap';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OCIRUN, run, TOP } from '../helpers.js';
+import { OCIRUN, run, SKIP_NOT_ROOT, TOP } from '../helpers.js';
 
 const BASE = join(TOP, 'node_modules', '.cache', 'ocirun-v8');
 
@@ -33,4 +33,19 @@ t.test('features leaves a code cache, and a damaged one is refused and made agai
   t.equal(second.stdout, first.stdout, 'with the same output');
   t.equal(second.stderr, '', 'and says nothing about it');
   t.notSame(readFileSync(file), garbage, 'the cache was made again');
+});
+
+t.test('a cache file another user owns or may write is not run, and is made again', { skip: SKIP_NOT_ROOT }, async (t) => {
+  t.equal(run(OCIRUN, ['features']).code, 0);
+  const file = featureCaches()[0] as string;
+  for (const spoil of [() => chownSync(file, 1001, 1001), () => chmodSync(file, 0o666)]) {
+    spoil();
+    const before = statSync(file);
+    const r = run(OCIRUN, ['features']);
+    t.equal(r.code, 0, r.stderr);
+    const after = statSync(file);
+    t.not(after.ino, before.ino, 'the file was replaced, not read');
+    t.equal(after.uid, 0, 'by one of our own');
+    t.equal(after.mode & 0o777, 0o600, 'that only we may write');
+  }
 });
