@@ -15,7 +15,7 @@ import { setgroupsDenied } from '../linux/idmap.js';
 import { homeFor, readInRoot, withHome } from '../linux/home.js';
 import { type HostFacts, readHostFacts } from '../linux/hostfacts.js';
 import type { ProcessPlan } from '../linux/initplan.js';
-import { execFinalizeRequest, planProcess } from '../linux/process.js';
+import { execFilterFlags, execFinalizeRequest, planProcess } from '../linux/process.js';
 import { execOperations } from '../linux/initops.js';
 import type { EncodedPlan } from '../linux/initcode.js';
 import { setCpuAffinityOf } from '../linux/procattrs.js';
@@ -28,6 +28,7 @@ import { openProcessFds } from './processfds.js';
 import { trace } from '../trace.js';
 import { openCgroups } from '../linux/cgroups/lifecycle.js';
 import { enterSubCgroups } from '../linux/cgroups/subcgroup.js';
+import { warmCgroupMigration } from '../linux/cgroups/warmup.js';
 
 export interface ExecRequest {
   id: string;
@@ -117,7 +118,7 @@ export function planExecProcess(proc: Process, s: StoredState, preserveFds: numb
     setGroups: !setgroupsDenied(s.pid),
     // linux.personality and linux.memoryPolicy are the container's, as its seccomp filter (with its flags).
     linux: { personality: inherits.personality, memoryPolicy: inherits.memoryPolicy },
-    seccomp: s.seccomp ? { filter: s.seccomp, flags: s.seccompFlags ?? 0 } : null,
+    seccomp: s.seccomp ? { filter: s.seccomp, flags: execFilterFlags(s.seccompFlags ?? 0) } : null,
   }, host);
 }
 
@@ -146,6 +147,8 @@ interface Placement {
 export async function execInContainer(store: Store, req: ExecRequest): Promise<{ pid: number; state: StoredState; master: number | null }> {
   const s = store.read(req.id);
   requireStatus(req.ignorePaused ? 'exec --ignore-paused' : 'exec', currentStatus(store, s), req.id);
+  // The process's placement, below, will wait less for the kernel's lock (warmup.ts).
+  if (s.cgroup) warmCgroupMigration();
   const plan = await planExec(s, req);
   const cleanup = new CleanupStack();
   try {

@@ -14,7 +14,7 @@ export interface NewRecord {
   spec: Spec;
   namespaces: NamespacePlan;
   seccomp: string | null;
-  /** the filter's flags as exec loads them */
+  /** the filter's SECCOMP_FILTER_FLAG_* bits */
   seccompFlags?: number;
   cgroup: StoredState['cgroup'];
 }

@@ -42,7 +42,7 @@ export interface StoredState {
   namespaces?: string[];
   /** the container's compiled seccomp filter (base64), which exec applies too */
   seccomp?: string | null;
-  /** its SECCOMP_FILTER_FLAG_* bits as exec loads them (no listener: exec has none) */
+  /** its SECCOMP_FILTER_FLAG_* bits (exec drops the listener's: it has none) */
   seccompFlags?: number;
   /** what exec's processes take from the container's config, as runc's do: linux.personality, linux.memoryPolicy, and process.oomScoreAdj when a process file has none */
   execInherits?: { personality?: Personality; memoryPolicy?: MemoryPolicy; oomScoreAdj?: number };

@@ -14,6 +14,7 @@ import { planRlimits } from './rlimits.js';
 import { planCpuAffinity, planIoPriority, planMemoryPolicy, planPersonality, planScheduler } from './sched.js';
 import type { SeccompPlan } from './seccomp.js';
 import { planTerminal } from './terminal.js';
+import { SECCOMP_FILTER_FLAG_NEW_LISTENER, SECCOMP_FILTER_FLAG_TSYNC_ESRCH } from '../sys/constants.js';
 
 /** What the process planner needs from the host (a part of HostFacts). */
 export interface ProcessHost {
@@ -78,6 +79,11 @@ export function planProcess(input: ProcessInput, host: ProcessHost): ProcessPlan
     memoryPolicy: planMemoryPolicy(input.linux?.memoryPolicy),
     lsm,
   };
+}
+
+/** The container's filter flags as exec loads its filter: exec has no listener, so no NEW_LISTENER (nor the TSYNC_ESRCH that came with it). */
+export function execFilterFlags(flags: number): number {
+  return flags & ~(SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_TSYNC_ESRCH);
 }
 
 /** The finalize step's fields, in the plan format's order (the init's FINALIZE adds what follows start). */

@@ -154,11 +154,6 @@ export function planSeccompRules(
   return { defaultAction, arches, rules, flags, notify, skipped };
 }
 
-/** The container's filter flags as exec loads the filter: exec has no listener, so no NEW_LISTENER (nor the TSYNC_ESRCH that came with it). */
-export function execFilterFlags(flags: number): number {
-  return flags & ~(C.SECCOMP_FILTER_FLAG_NEW_LISTENER | C.SECCOMP_FILTER_FLAG_TSYNC_ESRCH);
-}
-
 /** Compile linux.seccomp for this host (libseccomp must be loadable). */
 export function planSeccomp(config: Seccomp, noNewPrivileges: boolean): SeccompPlan {
   let rules: SeccompRules;
