@@ -2,19 +2,24 @@
 // directory, as runc does. A full dump stops the container (it is then
 // deleted), unless --leave-running; a pre-dump only copies memory and leaves
 // it running, for a later dump with --parent-path.
-import { statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { close } from '../sys/calls.js';
+import { F_GETFL, O_RDWR, O_WRONLY } from '../sys/constants.js';
+import { close, fcntl, writeAll } from '../sys/calls.js';
+import { readMountinfo } from '../linux/procfs.js';
 import { readBundleConfig } from '../spec/read.js';
 import type { Spec } from '../spec/types.js';
 import { dumpOptions } from '../criu/plan.js';
 import type { CgMode, CriuOpts, CriuReq } from '../criu/schema.js';
 import {
-  configFile, criuFailure, DESCRIPTORS_FILE, freezerPath, imagePathOf, isDir, logPathIn, makeDir, openDir, startCriu, stdioDescriptors,
+  configFile, criuFailure, DESCRIPTORS_FILE, freezerPath, imagePathOf, isDir, logPathIn, makeDir, openDir, requireFeature, startCriu, stdioDescriptors,
 } from '../criu/common.js';
 import { currentStatus } from './state.js';
 import type { Store } from './store.js';
 import { trace } from './trace.js';
+
+/** The first CRIU with the "status-ready" notification (3.15). */
+const STATUS_READY_SINCE = 31500;
 
 export interface CheckpointRequest {
   id: string;
@@ -50,6 +55,18 @@ function statOr(path: string): string {
   try { statSync(path); return 'not a directory'; } catch { return 'no such file or directory'; }
 }
 
+/**
+ * --status-fd must be open for writing (runc's check). Only with
+ * --lazy-pages: without it runc ignores the flag, and so do we.
+ */
+export function checkStatusFd(fd: number): void {
+  let flags: number;
+  try { flags = fcntl(fd, F_GETFL, 0); } catch (err) {
+    throw new Error(`invalid --status-fd argument ${fd}: ${(err as Error).message}`, { cause: err });
+  }
+  if ((flags & (O_WRONLY | O_RDWR)) === 0) throw new Error(`invalid --status-fd argument ${fd}: not writable`);
+}
+
 /** Whether a path inside the container's root is a directory (null: missing). */
 function inRootIsDirectory(rootfs: string): (p: string) => boolean | null {
   return (p) => {
@@ -69,11 +86,13 @@ export async function checkpointContainer(store: Store, req: CheckpointRequest):
       throw new Error(`Container cannot be checkpointed in ${status} state`);
     }
     checkParentPath(imagePath, req.parentPath);
+    const statusFd = req.lazyPages ? req.statusFd : -1;
+    if (statusFd >= 0) checkStatusFd(statusFd);
     const workPath = req.workPath ? req.workPath : imagePath;
     const logFile = req.preDump ? 'pre-dump.log' : 'dump.log';
     const fds: number[] = [];
     // CRIU first: a missing or old one is reported before any directory is made.
-    const { session, criu } = startCriu(req.criu, { stdio: ['ignore', 'ignore', 'ignore'] });
+    const { session, criu, version } = startCriu(req.criu, { stdio: ['ignore', 'ignore', 'ignore'] });
     try {
       makeDir(imagePath, '--image-path');
       if (req.workPath) makeDir(workPath, '--work-path');
@@ -112,24 +131,33 @@ export async function checkpointContainer(store: Store, req: CheckpointRequest):
         opts.track_mem = true;
       }
       if (req.cgroupsMode) opts.manage_cgroups_mode = req.cgroupsMode;
-      if (req.preDump) requireFeature(session.request({ type: 'FEATURE_CHECK', features: { mem_track: true }, keep_open: true }), 'mem_track', '--pre-dump', 'memory tracking (soft-dirty bits)');
-      if (req.lazyPages) {
-        requireFeature(session.request({ type: 'FEATURE_CHECK', features: { lazy_pages: true }, keep_open: true }), 'lazy_pages', '--lazy-pages', 'lazy pages (userfaultfd)');
-        if (req.statusFd >= 0) opts.status_fd = req.statusFd;
-      }
+      if (req.preDump) requireFeature(session, 'mem_track', '--pre-dump', 'memory tracking (soft-dirty bits)');
+      if (req.lazyPages) requireFeature(session, 'lazy_pages', '--lazy-pages', 'lazy pages (userfaultfd)');
+      // CRIU 3.15+ says "status-ready" when its page server waits for the
+      // lazy restore, and we write the byte; older ones open our fd
+      // themselves (/proc/<our pid>/fd/N) from status_fd.
+      const notifyReady = statusFd >= 0 && version >= STATUS_READY_SINCE;
+      if (statusFd >= 0 && !notifyReady) opts.status_fd = statusFd;
       if (!req.preDump) {
         // The config the container was created from: its mounts and namespaces say what is external.
         const spec = readBundleConfig(s.bundle).doc as Spec;
         Object.assign(opts, dumpOptions(spec, s.bundle, {
           isDirectory: inRootIsDirectory(s.rootfs),
           nsInode: (p) => statSync(p).ino,
+          cgroupLines: readFileSync(`/proc/${s.pid}/cgroup`, 'utf8'),
+          mountinfo: readMountinfo(),
         }));
         // restore hands pipes on stdio back to the new process under these names.
         writeFileSync(join(imagePath, DESCRIPTORS_FILE), JSON.stringify(stdioDescriptors(s.pid)), { mode: 0o600 });
       }
       const request: CriuReq = { type: req.preDump ? 'PRE_DUMP' : 'DUMP', opts };
       trace(`criu ${request.type}: pid ${s.pid}`);
-      const resp = session.request(request);
+      const resp = session.request(request, (script) => {
+        if (script !== 'status-ready' || !notifyReady) return;
+        // The dump is done and the page server listens: the lazy restore may start.
+        trace('criu status-ready');
+        try { writeAll(statusFd, Buffer.alloc(1)); } finally { close(statusFd); }
+      });
       if (!resp.success) throw criuFailure(req.preDump ? 'pre-dump' : 'dump', resp, criu, logPathIn(workPath, logFile));
       trace('criu done');
       destroy = !req.leaveRunning && !req.preDump;
@@ -146,7 +174,3 @@ export async function checkpointContainer(store: Store, req: CheckpointRequest):
   }
 }
 
-function requireFeature(resp: { success: boolean; features?: Record<string, boolean | undefined> }, key: string, flag: string, what: string): void {
-  if (resp.success && resp.features?.[key] === true) return;
-  throw new Error(`${flag}: this CRIU and kernel do not support ${what}`);
-}

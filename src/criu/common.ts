@@ -49,16 +49,24 @@ export function isDir(path: string): boolean {
 }
 
 /** Start `criu swrk` and make sure it is a CRIU we can drive (one process: VERSION keeps it open). */
-export function startCriu(criuFlag: string | undefined, spawnOpts: Omit<SwrkSpawn, 'criu'>): { session: CriuSession; criu: string } {
+export function startCriu(criuFlag: string | undefined, spawnOpts: Omit<SwrkSpawn, 'criu'>): { session: CriuSession; criu: string; version: number } {
   const criu = findCriu(criuFlag);
   const session = CriuSession.start({ ...spawnOpts, criu });
+  let version: number;
   try {
-    requireVersion(session.request({ type: 'VERSION', keep_open: true }), criu);
+    version = requireVersion(session.request({ type: 'VERSION', keep_open: true }), criu);
   } catch (err) {
     void session.finish();
     throw err;
   }
-  return { session, criu };
+  return { session, criu, version };
+}
+
+/** Ask CRIU (and through it the kernel) for a feature a flag needs; a clear error naming the flag when it is missing. */
+export function requireFeature(session: CriuSession, key: 'mem_track' | 'lazy_pages', flag: string, what: string): void {
+  const resp = session.request({ type: 'FEATURE_CHECK', features: { [key]: true }, keep_open: true });
+  if (resp.success && resp.features?.[key] === true) return;
+  throw new Error(`${flag}: this CRIU and kernel do not support ${what}`);
 }
 
 /**

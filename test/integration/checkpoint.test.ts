@@ -3,7 +3,7 @@
 // dumps and restores that work are checked in the VM tier (test/vm/criu.ts);
 // here every failure must be one clear line and leave nothing behind.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import t from 'tap';
@@ -52,6 +52,16 @@ t.test('checkpoint: bad flags are refused before anything is touched', { skip: S
     oneLineError(t, box.ocirun(args), pattern, flags.join(' '));
     t.notOk(existsSync(img), `${flags.join(' ')}: no image directory made`);
   }
+  // --status-fd (with --lazy-pages) must be an open, writable fd of ours, as runc checks it.
+  oneLineError(t, box.ocirun(['checkpoint', '--image-path', img, '--lazy-pages', '--status-fd', '99', id]), /invalid --status-fd argument 99: .*(EBADF|[Bb]ad file descriptor)/, '--status-fd 99 (not open)');
+  const readOnly = openSync('/dev/null', 'r');
+  try {
+    const r = box.ocirun(['checkpoint', '--image-path', img, '--lazy-pages', '--status-fd', '3', id], { stdio: ['ignore', 'pipe', 'pipe', readOnly] });
+    oneLineError(t, r, /invalid --status-fd argument 3: not writable/, '--status-fd on a read-only fd');
+  } finally {
+    closeSync(readOnly);
+  }
+  t.notOk(existsSync(img), '--status-fd: no image directory made');
   t.equal(box.state(id)?.status, 'running', 'the container is still running');
   t.ok(existsSync(`/proc/${pid}`));
   const usage = box.ocirun(['checkpoint', '--no-such-flag', id]);

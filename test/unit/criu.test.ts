@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import t from 'tap';
 import { codecFrom, INSTALLED_SCHEMA, OWN_SCHEMA } from '../../src/criu/schema.js';
-import { cgroupsMode, dumpOptions, emptyNsMask, pageServer, restorePlan } from '../../src/criu/plan.js';
+import { cgroupsMode, cgroupV1Mounts, dumpOptions, emptyNsMask, pageServer, restorePlan } from '../../src/criu/plan.js';
 import { lastLogError } from '../../src/criu/common.js';
 import type { Spec } from '../../src/spec/types.js';
 
@@ -73,7 +73,7 @@ const spec: Spec = {
 
 t.test('dump: bind mounts, masked files and devices are external; a joined network namespace too', async (t) => {
   const isDirectory = (p: string): boolean | null => (p === '/proc/acpi' ? true : p === '/proc/missing' ? null : false);
-  const o = dumpOptions(spec, '/b', { isDirectory, nsInode: (p) => (p === '/run/netns/n1' ? 4026532000 : 0) });
+  const o = dumpOptions(spec, '/b', { isDirectory, nsInode: (p) => (p === '/run/netns/n1' ? 4026532000 : 0), cgroupLines: '0::/x\n', mountinfo: [] });
   const ext = Object.fromEntries((o.ext_mnt ?? []).map((e) => [e.key, e.val]));
   t.equal(ext['/data'], '/data', 'a bind mount under its own path');
   t.equal(ext['/etc/hosts'], '/etc/hosts', 'bind by option, relative source');
@@ -98,6 +98,37 @@ t.test('restore: every recorded name maps back to its host source', async (t) =>
   t.same(p.join_ns, [{ ns: 'ipc', ns_file: '/proc/7/ns/ipc' }]);
   const userns = { ...spec, linux: { namespaces: [{ type: 'mount' }, { type: 'user', path: '/proc/1/ns/user' }] } } as Spec;
   t.throws(() => restorePlan(userns, '/b', () => false), /restore cannot join a user namespace by path/);
+});
+
+// A cgroup v1 (hybrid) host as /proc/<pid>/cgroup and the host's mount table show it.
+const V1_LINES = '12:memory:/ctr/a\n11:cpu,cpuacct:/ctr/a\n1:name=systemd:/ctr/a\n0::/ctr/a\n';
+const V1_MOUNTS = [
+  { mountPoint: '/sys/fs/cgroup', fstype: 'tmpfs', superOptions: ['rw', 'mode=755'] },
+  { mountPoint: '/sys/fs/cgroup/memory', fstype: 'cgroup', superOptions: ['rw', 'memory'] },
+  { mountPoint: '/sys/fs/cgroup/cpu,cpuacct', fstype: 'cgroup', superOptions: ['rw', 'cpu', 'cpuacct'] },
+  { mountPoint: '/sys/fs/cgroup/systemd', fstype: 'cgroup', superOptions: ['rw', 'xattr', 'name=systemd'] },
+  { mountPoint: '/sys/fs/cgroup/unified', fstype: 'cgroup2', superOptions: ['rw', 'nsdelegate'] },
+];
+const withCgroup = { ...spec, mounts: [...(spec.mounts ?? []), { destination: '/sys/fs/cgroup/', type: 'cgroup', source: 'cgroup', options: ['ro'] }] } as Spec;
+
+t.test('cgroup v1: the per-hierarchy binds of a cgroup mount are external mounts, as runc makes them', async (t) => {
+  const binds = cgroupV1Mounts(withCgroup, V1_LINES, V1_MOUNTS);
+  t.same(binds, [
+    { destination: '/sys/fs/cgroup/memory', source: '/sys/fs/cgroup/memory/ctr/a' },
+    { destination: '/sys/fs/cgroup/cpu,cpuacct', source: '/sys/fs/cgroup/cpu,cpuacct/ctr/a' },
+    { destination: '/sys/fs/cgroup/systemd', source: '/sys/fs/cgroup/systemd/ctr/a' },
+  ], 'one per hierarchy the container is in, from the host mount of that hierarchy; the v2 line has none');
+  const o = dumpOptions(withCgroup, '/b', { isDirectory: () => false, nsInode: () => 1, cgroupLines: V1_LINES, mountinfo: V1_MOUNTS });
+  const ext = Object.fromEntries((o.ext_mnt ?? []).map((e) => [e.key, e.val]));
+  for (const d of ['/sys/fs/cgroup/memory', '/sys/fs/cgroup/cpu,cpuacct', '/sys/fs/cgroup/systemd']) t.equal(ext[d], d, `dump names ${d} by itself`);
+  t.notOk('/sys/fs/cgroup' in ext, 'the tmpfs under them is the container\'s: CRIU dumps it');
+  // Restore: the same names, now bound from the new container's cgroup directories.
+  const moved = cgroupV1Mounts(withCgroup, V1_LINES.replaceAll('/ctr/a', '/ctr/b'), V1_MOUNTS);
+  t.same(moved.map((b) => b.source), ['/sys/fs/cgroup/memory/ctr/b', '/sys/fs/cgroup/cpu,cpuacct/ctr/b', '/sys/fs/cgroup/systemd/ctr/b']);
+  t.same(cgroupV1Mounts(withCgroup, '0::/ctr/a\n', V1_MOUNTS), [], 'cgroup v2: a real cgroup2 mount, nothing external');
+  const ownNs = { ...withCgroup, linux: { ...withCgroup.linux, namespaces: [...(withCgroup.linux?.namespaces ?? []), { type: 'cgroup' }] } } as Spec;
+  t.same(cgroupV1Mounts(ownNs, V1_LINES, V1_MOUNTS), [], 'a new cgroup namespace: real cgroup mounts, which CRIU dumps');
+  t.same(cgroupV1Mounts(spec, V1_LINES, V1_MOUNTS), [], 'no cgroup mount in the config: nothing');
 });
 
 t.test('the last error of a CRIU log, without its clock and source location', async (t) => {
