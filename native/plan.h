@@ -1,7 +1,7 @@
 /*
  * The init plan: everything the container's first process does between the
  * clone and the program's execve, decided in TypeScript before the fork
- * (src/linux/initplan.ts writes this format; keep the two in step) and
+ * (src/linux/initcode.ts writes this format; keep the two in step) and
  * carried out here, in order, by the cloned child.
  *
  * Format (little-endian):

@@ -1,6 +1,6 @@
 /*
  * A harness for the plan executor and in-root resolution, for unit tests
- * without root (test/unit/initplan.test.ts):
+ * without root (test/unit/initcode.test.ts):
  *
  *   plantest check [nfds] < plan     plan_check only: prints "ok" or "invalid at op N", exit 0 / 2
  *   plantest run [nfds] < plan       check, then run with no sync socket (fds 0.. as slots);

@@ -1,6 +1,6 @@
 // Build everything `npm ci` must produce, in order:
 //   1. native/libocirun.so  (the C step that runs between clone and exec)
-//   2. src/spec/generated/  (ajv standalone validators from schemas/, so no
+//   2. src/config/generated/  (ajv standalone validators from schemas/, so no
 //      schema is compiled at run time)
 //   3. dist/: CommonJS bundles. Every command is a new process, and an ESM
 //      graph costs ~1 ms a file to resolve and link before the compile cache
@@ -82,7 +82,7 @@ await Promise.all([
   bundle('src/cli/main.ts', 'ocirun.cjs', { plugins: [separate] }),
   bundle('src/cli/hot.ts', 'hot.cjs', { plugins: [separate, wholeCli] }),
   bundle('src/cli/yargs.ts', 'yargs.cjs'),
-  bundle('src/spec/generated/config.validate.js', 'validate.cjs'),
+  bundle('src/config/generated/config.validate.js', 'validate.cjs'),
   bundle('node_modules/protobufjs/index.js', 'protobuf.cjs'), // CRIU's RPC (checkpoint, restore)
 ]);
 

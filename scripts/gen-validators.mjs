@@ -1,5 +1,5 @@
 // Compile schemas/*.schema.json into ajv "standalone" validators at build
-// time: src/spec/generated/{config,state,features}.validate.js plus a .d.ts
+// time: src/config/generated/{config,state,features}.validate.js plus a .d.ts
 // each (config's module also exports validateProcess, for exec's
 // process.json). Compiling a schema with ajv costs ~35 ms per process, and
 // every ocirun command is a fresh process, so nothing is compiled at run time.
@@ -14,7 +14,7 @@ import Ajv from 'ajv';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 
 const top = join(dirname(fileURLToPath(import.meta.url)), '..');
-const outDir = join(top, 'src/spec/generated');
+const outDir = join(top, 'src/config/generated');
 
 const readSchema = (name) => JSON.parse(readFileSync(join(top, 'schemas', name), 'utf8'));
 

@@ -3,7 +3,7 @@
 // and the bundle of the hot commands (hot.ts).
 import { type Context, makeContext } from './context.js';
 import type { ParsedArgs } from './defs.js';
-import { setTrace, setWarn } from '../container/trace.js';
+import { setTrace, setWarn } from '../trace.js';
 
 export type Handler = (args: ParsedArgs, ctx: Context) => number | Promise<number>;
 export type HandlerLoader = () => Promise<Handler>;

@@ -8,8 +8,7 @@
 // gone, and the list itself once it is empty.
 import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { LOCK_EX } from '../sys/constants.js';
-import { flock } from '../sys/calls.js';
+import { lockExclusive } from '../linux/filelock.js';
 import type { CgroupRecord } from '../linux/cgroups/record.js';
 import { leafDirs } from '../linux/cgroups/paths.js';
 
@@ -29,7 +28,7 @@ function withRegistry(root: string, create: boolean, fn: (lines: string[]) => st
       return; // gone (and not to be made)
     }
     try {
-      flock(fd, LOCK_EX, path);
+      lockExclusive(fd, path);
       // A delete may have removed the list while we waited for its lock: open it again.
       let same = false;
       try { same = statSync(path).ino === fstatSync(fd).ino; } catch { /* removed */ }

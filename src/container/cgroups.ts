@@ -1,7 +1,7 @@
 // The commands that act on a container through its cgroups: pause, resume,
 // update, ps and events. Each checks the status under the container's lock,
 // as runc does, then lets the cgroup manager do the work.
-import type { CPU, Memory, Resources } from '../spec/types.js';
+import type { CPU, Memory, Resources } from '../config/types.js';
 import { openCgroups } from '../linux/cgroups/lifecycle.js';
 import type { CgroupManager } from '../linux/cgroups/manager.js';
 import type { CgroupRecord } from '../linux/cgroups/record.js';

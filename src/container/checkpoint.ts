@@ -4,11 +4,11 @@
 // it running, for a later dump with --parent-path.
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { F_GETFL, O_RDWR, O_WRONLY } from '../sys/constants.js';
-import { close, fcntl, writeAll } from '../sys/calls.js';
+import { closeFd } from '../linux/runtimefds.js';
 import { readMountinfo } from '../linux/procfs.js';
-import { readBundleConfig } from '../spec/read.js';
-import type { Spec } from '../spec/types.js';
+import { readBundleConfig } from '../config/read.js';
+import type { Spec } from '../config/types.js';
+import { checkStatusFd, sendStatusReady } from '../criu/statusfd.js';
 import { dumpOptions } from '../criu/plan.js';
 import type { CgMode, CriuOpts, CriuReq } from '../criu/schema.js';
 import {
@@ -16,7 +16,7 @@ import {
 } from '../criu/common.js';
 import { currentStatus } from './state.js';
 import type { Store } from './store.js';
-import { trace } from './trace.js';
+import { trace } from '../trace.js';
 
 /** The first CRIU with the "status-ready" notification (3.15). */
 const STATUS_READY_SINCE = 31500;
@@ -53,18 +53,6 @@ export function checkParentPath(imagePath: string, parent: string | undefined): 
 
 function statOr(path: string): string {
   try { statSync(path); return 'not a directory'; } catch { return 'no such file or directory'; }
-}
-
-/**
- * --status-fd must be open for writing (runc's check). Only with
- * --lazy-pages: without it runc ignores the flag, and so do we.
- */
-export function checkStatusFd(fd: number): void {
-  let flags: number;
-  try { flags = fcntl(fd, F_GETFL, 0); } catch (err) {
-    throw new Error(`invalid --status-fd argument ${fd}: ${(err as Error).message}`, { cause: err });
-  }
-  if ((flags & (O_WRONLY | O_RDWR)) === 0) throw new Error(`invalid --status-fd argument ${fd}: not writable`);
 }
 
 /** Whether a path inside the container's root is a directory (null: missing). */
@@ -156,13 +144,13 @@ export async function checkpointContainer(store: Store, req: CheckpointRequest):
         if (script !== 'status-ready' || !notifyReady) return;
         // The dump is done and the page server listens: the lazy restore may start.
         trace('criu status-ready');
-        try { writeAll(statusFd, Buffer.alloc(1)); } finally { close(statusFd); }
+        sendStatusReady(statusFd);
       });
       if (!resp.success) throw criuFailure(req.preDump ? 'pre-dump' : 'dump', resp, criu, logPathIn(workPath, logFile));
       trace('criu done');
       destroy = !req.leaveRunning && !req.preDump;
     } finally {
-      for (const fd of fds) close(fd);
+      for (const fd of fds) closeFd(fd);
       criuExited = session.finish();
     }
   });

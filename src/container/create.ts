@@ -3,22 +3,22 @@
 // plan of operations, and finish once the init waits on exec.fifo.
 // Any failure undoes everything: no process, no state directory.
 import { readlinkSync } from 'node:fs';
-import { readBundleConfig } from '../spec/read.js';
-import type { Spec } from '../spec/types.js';
-import { close, connectUnix } from '../sys/calls.js';
+import { readBundleConfig } from '../config/read.js';
+import type { Spec } from '../config/types.js';
+import { closeFd, connectConsoleSocket, connectSeccompListener } from '../linux/runtimefds.js';
 import { makeExecFifo } from '../linux/execfifo.js';
 import { mapToHost } from '../linux/idmap.js';
 import { openIdmappedMounts } from '../linux/idmapmount.js';
 import { type NamespacePlan, planNamespaces } from '../linux/namespaces.js';
 import { readProcStat } from '../linux/procfs.js';
-import { abortLaunch, completeLaunch, type Launch, launchInit, sameNamespaces } from './launch.js';
+import { abortLaunch, completeLaunch, type Launch, launchInit, sameNamespaces } from '../linux/spawn.js';
 import { type StoredState, hookStateJson } from './state.js';
 import { newStateRecord } from './record.js';
 import { type DirLock, type Store, validateId, writePidFile } from './store.js';
 import { faultPoint } from './faultpoint.js';
 import { Interrupts } from './interrupts.js';
 import { forgetRemovedParents, shareCreatedParents } from './cgroupparents.js';
-import { trace, warn } from './trace.js';
+import { trace, warn } from '../trace.js';
 import { PeerError } from '../linux/sync.js';
 import { mountsAt, undoHostRootfs } from '../linux/hostmounts.js';
 import type { CgroupManager } from '../linux/cgroups/manager.js';
@@ -112,7 +112,7 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
   try {
     // Loading and validation run while stage 1 makes the namespaces.
     const [{ checkBundleConfig }, { planContainer, readInitFacts }, { initOperations }, cgroupLib, { runHooks, runHooksWarnOnly }] = await Promise.all([
-      import('../spec/load.js'),
+      import('../config/load.js'),
       import('./plan.js'),
       import('../linux/initops.js'),
       import('../linux/cgroups/lifecycle.js'),
@@ -169,11 +169,7 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
 
     launch ??= launchInit(plan.namespaces, passFds);
     if (req.consoleSocket !== undefined) {
-      try {
-        consoleFd = connectUnix(req.consoleSocket);
-      } catch (err) {
-        throw new Error(`--console-socket ${req.consoleSocket}: ${(err as Error).message}`, { cause: err });
-      }
+      consoleFd = connectConsoleSocket(req.consoleSocket);
     }
     const active = launch;
     const cg = state.cgroup ? openCgroups(state.cgroup) : null;
@@ -195,11 +191,7 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
     // init may not be allowed to. The init takes the fds in this order.
     const listener = plan.init.process.seccompListener;
     if (listener) {
-      try {
-        listenerFd = connectUnix(listener.path);
-      } catch (err) {
-        throw new Error(`linux.seccomp.listenerPath: connect ${listener.path}: ${(err as Error).message}`, { cause: err });
-      }
+      listenerFd = connectSeccompListener(listener.path);
     }
     // Idmapped mounts: the trees are cloned and mapped here, with host privileges; the init attaches them.
     idmapFds = openIdmappedMounts(plan.init.rootfs.mounts);
@@ -270,9 +262,9 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
     throw err;
   } finally {
     lock?.release();
-    if (consoleFd >= 0) close(consoleFd);
-    for (const fd of idmapFds) close(fd);
-    if (listenerFd >= 0) close(listenerFd);
+    if (consoleFd >= 0) closeFd(consoleFd);
+    for (const fd of idmapFds) closeFd(fd);
+    if (listenerFd >= 0) closeFd(listenerFd);
   }
 }
 

@@ -4,24 +4,22 @@
 // it in the container's cgroups and set its rlimits, becomes the process.
 import { readlinkSync, writeFileSync } from 'node:fs';
 
-import type { Process } from '../spec/types.js';
-import { close, connectUnix, fcntl, setrlimitOf } from '../sys/calls.js';
-import { F_DUPFD_CLOEXEC } from '../sys/constants.js';
-import { getWinSize } from '../sys/tty.js';
-import { openOwnConsole, type OwnConsole, receiveMaster } from './console.js';
-import type { FinalizeRequest } from '../sys/native.js';
+import type { Process } from '../config/types.js';
+import { closeFd, closeQuietly, connectConsoleSocket, moveFdAbove } from '../linux/runtimefds.js';
+import { openOwnConsole, type OwnConsole, ownTerminalSize, proxyTerminal, receiveMaster } from '../linux/terminal.js';
+import { exitCodeOf, forwardSignalsUntilExit } from '../linux/children.js';
 import { planHostCapabilities } from '../linux/capabilities.js';
 import { candidatePaths } from '../linux/lookpath.js';
 import { type NamespaceKind, type NamespacePlan, PROC_NS_NAME } from '../linux/namespaces.js';
 import { lastCapability } from '../linux/procfs.js';
-import { planRlimits } from '../linux/rlimits.js';
+import { applyRlimits, planRlimits } from '../linux/rlimits.js';
 import { setgroupsDenied } from '../linux/idmap.js';
 import { homeFor, readInRoot, withHome } from '../linux/home.js';
 import { detectLsm, execLabelAttrs, planLsm } from '../linux/lsm.js';
-import { abortLaunch, completeExecLaunch, type Launch, launchInit } from './launch.js';
+import { abortLaunch, completeExecLaunch, type FinalizeRequest, type Launch, launchInit } from '../linux/spawn.js';
 import { currentStatus, type StoredState } from './state.js';
 import { type Store, writePidFile } from './store.js';
-import { trace } from './trace.js';
+import { trace } from '../trace.js';
 import { openCgroups } from '../linux/cgroups/lifecycle.js';
 import { subCgroupDirs } from '../linux/cgroups/subcgroup.js';
 import { join } from 'node:path';
@@ -57,7 +55,7 @@ export function parseUser(text: string): { uid: number; gid?: number } {
 
 /** The process to run: the --process file, or the container's own process with the flags applied. */
 export async function execProcessSpec(s: StoredState, req: ExecRequest): Promise<Process> {
-  const { loadBundleConfig, parseProcessFile } = await import('../spec/load.js');
+  const { loadBundleConfig, parseProcessFile } = await import('../config/load.js');
   if (req.processFile) return parseProcessFile(req.processFile);
   const base = loadBundleConfig(s.bundle).spec.process;
   if (!base) throw new Error('the container\'s config has no process to start from');
@@ -151,22 +149,21 @@ export async function execInContainer(store: Store, req: ExecRequest): Promise<{
   if (proc.terminal) {
     let fd: number;
     if (req.consoleSocket !== undefined) {
-      try { fd = connectUnix(req.consoleSocket); } catch (err) { throw new Error(`--console-socket ${req.consoleSocket}: ${(err as Error).message}`, { cause: err }); }
+      fd = connectConsoleSocket(req.consoleSocket);
     } else {
       ownConsole = openOwnConsole();
       fd = ownConsole.theirs;
     }
     // Above the fds --preserve-fds passes on: the native step closes it after use.
-    consoleFd = fcntl(fd, F_DUPFD_CLOEXEC, 3 + req.preserveFds);
-    close(fd);
+    consoleFd = moveFdAbove(fd, 3 + req.preserveFds);
     if (ownConsole) ownConsole.theirs = consoleFd;
   }
-  const size = proc.consoleSize ? { rows: proc.consoleSize.height, cols: proc.consoleSize.width } : (ownConsole ? getWinSize(0) : null);
+  const size = proc.consoleSize ? { rows: proc.consoleSize.height, cols: proc.consoleSize.width } : (ownConsole ? ownTerminalSize() : null);
   let launch: Launch | null;
   try {
     launch = launchInit(namespacesToJoin(s), req.preserveFds, finalize, consoleFd >= 0 ? { fd: consoleFd, rows: size?.rows ?? 0, cols: size?.cols ?? 0 } : undefined);
   } catch (err) {
-    if (consoleFd >= 0 && !ownConsole) close(consoleFd);
+    if (consoleFd >= 0 && !ownConsole) closeFd(consoleFd);
     throw err;
   }
   try {
@@ -181,16 +178,16 @@ export async function execInContainer(store: Store, req: ExecRequest): Promise<{
       } else if (req.cgroups.length) {
         throw new Error('--cgroup: this container has no cgroups');
       }
-      for (const r of rlimits) setrlimitOf(pid, r.resource, { soft: BigInt(r.soft), hard: BigInt(r.hard) }, r.name);
+      applyRlimits(pid, rlimits);
     });
     launch = null;
     if (req.pidFile) writePidFile(req.pidFile, pid);
-    if (consoleFd >= 0 && !ownConsole) close(consoleFd);
+    if (consoleFd >= 0 && !ownConsole) closeFd(consoleFd);
     return { pid, state: s, master: ownConsole ? receiveMaster(ownConsole) : null };
   } catch (err) {
     if (launch) abortLaunch(launch);
-    if (consoleFd >= 0) { try { close(consoleFd); } catch { /* closed */ } }
-    if (ownConsole) { try { close(ownConsole.ours); } catch { /* closed */ } }
+    if (consoleFd >= 0) closeQuietly(consoleFd);
+    if (ownConsole) closeQuietly(ownConsole.ours);
     throw friendlierExecError(err, proc.args?.[0] ?? '');
   }
 }
@@ -203,4 +200,13 @@ function friendlierExecError(err: unknown, name: string): unknown {
   }
   if (/^execve: EACCES/.test(msg)) return new Error(`exec: "${name}": permission denied`);
   return err;
+}
+
+/** exec, then (without --detach) wait for the process, joined to our terminal if it has one: its exit code. */
+export async function execAndWait(store: Store, req: ExecRequest): Promise<number> {
+  const { pid, master } = await execInContainer(store, req);
+  if (req.detach) return 0;
+  const exited = forwardSignalsUntilExit(pid);
+  if (master !== null) await proxyTerminal(master, exited);
+  return exitCodeOf(await exited);
 }

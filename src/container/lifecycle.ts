@@ -3,12 +3,12 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { releaseInit } from '../linux/execfifo.js';
 import { isProcessAlive } from '../linux/procfs.js';
-import { signalAll, signalInit, waitForInitExit } from './signal.js';
+import { signalContainer, signalProcess, waitForProcessExit } from '../linux/pidsignal.js';
 import { currentStatus, hookStateJson, killFreezeLeft, killFreezeMarker, type Status, type StoredState } from './state.js';
 import { faultPoint } from './faultpoint.js';
 import { forgetRemovedParents } from './cgroupparents.js';
 import { runHooks, runHooksWarnOnly } from '../linux/hooks.js';
-import { warn } from './trace.js';
+import { warn } from '../trace.js';
 import { undoHostRootfs } from '../linux/hostmounts.js';
 import { NotFoundError, type Store } from './store.js';
 import { killAndRemoveCgroups, openCgroups, signalCgroup } from '../linux/cgroups/lifecycle.js';
@@ -76,9 +76,9 @@ export function killContainer(store: Store, id: string, signal: number, all: boo
     if (all) {
       // The cgroup holds every process of the container, however it was started: signal each once.
       if (s.cgroup) signalCgroupMarked(store, s, signal);
-      else signalAll(s, signal);
+      else signalContainer(s.pid, s.pidStartTime, s.ownPidNamespace, signal);
     } else {
-      if (!signalInit(s, signal)) throw new Error('container not running');
+      if (!signalProcess(s.pid, s.pidStartTime, signal)) throw new Error('container not running');
       // A frozen (v1) task acts on SIGKILL only once thawed: a paused container killed stays dead.
       if (signal === SIGKILL && status === 'paused' && s.cgroup) {
         try { openCgroups(s.cgroup).thaw(); } catch { /* no freezer */ }
@@ -90,8 +90,8 @@ export function killContainer(store: Store, id: string, signal: number, all: boo
 function killAndWait(store: Store, s: StoredState): void {
   // Through the cgroup first: it thaws a paused container, which SIGKILL needs.
   signalCgroupMarked(store, s, SIGKILL);
-  signalAll(s, SIGKILL);
-  if (!waitForInitExit(s, 10_000)) throw new Error(`container init ${s.pid} did not exit after SIGKILL`);
+  signalContainer(s.pid, s.pidStartTime, s.ownPidNamespace, SIGKILL);
+  if (!waitForProcessExit(s.pid, s.pidStartTime, 10_000)) throw new Error(`container init ${s.pid} did not exit after SIGKILL`);
 }
 
 export function deleteContainer(store: Store, id: string, force: boolean): void {

@@ -2,10 +2,11 @@
 // Pure apart from reading the host's capability bounding set and LSMs and,
 // when process.env has no HOME, the container's /etc/passwd; readInitFacts
 // reads what the init's operations depend on.
-import type { Spec } from '../spec/types.js';
+import type { Spec } from '../config/types.js';
 import { planHostCapabilities } from '../linux/capabilities.js';
 import { existsSync, readFileSync } from 'node:fs';
-import type { EncodedPlan, InitPlan } from '../linux/initplan.js';
+import type { EncodedPlan } from '../linux/initcode.js';
+import type { InitPlan } from '../linux/initplan.js';
 import type { CgroupPaths } from '../linux/cgroups/paths.js';
 import type { InitFacts } from '../linux/initops.js';
 import { lastCapability, readMountinfo } from '../linux/procfs.js';
@@ -172,7 +173,7 @@ export interface PlanReport {
 export async function planBundle(store: { fifoPath(id: string): string }, req: PlanRequest): Promise<PlanReport> {
   validateId(req.id);
   const [{ loadBundleConfig }, { initOperations }, { cgroupRecordFor }] = await Promise.all([
-    import('../spec/load.js'),
+    import('../config/load.js'),
     import('../linux/initops.js'),
     import('../linux/cgroups/lifecycle.js'),
   ]);

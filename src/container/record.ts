@@ -2,7 +2,7 @@
 // with the creating process named, so that if it dies before the end,
 // `state` and `delete` can tell (an orphaned record resolves).
 import { userInfo } from 'node:os';
-import type { Spec } from '../spec/types.js';
+import type { Spec } from '../config/types.js';
 import type { NamespacePlan } from '../linux/namespaces.js';
 import { readProcStat } from '../linux/procfs.js';
 import { type StoredState, OCI_VERSION, nowRfc3339Nano } from './state.js';

@@ -6,17 +6,15 @@
 // sources, pipes on stdio reconnected to ours, and a restored terminal's new
 // pty master sent to the console socket. Foreground (no --detach): wait for
 // it like `run`, then delete it. Any failure leaves nothing behind.
-import { mkdtempSync, readFileSync, rmdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MNT_DETACH, MS_BIND, MS_REC, O_CLOEXEC, O_RDONLY, PR_SET_CHILD_SUBREAPER, WNOHANG } from '../sys/constants.js';
-import { close, connectUnix, mount, open, prctl, umount, waitpid } from '../sys/calls.js';
-import { sendWithFds } from '../sys/socket.js';
-import type { Spec } from '../spec/types.js';
-import { readBundleConfig } from '../spec/read.js';
+import { becomeSubreaper, reapChild } from '../linux/children.js';
+import { closeFd } from '../linux/runtimefds.js';
+import { bindRoot, makeCriuRootDir, makeMountpoints, openNamespaceFd, removeCriuRoot, sendPtyMaster } from '../criu/restoreroot.js';
+import type { Spec } from '../config/types.js';
+import { readBundleConfig } from '../config/read.js';
 import { planNamespaces } from '../linux/namespaces.js';
 import { readMountinfo, readProcStat } from '../linux/procfs.js';
-import { resolveInRoot } from '../linux/pathsafe.js';
 import type { CgroupManager } from '../linux/cgroups/manager.js';
 import { cgroupV1Mounts, restorePlan } from '../criu/plan.js';
 import type { CgMode, CriuOpts } from '../criu/schema.js';
@@ -27,7 +25,7 @@ import {
 import { hookStateJson, type StoredState } from './state.js';
 import { newStateRecord } from './record.js';
 import { type DirLock, type Store, validateId, writePidFile } from './store.js';
-import { trace } from './trace.js';
+import { trace } from '../trace.js';
 
 export interface RestoreRequest {
   id: string;
@@ -63,24 +61,13 @@ function readDescriptors(imagePath: string): string[] {
   }
 }
 
-/** Mount points for the bind mounts, made in the rootfs where missing (CRIU mounts onto them). */
-function makeMountpoints(rootfs: string, points: { path: string; dir: boolean }[]): void {
-  if (!points.length) return;
-  const rootFd = open(rootfs, O_RDONLY | O_CLOEXEC);
-  try {
-    for (const p of points) close(resolveInRoot(rootFd, p.path, p.dir ? 'dir' : 'file'));
-  } finally {
-    close(rootFd);
-  }
-}
-
 export async function restoreContainer(store: Store, req: RestoreRequest): Promise<number> {
   validateId(req.id);
   const imagePath = imagePathOf(req.imagePath);
   if (!isDir(imagePath)) throw new Error(`--image-path ${imagePath}: no such directory (nothing to restore)`);
   const read = readBundleConfig(req.bundle);
   const [{ checkBundleConfig }, cgroupLib, { runHooks }] = await Promise.all([
-    import('../spec/load.js'),
+    import('../config/load.js'),
     import('../linux/cgroups/lifecycle.js'),
     import('../linux/hooks.js'),
   ]);
@@ -99,7 +86,7 @@ export async function restoreContainer(store: Store, req: RestoreRequest): Promi
 
   if (!req.detach && !req.noSubreaper) {
     // Orphans of the restored tree come to us, not to init, and we reap them.
-    prctl(PR_SET_CHILD_SUBREAPER, 1, 'PR_SET_CHILD_SUBREAPER');
+    becomeSubreaper();
   }
 
   const { openCgroups, cgroupRecordFor, applyConfigResources, killAndRemoveCgroups } = cgroupLib;
@@ -131,18 +118,14 @@ export async function restoreContainer(store: Store, req: RestoreRequest): Promi
     }
 
     // CRIU wants its root to be a mount point whose parent is not overmounted: a bind of the rootfs.
-    criuRoot = mkdtempSync(join(tmpdir(), 'ocirun-criu-root-'));
-    mount(loaded.rootfs, criuRoot, null, MS_BIND | MS_REC, null);
+    criuRoot = makeCriuRootDir();
+    bindRoot(loaded.rootfs, criuRoot);
     rootMounted = true;
     makeMountpoints(criuRoot, plan.mountpoints);
 
     // Namespaces joined by path that CRIU takes as open fds (its fds 4, 5, …).
     const extra: number[] = [];
-    for (const ns of plan.inheritNs) {
-      try { extra.push(open(ns.path, O_RDONLY | O_CLOEXEC)); } catch (err) {
-        throw new Error(`linux.namespaces: cannot open ${ns.path}: ${(err as Error).message}`, { cause: err });
-      }
-    }
+    for (const ns of plan.inheritNs) extra.push(openNamespaceFd(ns.path));
     fds.push(...extra);
     const started = startCriu(req.criu, { stdio: [0, 1, 2], extraFds: extra });
     session = started.session;
@@ -206,8 +189,7 @@ export async function restoreContainer(store: Store, req: RestoreRequest): Promi
       } else if (script === 'orphan-pts-master') {
         const master = got[0];
         if (master === undefined) throw new Error('criu sent no pty master');
-        const sock = connectUnix(req.consoleSocket as string);
-        try { sendWithFds(sock, Buffer.from(`/dev/ptmx`), [master]); } finally { close(sock); }
+        sendPtyMaster(req.consoleSocket as string, master);
       }
     });
     if (!resp.success) throw criuFailure('restore', resp, criu, logPathIn(workPath, 'restore.log'));
@@ -228,14 +210,13 @@ export async function restoreContainer(store: Store, req: RestoreRequest): Promi
       try { killAndRemoveCgroups(cgroups); } catch (cleanup) { (err as Error).message += ` (and removing its cgroups failed: ${(cleanup as Error).message})`; }
     }
     // Only the restored process: CRIU itself is reaped by Node, which waits for its exit.
-    if (restoredPid > 0) { try { waitpid(restoredPid, 0); } catch { /* not ours */ } }
+    if (restoredPid > 0) reapChild(restoredPid);
     failed = true;
     throw err;
   } finally {
-    for (const fd of fds) close(fd);
+    for (const fd of fds) closeFd(fd);
     if (session) await session.finish();
-    if (rootMounted) { try { umount(criuRoot, MNT_DETACH); } catch { /* gone */ } }
-    if (criuRoot) { try { rmdirSync(criuRoot); } catch { /* not made */ } }
+    removeCriuRoot(criuRoot, rootMounted);
     if (failed) store.bury(req.id);
     lock.release();
   }
@@ -245,15 +226,15 @@ export async function restoreContainer(store: Store, req: RestoreRequest): Promi
 export async function restoreAndWait(store: Store, req: RestoreRequest): Promise<number> {
   const pid = await restoreContainer(store, req);
   if (req.detach) return 0;
-  const [{ forwardSignalsUntilExit, exitCodeOf }, { deleteContainer }, { signalInit }] = await Promise.all([
-    import('./run.js'), import('./lifecycle.js'), import('./signal.js'),
+  const [{ exitCodeOf, forwardSignalsUntilExit, reapExitedChildren }, { deleteContainer }, { signalProcess }] = await Promise.all([
+    import('../linux/children.js'), import('./lifecycle.js'), import('../linux/pidsignal.js'),
   ]);
   const state = store.read(req.id);
   try {
-    const status = await forwardSignalsUntilExit(pid, (sig) => { signalInit(state, sig); });
+    const status = await forwardSignalsUntilExit(pid, (sig) => { signalProcess(state.pid, state.pidStartTime, sig); });
     return exitCodeOf(status);
   } finally {
-    try { while (waitpid(-1, WNOHANG).pid > 0) { /* reaped */ } } catch { /* ECHILD */ }
+    reapExitedChildren();
     deleteContainer(store, req.id, true);
   }
 }

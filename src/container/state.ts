@@ -3,9 +3,14 @@
 import { existsSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isProcessAlive } from '../linux/procfs.js';
-import type { Hook } from '../spec/types.js';
-import type { Store } from './store.js';
+import type { Hook } from '../config/types.js';
 import { type CgroupRecord, isFrozen } from '../linux/cgroups/record.js';
+
+/** Where a container's files are: what Store (store.ts) offers, named here so the two modules do not import each other. */
+export interface RecordDirs {
+  dir(id: string): string;
+  fifoPath(id: string): string;
+}
 
 export const OCI_VERSION = '1.3.0';
 
@@ -44,7 +49,7 @@ export interface StoredState {
   hooks?: { poststart?: Hook[]; poststop?: Hook[] };
 }
 
-export function currentStatus(store: Store, s: StoredState): Status {
+export function currentStatus(store: RecordDirs, s: StoredState): Status {
   // A record still marked creating whose create has died tells nothing: what
   // is true is what its init (if it got one) does now.
   if (s.creating && (!s.creator || isProcessAlive(s.creator.pid, s.creator.startTime))) return 'creating';
@@ -58,7 +63,7 @@ export function currentStatus(store: Store, s: StoredState): Status {
  * exec'd the program yet (a `start` killed after it released the init but
  * before it removed the fifo leaves the fifo behind a running program).
  */
-function waitingForStart(store: Store, s: StoredState): boolean {
+function waitingForStart(store: RecordDirs, s: StoredState): boolean {
   if (!existsSync(store.fifoPath(s.id))) return false;
   if (!s.initExe) return true;
   try {
@@ -76,17 +81,17 @@ function waitingForStart(store: Store, s: StoredState): boolean {
 }
 
 /** The marker a kill path leaves while it has the container frozen (see lifecycle.ts). */
-export function killFreezeMarker(store: Store, id: string): string {
+export function killFreezeMarker(store: RecordDirs, id: string): string {
   return join(store.dir(id), 'kill-freeze');
 }
 
 /** A kill path froze the container and died before it thawed it: frozen is not paused. */
-export function killFreezeLeft(store: Store, id: string): boolean {
+export function killFreezeLeft(store: RecordDirs, id: string): boolean {
   return existsSync(killFreezeMarker(store, id));
 }
 
 /** The owner runc reports: the user that owns the state directory, by name when root. */
-export function ownerOf(store: Store, id: string): string {
+export function ownerOf(store: RecordDirs, id: string): string {
   try {
     const uid = statSync(store.dir(id)).uid;
     return uid === 0 ? 'root' : `#${uid}`;
@@ -99,7 +104,7 @@ export function ownerOf(store: Store, id: string): string {
  * The runtime-spec state document, plus runc's extra fields. runc's `state`
  * leaves owner empty and only `list` fills it in: `withOwner` chooses.
  */
-export function stateDocument(store: Store, s: StoredState, withOwner = false): Record<string, unknown> {
+export function stateDocument(store: RecordDirs, s: StoredState, withOwner = false): Record<string, unknown> {
   const status = currentStatus(store, s);
   const doc: Record<string, unknown> = {
     ociVersion: s.ociVersion,

@@ -12,9 +12,7 @@
 // part of an id, so they never pass for a container.
 import { existsSync, fstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LOCK_EX, LOCK_NB, O_CLOEXEC, O_DIRECTORY, O_RDONLY } from '../sys/constants.js';
-import { close, flock, open, renameNoReplace } from '../sys/calls.js';
-import { SysError } from '../sys/errors.js';
+import { lockExclusive, openDir, renameIfAbsent, tryLockDir, unlock } from '../linux/filelock.js';
 import type { StoredState } from './state.js';
 import { faultPoint } from './faultpoint.js';
 
@@ -37,23 +35,6 @@ function errCode(err: unknown): string {
 /** A directory's lock, held until released (or until our process dies: the kernel drops it then). */
 export interface DirLock {
   release(): void;
-}
-
-/** flock without waiting: the fd holding the lock, or -1 when someone else holds it (or the path is gone). */
-function tryLock(path: string): number {
-  let fd: number;
-  try {
-    fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  } catch {
-    return -1;
-  }
-  try {
-    flock(fd, LOCK_EX | LOCK_NB, path);
-    return fd;
-  } catch {
-    close(fd);
-    return -1;
-  }
 }
 
 /** The locked fd still names what `path` names (a rename may have moved it meanwhile). */
@@ -115,25 +96,29 @@ export class Store {
       if (!this.sweepOne(tmp)) throw exists();
       try { mkdirSync(tmp, { mode: 0o711 }); } catch { throw exists(); }
     }
-    const fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const fd = openDir(tmp);
     let done = false;
     try {
-      flock(fd, LOCK_EX, tmp);
+      lockExclusive(fd, tmp);
       // A sweeper took it for a dead create's and removed it before we locked it: another create has the id.
       if (!sameDir(fd, tmp)) throw exists();
       faultPoint('create:claim-dir');
       this.writeIn(tmp, state);
+      let renamed: boolean;
       try {
-        renameNoReplace(tmp, this.dir(id));
+        renamed = renameIfAbsent(tmp, this.dir(id));
       } catch (err) {
         rmSync(tmp, { recursive: true, force: true });
-        if (err instanceof SysError && (err.code === 'EEXIST' || err.code === 'ENOTEMPTY')) throw exists();
         throw err;
       }
+      if (!renamed) {
+        rmSync(tmp, { recursive: true, force: true });
+        throw exists();
+      }
       done = true;
-      return { release: () => close(fd) };
+      return { release: () => unlock(fd) };
     } finally {
-      if (!done) close(fd);
+      if (!done) unlock(fd);
     }
   }
 
@@ -142,18 +127,18 @@ export class Store {
     const path = this.dir(id);
     let fd: number;
     try {
-      fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      fd = openDir(path);
     } catch {
       throw new NotFoundError();
     }
     try {
-      flock(fd, LOCK_EX, path);
+      lockExclusive(fd, path);
       // A delete that held the lock before us may have removed it, or moved it away, meanwhile.
       if (!sameDir(fd, path)) throw new NotFoundError();
       if (mustExist && !existsSync(join(path, 'state.json'))) throw new NotFoundError();
       return fn();
     } finally {
-      close(fd);
+      unlock(fd);
     }
   }
 
@@ -203,7 +188,7 @@ export class Store {
    * stray mkdir, leaves. Cleared under its lock; false when someone holds it.
    */
   clearRemnant(id: string): boolean {
-    const fd = tryLock(this.dir(id));
+    const fd = tryLockDir(this.dir(id));
     if (fd < 0) return !existsSync(this.dir(id));
     try {
       if (!sameDir(fd, this.dir(id))) return false;
@@ -211,7 +196,7 @@ export class Store {
       this.bury(id);
       return true;
     } finally {
-      close(fd);
+      unlock(fd);
     }
   }
 
@@ -223,14 +208,14 @@ export class Store {
 
   /** Remove one side directory if its lock is free; true when it is gone. */
   private sweepOne(path: string): boolean {
-    const fd = tryLock(path);
+    const fd = tryLockDir(path);
     if (fd < 0) return !existsSync(path);
     try {
       if (!sameDir(fd, path)) return false;
       rmSync(path, { recursive: true, force: true });
       return true;
     } finally {
-      close(fd);
+      unlock(fd);
     }
   }
 

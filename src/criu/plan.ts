@@ -9,7 +9,7 @@ import { planDevices } from '../linux/devices.js';
 import { isBindMount, parseMountOptions } from '../linux/mountopts.js';
 import type { MountEntry } from '../linux/procfs.js';
 import { cgroupV1Binds } from '../linux/rootfs.js';
-import type { Spec } from '../spec/types.js';
+import type { Spec } from '../config/types.js';
 import type { CgMode, CriuOpts } from './schema.js';
 
 /** --empty-ns takes the runtime-spec names of namespace types. */

@@ -1,8 +1,8 @@
 // Capability sets: names from the config → the bit masks the native
 // finalize step applies, checked against what this host can grant.
-import { CAPABILITY_NAMES, capabilityNumber } from '../spec/names.js';
+import { CAPABILITY_NAMES, capabilityNumber } from '../config/names.js';
 import { readBoundingSet } from './procfs.js';
-import type { Process } from '../spec/types.js';
+import type { Process } from '../config/types.js';
 
 export interface CapabilityMasks {
   bounding: bigint;

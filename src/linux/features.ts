@@ -3,8 +3,8 @@
 // capability, the cgroup mounts, libseccomp and its architectures, the LSMs),
 // not written down once.
 import { existsSync, readFileSync } from 'node:fs';
-import { CAPABILITY_NAMES, NAMESPACE_TYPES, SECCOMP_ACTIONS, SECCOMP_OPERATORS } from '../spec/names.js';
-import type { Features } from '../spec/types.js';
+import { CAPABILITY_NAMES, NAMESPACE_TYPES, SECCOMP_ACTIONS, SECCOMP_OPERATORS } from '../config/names.js';
+import type { Features } from '../config/types.js';
 import { libseccompAvailable, libseccompVersion, resolveArch } from '../sys/libseccomp.js';
 import { libsystemdAvailable } from '../sys/sdbus.js';
 import { HOOK_KINDS } from './hooks.js';

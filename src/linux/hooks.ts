@@ -3,7 +3,7 @@
 // what a failure means, is decided by the callers (create, the init, start,
 // delete); this module only runs them.
 import type { spawnSync as SpawnSync } from 'node:child_process';
-import type { Hook, HookName } from '../spec/types.js';
+import type { Hook, HookName } from '../config/types.js';
 
 /** The hook kinds ocirun runs, in lifecycle order. */
 export const HOOK_KINDS: readonly HookName[] = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'];

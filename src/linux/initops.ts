@@ -5,9 +5,10 @@
 import { constants } from 'node:os';
 import { CLONE_NEWCGROUP } from '../sys/constants.js';
 import { errnoName } from '../sys/errors.js';
-import { jsonPathJoin } from '../spec/jsonpath.js';
-import type { Hook } from '../spec/types.js';
-import { type HookRun, type InitOp, type InitPlan, PLAN_FLAG_WALK, type EncodedPlan } from './initplan.js';
+import { jsonPathJoin } from '../config/jsonpath.js';
+import type { Hook } from '../config/types.js';
+import { type HookRun, type InitOp, PLAN_FLAG_WALK, type EncodedPlan } from './initcode.js';
+import type { InitPlan } from './initplan.js';
 import { execLabelAttrs } from './lsm.js';
 import type { NativeFailure } from './sync.js';
 import { candidatePaths, programError } from './lookpath.js';

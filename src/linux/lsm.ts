@@ -4,7 +4,7 @@
 // exec); where it is not, asking for one is an error that names the field,
 // since silently running unconfined is the worse outcome.
 import { existsSync, readFileSync } from 'node:fs';
-import type { Spec } from '../spec/types.js';
+import type { Spec } from '../config/types.js';
 
 export interface LsmHost {
   apparmor: boolean;

@@ -1,7 +1,7 @@
 // Which namespaces a container creates and which it joins, as a plan the
 // native spawn step carries out.
 import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER, CLONE_NEWUTS } from '../sys/constants.js';
-import type { Linux } from '../spec/types.js';
+import type { Linux } from '../config/types.js';
 
 export type NamespaceKind = 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'user' | 'cgroup' | 'time';
 

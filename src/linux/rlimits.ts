@@ -1,6 +1,8 @@
-// process.rlimits → setrlimit calls made by the init before it execs.
-import { rlimitNumber } from '../spec/names.js';
-import type { Process } from '../spec/types.js';
+// process.rlimits → setrlimit calls made by the init before it execs (or,
+// for exec, by the runtime on the new process with prlimit).
+import { setrlimitOf } from '../sys/calls.js';
+import { rlimitNumber } from '../config/names.js';
+import type { Process } from '../config/types.js';
 
 export interface RlimitStep { name: string; resource: number; soft: string; hard: string }
 
@@ -22,4 +24,9 @@ const RLIM_INFINITY = 0xffffffffffffffffn;
 export function asRlim(value: number): string {
   const n = BigInt(Math.trunc(value));
   return (n >= RLIM_INFINITY ? RLIM_INFINITY : n).toString();
+}
+
+/** exec: set the planned limits on the process (prlimit), before it runs the program. */
+export function applyRlimits(pid: number, steps: readonly RlimitStep[]): void {
+  for (const r of steps) setrlimitOf(pid, r.resource, { soft: BigInt(r.soft), hard: BigInt(r.hard) }, r.name);
 }

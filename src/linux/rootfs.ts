@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import * as C from '../sys/constants.js';
 import { deviceTypeBits, devSymlinks, planDevices, type DeviceNode, type DeviceSpec } from './devices.js';
-import { type InitOp, MOUNT_IN_ROOT, MOUNT_KEEP_LOCKED, MOUNT_MKDIR, MOUNT_MKFILE, MOUNT_SELF, MOUNT_SKIP_MISSING } from './initplan.js';
+import { type InitOp, MOUNT_IN_ROOT, MOUNT_KEEP_LOCKED, MOUNT_MKDIR, MOUNT_MKFILE, MOUNT_SELF, MOUNT_SKIP_MISSING } from './initcode.js';
 import { isBindMount, type MountOptions, parseMountOptions, ROOTFS_PROPAGATION } from './mountopts.js';
 import { formatIdMap, type IdMapping } from './idmap.js';
 import { isDirectory } from './pathsafe.js';

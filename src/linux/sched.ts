@@ -4,7 +4,7 @@
 // (personality(2)) and NUMA memory policy (set_mempolicy(2)). Each is planned
 // from the config (pure, unit-tested) and applied by the native init on the
 // thread that later calls execve.
-import type { ExecCPUAffinity, IoPriority, MemoryPolicy, Personality, Scheduler } from '../spec/types.js';
+import type { ExecCPUAffinity, IoPriority, MemoryPolicy, Personality, Scheduler } from '../config/types.js';
 
 const SCHED_POLICY: Record<string, number> = {
   SCHED_OTHER: 0, SCHED_FIFO: 1, SCHED_RR: 2, SCHED_BATCH: 3, SCHED_IDLE: 5, SCHED_DEADLINE: 6,

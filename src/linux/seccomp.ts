@@ -3,8 +3,8 @@
 // (filter flags; the listener for SCMP_ACT_NOTIFY). Translating the config
 // into rules is pure (planSeccompRules, unit-tested); compiling is one call
 // into sys/libseccomp.
-import type { Seccomp, SeccompAction, SeccompArg } from '../spec/types.js';
-import { jsonPathJoin as at } from '../spec/jsonpath.js';
+import type { Seccomp, SeccompAction, SeccompArg } from '../config/types.js';
+import { jsonPathJoin as at } from '../config/jsonpath.js';
 import {
   type ArgCompare, compileFilter, nativeArch, resolveArch, resolveSyscall, SCMP_ACT_ALLOW, SCMP_ACT_KILL_PROCESS,
   SCMP_ACT_KILL_THREAD, SCMP_ACT_LOG, SCMP_ACT_NOTIFY, SCMP_ACT_TRAP, SCMP_CMP, scmpActErrno, scmpActTrace,

@@ -4,7 +4,7 @@
 // init after pivot_root (so /proc/sys is the container's) and before
 // /proc/sys becomes read-only (initops.ts).
 import { readlinkSync } from 'node:fs';
-import { jsonPathJoin } from '../spec/jsonpath.js';
+import { jsonPathJoin } from '../config/jsonpath.js';
 import { type NamespaceKind, type NamespacePlan, PROC_NS_NAME } from './namespaces.js';
 
 export interface SysctlStep {

@@ -3,7 +3,16 @@
 // master goes to the engine over the console socket (one sendmsg: the pty
 // name and exactly one fd); the slave becomes /dev/console, fds 0-2, and the
 // controlling terminal.
-import type { WinSize } from '../sys/tty.js';
+//
+// The host half (`run` and `exec` with a terminal and no --console-socket):
+// like runc, we are the console socket's other end ourselves, and join the
+// user's terminal to the container's pty (fully raw, both directions, window
+// size).
+import { createReadStream, createWriteStream } from 'node:fs';
+import { isatty } from 'node:tty';
+import { close, socketpair } from '../sys/calls.js';
+import { recvWithFds } from '../sys/socket.js';
+import { getWinSize, makeRaw, setWinSize, type WinSize } from '../sys/tty.js';
 
 export interface TerminalPlan {
   /** process.consoleSize: applied to the pty before anyone reads it */
@@ -13,4 +22,70 @@ export interface TerminalPlan {
 export function planTerminal(terminal: boolean | undefined, consoleSize: { height: number; width: number } | undefined): TerminalPlan | null {
   if (!terminal) return null;
   return { size: consoleSize ? { rows: consoleSize.height, cols: consoleSize.width } : null };
+}
+
+export interface OwnConsole {
+  /** the end the init gets, as if it had connected to a console socket */
+  theirs: number;
+  ours: number;
+}
+
+export function openOwnConsole(): OwnConsole {
+  const [ours, theirs] = socketpair();
+  return { ours, theirs };
+}
+
+/** After create: the pty master the init sent us. */
+export function receiveMaster(c: OwnConsole): number {
+  close(c.theirs);
+  try {
+    const { fds } = recvWithFds(c.ours, 4096);
+    if (fds.length !== 1) throw new Error(`console: expected one pty master, got ${fds.length} fds`);
+    return fds[0] as number;
+  } finally {
+    close(c.ours);
+  }
+}
+
+/** The size of our own terminal (stdin), null when stdin is not one. */
+export function ownTerminalSize(): WinSize | null {
+  return getWinSize(0);
+}
+
+/**
+ * Copy stdin to the pty and the pty to stdout until `done` settles, with our
+ * terminal in raw mode (the container's pty does the line editing).
+ * Resolves once the pty's output has drained.
+ */
+export async function proxyTerminal(master: number, done: Promise<unknown>): Promise<void> {
+  // runc's console: the first of stdin, stdout, stderr that is a terminal is made raw.
+  const ttyFd = [0, 1, 2].find((fd) => isatty(fd));
+  const resize = (): void => {
+    const size = getWinSize(1) ?? getWinSize(0);
+    if (size) try { setWinSize(master, size); } catch { /* pty gone */ }
+  };
+  resize();
+  process.on('SIGWINCH', resize);
+  const restore = ttyFd === undefined ? null : makeRaw(ttyFd);
+  const fromPty = createReadStream('', { fd: master, autoClose: false });
+  const toPty = createWriteStream('', { fd: master, autoClose: false });
+  process.stdin.pipe(toPty);
+  const drained = new Promise<void>((resolve) => {
+    // EIO from the master means every slave is closed: the container is gone.
+    fromPty.on('error', () => resolve());
+    fromPty.on('end', () => resolve());
+  });
+  fromPty.pipe(process.stdout, { end: false });
+  try {
+    await done;
+    await Promise.race([drained, new Promise((r) => setTimeout(r, 500))]);
+  } finally {
+    process.off('SIGWINCH', resize);
+    process.stdin.unpipe(toPty);
+    restore?.();
+    process.stdin.pause();
+    fromPty.destroy();
+    // A read stream that hit EIO may have closed the master already.
+    try { close(master); } catch { /* closed */ }
+  }
 }

@@ -3,7 +3,7 @@
 // mapping. Declared on first use: only configs with idmapped mounts pay.
 import { SysError } from './errors.js';
 import { libc } from './libc.js';
-import { nativeLibraryPath } from './paths.js';
+import { nativeLibraryPath } from '../install/paths.js';
 
 type IdmappedTree = (source: string, uidMap: string, gidMap: string, rbind: number, ridmap: number, step: (string | null)[]) => number;
 let fn: IdmappedTree | undefined;

@@ -3,7 +3,7 @@
 // and each libc function is declared on its first call.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { installDir } from './paths.js';
+import { installDir } from '../install/paths.js';
 import { SYS } from './constants.js';
 import { SysError } from './errors.js';
 

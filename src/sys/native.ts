@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { SysError } from './errors.js';
 import { libc } from './libc.js';
-import { nativeLibraryPath } from './paths.js';
+import { nativeLibraryPath } from '../install/paths.js';
 
 export const MAX_JOIN = 8;
 

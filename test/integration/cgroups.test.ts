@@ -218,6 +218,15 @@ t.test('update changes live limits: runc\'s flags and --resources on stdin', { s
   const low = box.ocirun(['update', '--memory', '100m', '--memory-swap', '50m', id]);
   t.equal(low.code, 1, 'memory+swap below memory is refused by the kernel');
   t.match(low.stderr, /linux.resources.memory.swap: writing "52428800" to .*memory.memsw.limit_in_bytes: EINVAL/);
+  const endless = box.ocirun(['update', '--resources', '/dev/zero', id]);
+  t.equal(endless.code, 1, 'an endless --resources stream is refused');
+  t.match(endless.stderr, /--resources \/dev\/zero: larger than 1048576 bytes/);
+  const flood = box.ocirun(['update', '--resources', '-', id], { input: ' '.repeat(2 * 1024 * 1024) });
+  t.equal(flood.code, 1, 'so is an oversized standard input');
+  t.match(flood.stderr, /--resources \(standard input\): larger than/);
+  const missing = box.ocirun(['update', '--resources', join(box.dir, 'nope.json'), id]);
+  t.equal(missing.code, 1);
+  t.match(missing.stderr, /nope\.json/, 'a missing file is named');
   t.equal(box.ocirun(['kill', id, 'KILL']).code, 0);
   t.ok(await until(() => box.state(id)?.status === 'stopped'));
   t.match(box.ocirun(['update', '--pids-limit', '5', id]).stderr, /container not running/);

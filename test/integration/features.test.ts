@@ -1,9 +1,9 @@
 // `ocirun features`: valid against the features schema, and true to what
 // create accepts on this host.
 import t from 'tap';
-import { validate as validateFeatures } from '../../src/spec/generated/features.validate.js';
+import { validate as validateFeatures } from '../../src/config/generated/features.validate.js';
 import { parseMountOptions } from '../../src/linux/mountopts.js';
-import { CAPABILITY_NAMES } from '../../src/spec/names.js';
+import { CAPABILITY_NAMES } from '../../src/config/names.js';
 import { baseConfig, OCIRUN, run, Sandbox, sharedRootfs, SKIP_NOT_ROOT } from '../helpers.js';
 
 t.test('features is valid and consistent with this build and host', async (t) => {

@@ -4,7 +4,7 @@ import t from 'tap';
 import { codecFrom, INSTALLED_SCHEMA, OWN_SCHEMA } from '../../src/criu/schema.js';
 import { cgroupsMode, cgroupV1Mounts, dumpOptions, emptyNsMask, pageServer, restorePlan } from '../../src/criu/plan.js';
 import { lastLogError } from '../../src/criu/common.js';
-import type { Spec } from '../../src/spec/types.js';
+import type { Spec } from '../../src/config/types.js';
 
 t.test('our own messages encode exactly as CRIU\'s installed rpc.proto', { skip: existsSync(INSTALLED_SCHEMA) ? false : `${INSTALLED_SCHEMA} is not installed` }, async (t) => {
   const own = codecFrom(OWN_SCHEMA, 'own');

@@ -4,7 +4,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { archName, planSeccomp, planSeccompRules, SECCOMP_FILTER_FLAG_NEW_LISTENER } from '../../src/linux/seccomp.js';
 import { libseccompAvailable, SCMP_ACT_ALLOW, SCMP_ACT_KILL_PROCESS, SCMP_ACT_KILL_THREAD, SCMP_ACT_LOG, SCMP_ACT_NOTIFY, SCMP_ACT_TRAP, SCMP_CMP } from '../../src/sys/libseccomp.js';
-import type { Seccomp } from '../../src/spec/types.js';
+import type { Seccomp } from '../../src/config/types.js';
 
 const KNOWN = new Map([['read', 0], ['write', 1], ['mkdir', 83], ['getcwd', 79], ['personality', 135], ['clone', 56], ['sendmsg', 46], ['capset', 126]]);
 const fake = {

@@ -1,7 +1,5 @@
 import { resolve } from 'node:path';
-import { execInContainer, type ExecRequest } from '../../container/exec.js';
-import { exitCodeOf, forwardSignalsUntilExit } from '../../container/run.js';
-import { proxyTerminal } from '../../container/console.js';
+import { execAndWait, type ExecRequest } from '../../container/exec.js';
 import type { Context } from '../context.js';
 import type { ArgValue, ParsedArgs } from '../defs.js';
 
@@ -35,9 +33,5 @@ export async function exec(args: ParsedArgs, ctx: Context): Promise<number> {
     processLabel: text(o['process-label']),
     cgroups: list(o.cgroup),
   };
-  const { pid, master } = await execInContainer(ctx.store, req);
-  if (req.detach) return 0;
-  const exited = forwardSignalsUntilExit(pid);
-  if (master !== null) await proxyTerminal(master, exited);
-  return exitCodeOf(await exited);
+  return execAndWait(ctx.store, req);
 }

@@ -1,6 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { defaultSpec } from '../../spec/defaults.js';
+import { defaultSpec } from '../../config/defaults.js';
 import type { Context } from '../context.js';
 import type { ParsedArgs } from '../defs.js';
 

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { updateContainer } from '../../container/cgroups.js';
-import { warn } from '../../container/trace.js';
-import type { Resources } from '../../spec/types.js';
+import { warn } from '../../trace.js';
+import type { Resources } from '../../config/types.js';
 import type { Context } from '../context.js';
 import type { ArgValue, ParsedArgs } from '../defs.js';
 
@@ -67,8 +67,37 @@ export function resourcesFromArgs(o: Record<string, ArgValue>, readInput: (path:
   return r;
 }
 
+/** Far more than any resources document; a bound so an endless stream (`-r /dev/zero`, `yes |`) fails instead of eating memory. */
+const RESOURCES_SIZE_LIMIT = 1024 * 1024;
+
+/** Read the --resources document from a file or, for '-', standard input, at most RESOURCES_SIZE_LIMIT bytes. */
+function readResources(path: string): string {
+  const fd = path === '-' ? 0 : openSync(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(RESOURCES_SIZE_LIMIT + 1);
+    let got = 0;
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, got, buf.length - got, null);
+      } catch (err) {
+        // stdin may be a non-blocking pipe: wait a moment for the writer.
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+        continue;
+      }
+      if (n === 0) break;
+      got += n;
+      if (got > RESOURCES_SIZE_LIMIT) throw new Error(`--resources ${path === '-' ? '(standard input)' : path}: larger than ${RESOURCES_SIZE_LIMIT} bytes`);
+    }
+    return buf.toString('utf8', 0, got);
+  } finally {
+    if (fd !== 0) closeSync(fd);
+  }
+}
+
 export function update(args: ParsedArgs, ctx: Context): number {
-  const resources = resourcesFromArgs(args.options, (path) => readFileSync(path === '-' ? 0 : path, 'utf8'));
+  const resources = resourcesFromArgs(args.options, readResources);
   updateContainer(ctx.store, args.positionals['container-id'] as string, resources);
   return 0;
 }

@@ -2,7 +2,7 @@
 // then runc's default allow list (mknod of anything; the standard nodes;
 // ptys; tun). Rules are read top to bottom and the last one that matches a
 // request decides, as successive writes to v1's devices.allow/devices.deny do.
-import type { Device, DeviceCgroup } from '../../spec/types.js';
+import type { Device, DeviceCgroup } from '../../config/types.js';
 import type { CgroupWrite } from './resources.js';
 
 export type DeviceType = 'a' | 'c' | 'b';

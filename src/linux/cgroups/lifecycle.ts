@@ -1,7 +1,7 @@
 // The cgroup steps of the container lifecycle, for src/container/: decide the
 // paths at create, apply the config's resources, signal everything in the
 // cgroups, and empty and remove them at delete.
-import type { Spec } from '../../spec/types.js';
+import type { Spec } from '../../config/types.js';
 import { deviceRules } from './devices.js';
 import { errCode, sleepMs } from './fsutil.js';
 import { type CgroupMode, detectHierarchies, readOwnCgroups } from './hierarchy.js';

@@ -4,7 +4,7 @@
 // cgroup root is whatever those paths say: unit tests point them at a temp dir.
 import { closeSync, constants, existsSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Resources } from '../../spec/types.js';
+import type { Resources } from '../../config/types.js';
 import { BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI, BPF_PROG_TYPE_CGROUP_DEVICE, bpfProgAttach, bpfProgDetach, bpfProgGetFdById, bpfProgLoad, bpfProgQuery } from '../../sys/bpf.js';
 import { deviceProgram, encodeProgram } from './devicebpf.js';
 import { type DeviceRule, devicesV1 } from './devices.js';

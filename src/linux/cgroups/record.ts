@@ -1,6 +1,6 @@
 // What a container stores about its cgroups, and the reads the hot commands
 // (state, list) need from it without loading the managers: only node:fs here.
-import type { Resources } from '../../spec/types.js';
+import type { Resources } from '../../config/types.js';
 import { readCgroupFile } from './fsutil.js';
 import type { CgroupPaths, EnabledController } from './paths.js';
 import type { SystemdRecord } from './systemd.js';

@@ -3,7 +3,7 @@
 // planner gets a reader for the container's cgroup (some writes depend on
 // current values or on which files this kernel has) and returns the writes
 // in the order the kernel needs them.
-import type { BlockIO, CPU, HugepageLimit, Memory, Network, Pids, Rdma, Resources, ThrottleDevice } from '../../spec/types.js';
+import type { BlockIO, CPU, HugepageLimit, Memory, Network, Pids, Rdma, Resources, ThrottleDevice } from '../../config/types.js';
 
 export interface CgroupWrite {
   file: string;

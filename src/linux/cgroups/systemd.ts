@@ -6,7 +6,7 @@
 // stats) goes through the cgroupfs manager of the same directories, as runc
 // does: the unit has Delegate=yes, so its subtree is ours.
 import { existsSync } from 'node:fs';
-import type { Resources } from '../../spec/types.js';
+import type { Resources } from '../../config/types.js';
 import { DBusError, type DBusValue, SystemBus } from '../../sys/sdbus.js';
 import { sleepMs } from './fsutil.js';
 import type { CgroupManager, Located, SetOptions } from './manager.js';

@@ -3,7 +3,7 @@
 // the unit properties for linux.resources, the device rules and the
 // config's org.systemd.property.* annotations. Pure: no D-Bus here.
 import { readFileSync } from 'node:fs';
-import type { Resources } from '../../spec/types.js';
+import type { Resources } from '../../config/types.js';
 import type { Variant } from '../../sys/sdbus.js';
 import type { DeviceRule } from './devices.js';
 import { blkioWeightToIOWeight, sharesToWeight, swapForV2 } from './resources.js';

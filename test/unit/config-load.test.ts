@@ -4,9 +4,9 @@ import t, { type Test } from 'tap';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { defaultSpec } from '../../src/spec/defaults.js';
-import { ConfigError } from '../../src/spec/errors.js';
-import { jsonErrorOffset, loadBundleConfig, parseProcessFile, validateSpec } from '../../src/spec/load.js';
+import { defaultSpec } from '../../src/config/defaults.js';
+import { ConfigError } from '../../src/config/errors.js';
+import { jsonErrorOffset, loadBundleConfig, parseProcessFile, validateSpec } from '../../src/config/load.js';
 
 const FIXTURES = '/work/shared/fixtures/engine-configs';
 const configFixtures = readdirSync(FIXTURES).filter((f) => f.endsWith('config.json'));

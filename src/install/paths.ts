@@ -1,6 +1,6 @@
 // Where ocirun is installed: the directory holding package.json, native/ and
 // dist/. Found from this module's own location, which may be dist/,
-// dist/chunks/ (bundled) or src/sys/ (tests run from source).
+// dist/chunks/ (bundled) or src/install/ (tests run from source).
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -3,9 +3,9 @@ import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import validateFeatures from '../../src/spec/generated/features.validate.js';
-import validateState from '../../src/spec/generated/state.validate.js';
-import validateConfig, { validateProcess } from '../../src/spec/generated/config.validate.js';
+import validateFeatures from '../../src/config/generated/features.validate.js';
+import validateState from '../../src/config/generated/state.validate.js';
+import validateConfig, { validateProcess } from '../../src/config/generated/config.validate.js';
 
 const TOP = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -19,7 +19,7 @@ t.test('no schema closes its property list', async (t) => {
 
 t.test('generated validators load no ajv compiler', async (t) => {
   for (const f of ['config', 'state', 'features']) {
-    const code = readFileSync(join(TOP, 'src/spec/generated', `${f}.validate.js`), 'utf8');
+    const code = readFileSync(join(TOP, 'src/config/generated', `${f}.validate.js`), 'utf8');
     const imports = [...code.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]);
     for (const i of imports) t.match(i, /^ajv\/dist\/runtime\//, `${f}: imports only ajv runtime helpers (${i})`);
     t.notMatch(code, /\brequire\(/, `${f}: no require()`);

@@ -1,5 +1,5 @@
 // The init plan's format and executor without root: plans encoded by
-// initplan.ts go through native/plantest (plan_check / plan_run of
+// initcode.ts go through native/plantest (plan_check / plan_run of
 // native/plan.c); malformed and truncated plans must be refused, never
 // crash; in-root resolution is checked both ways (openat2 and the walk).
 import t from 'tap';
@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodePlan, type InitOp, MOUNT_IN_ROOT, MOUNT_MKDIR } from '../../src/linux/initplan.js';
+import { encodePlan, type InitOp, MOUNT_IN_ROOT, MOUNT_MKDIR } from '../../src/linux/initcode.js';
 import { describeFailure } from '../../src/linux/initops.js';
 import { TOP } from '../helpers.js';
 

@@ -5,9 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONFIG_SIZE_LIMIT, MAX_JSON_DEPTH, parseJson, readText } from '../../src/spec/read.js';
-import { checkNulBytes, checkHooks } from '../../src/spec/checks.js';
-import type { Process, Spec } from '../../src/spec/types.js';
+import { CONFIG_SIZE_LIMIT, MAX_JSON_DEPTH, parseJson, readText } from '../../src/config/read.js';
+import { checkNulBytes, checkHooks } from '../../src/config/checks.js';
+import type { Process, Spec } from '../../src/config/types.js';
 
 t.test('readText refuses what is not a regular file, and what is too large', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ocirun-read-'));

@@ -5,14 +5,17 @@
 import { F_DUPFD_CLOEXEC, O_CLOEXEC, O_RDONLY, SIGKILL } from '../sys/constants.js';
 import { close, fcntl, kill, open, socketpair, waitpid } from '../sys/calls.js';
 import { type FinalizeRequest, nativeSpawn } from '../sys/native.js';
-import { chooseMapWriter, type IdMapping, writeIdMaps } from '../linux/idmap.js';
-import { encodePlan, type EncodedPlan } from '../linux/initplan.js';
-import { describeFailure, failedHook } from '../linux/initops.js';
-import { openExecFifoForInit } from '../linux/execfifo.js';
-import { CLONE_FLAG, type NamespacePlan, PROC_NS_NAME } from '../linux/namespaces.js';
+
+/** What the native step does before it execs a process (exec's request, built by the planner). */
+export type { FinalizeRequest };
+import { chooseMapWriter, type IdMapping, writeIdMaps } from './idmap.js';
+import { encodePlan, type EncodedPlan } from './initcode.js';
+import { describeFailure, failedHook } from './initops.js';
+import { openExecFifoForInit } from './execfifo.js';
+import { CLONE_FLAG, type NamespacePlan, PROC_NS_NAME } from './namespaces.js';
 import { readlinkSync } from 'node:fs';
-import { SyncChannel } from '../linux/sync.js';
-import { trace } from './trace.js';
+import { SyncChannel } from './sync.js';
+import { trace } from '../trace.js';
 
 export interface Launch {
   stage1: number;

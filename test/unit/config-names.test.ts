@@ -1,5 +1,5 @@
 import t from 'tap';
-import { CAPABILITY_NAMES, capabilityNumber, NAMESPACE_TYPES, RLIMIT_NAMES, rlimitNumber } from '../../src/spec/names.js';
+import { CAPABILITY_NAMES, capabilityNumber, NAMESPACE_TYPES, RLIMIT_NAMES, rlimitNumber } from '../../src/config/names.js';
 
 t.test('capabilities are in kernel number order', async (t) => {
   t.equal(CAPABILITY_NAMES.length, 41);

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultSpec } from '../../src/spec/defaults.js';
+import { defaultSpec } from '../../src/config/defaults.js';
 
 function runcSpec(rootless: boolean): unknown {
   const dir = mkdtempSync(join(tmpdir(), 'ocirun-runc-spec-'));

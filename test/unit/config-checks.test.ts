@@ -3,11 +3,11 @@
 import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as checks from '../../src/spec/checks.js';
-import { CHECKS, checkForCreate, checkProcess, checkSpec } from '../../src/spec/checks.js';
-import { defaultSpec } from '../../src/spec/defaults.js';
-import type { Problem } from '../../src/spec/errors.js';
-import type { Spec } from '../../src/spec/types.js';
+import * as checks from '../../src/config/checks.js';
+import { CHECKS, checkForCreate, checkProcess, checkSpec } from '../../src/config/checks.js';
+import { defaultSpec } from '../../src/config/defaults.js';
+import type { Problem } from '../../src/config/errors.js';
+import type { Spec } from '../../src/config/types.js';
 
 /** A config that every check accepts and that touches what the checks look at. */
 function good(): Spec {

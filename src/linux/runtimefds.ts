@@ -1,0 +1,44 @@
+// The fds the runtime opens on the host side for a container's process and
+// hands to it: the engine's console socket (the pty master goes back over
+// it) and the seccomp notify listener. Both are connected here, as the
+// runtime (a user-namespace init may not be allowed to connect), and placed
+// above the fds --preserve-fds passes on.
+import { F_DUPFD_CLOEXEC } from '../sys/constants.js';
+import { close, connectUnix, fcntl } from '../sys/calls.js';
+
+/** Connect to the engine's --console-socket; the error names the flag. */
+export function connectConsoleSocket(path: string): number {
+  try {
+    return connectUnix(path);
+  } catch (err) {
+    throw new Error(`--console-socket ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Connect to linux.seccomp.listenerPath; the error names the field. */
+export function connectSeccompListener(path: string): number {
+  try {
+    return connectUnix(path);
+  } catch (err) {
+    throw new Error(`linux.seccomp.listenerPath: connect ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Move `fd` to the lowest free number at or above `min` (close-on-exec); the old number is closed. */
+export function moveFdAbove(fd: number, min: number): number {
+  try {
+    return fcntl(fd, F_DUPFD_CLOEXEC, min);
+  } finally {
+    close(fd);
+  }
+}
+
+/** Close an fd of ours. */
+export function closeFd(fd: number): void {
+  close(fd);
+}
+
+/** Close an fd that may be closed already (a stream that hit EIO closes its own). */
+export function closeQuietly(fd: number): void {
+  try { close(fd); } catch { /* closed */ }
+}
