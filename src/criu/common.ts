@@ -107,13 +107,19 @@ export function stdioDescriptors(pid: number): string[] {
 
 export const DESCRIPTORS_FILE = 'descriptors.json';
 
-/** The last error CRIU wrote to its log, without its source location. */
+/**
+ * What CRIU says when a helper program it ran failed ("exited, status=1",
+ * "execvp(...) failed"): the line that names the step (network lock, ...)
+ * is the one to show.
+ */
+const HELPER_FAILED = /^exited, status=\d+$|^execvp\(/;
+
+/** The last error CRIU wrote to its log, without its source location; one that names a step beats a helper's exit status. */
 export function lastLogError(logPath: string): string | null {
   let text: string;
   try { text = readFileSync(logPath, 'utf8'); } catch { return null; }
-  const errors = text.split('\n').filter((l) => /\bError \(/.test(l));
-  const last = errors.at(-1);
-  return last ? cleanMessage(last) : null;
+  const errors = text.split('\n').filter((l) => /\bError \(/.test(l)).map(cleanMessage);
+  return errors.filter((e) => !HELPER_FAILED.test(e)).at(-1) ?? errors.at(-1) ?? null;
 }
 
 /** "(00.04) Error (criu/mount.c:12): mnt: It failed.\n" → "mnt: It failed": one line, no clock or source location. */
@@ -130,7 +136,8 @@ export function criuFailure(what: string, resp: CriuResp | null, criu: string, l
   const parts: string[] = [];
   const kernel = criuCheck(criu);
   if (kernel !== null) parts.push(`CRIU cannot work on this kernel (criu check: ${kernel})`);
-  const said = resp?.cr_errmsg ? cleanMessage(resp.cr_errmsg) : lastLogError(logPath);
+  const told = resp?.cr_errmsg ? cleanMessage(resp.cr_errmsg) : '';
+  const said = told !== '' && !HELPER_FAILED.test(told) ? told : lastLogError(logPath) ?? told;
   const errno = resp?.cr_errno ? ` (errno ${resp.cr_errno})` : '';
   parts.push(`criu ${what} failed${said ? `: ${said}` : ''}${errno}`);
   return new Error(`${parts.join('; ')}; log: ${logPath}`);

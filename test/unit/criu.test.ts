@@ -137,6 +137,17 @@ t.test('the last error of a CRIU log, without its clock and source location', as
   writeFileSync(`${dir}/x.log`, '(00.001) Version: 3.17\n(00.04) Error (criu/mount.c:1): mnt: Something went wrong.\n(00.05) Error (criu/cr-dump.c:2): Dumping FAILED.\n');
   t.equal(lastLogError(`${dir}/x.log`), 'Dumping FAILED');
   t.equal(lastLogError(`${dir}/none.log`), null);
+  // A helper program's exit status says less than the step that ran it (CRIU 3.17 without iptables-restore).
+  writeFileSync(`${dir}/y.log`, [
+    '(03.74) Running network-lock scripts',
+    'Error (criu/util.c:627): execvp("iptables-restore", ...) failed: No such file or directory',
+    '(03.82) Error (criu/util.c:642): exited, status=1',
+    '(03.87) Error (criu/net.c:3071): Locking network failed: iptables-restore returned -1. This may be connected to disabled CONFIG_NETFILTER_XT_MARK kernel build config option.',
+    '(03.94) Error (criu/util.c:642): exited, status=1', '',
+  ].join('\n'));
+  t.equal(lastLogError(`${dir}/y.log`), 'Locking network failed: iptables-restore returned -1. This may be connected to disabled CONFIG_NETFILTER_XT_MARK kernel build config option');
+  writeFileSync(`${dir}/z.log`, '(01.7) Error (criu/util.c:642): exited, status=1\n');
+  t.equal(lastLogError(`${dir}/z.log`), 'exited, status=1', 'nothing better: the helper\'s status');
   (await import('node:fs')).rmSync(dir, { recursive: true });
 });
 
