@@ -43,6 +43,13 @@ const readOr = (path: string, or: string): string => { try { return readFileSync
 const alive = (pid: number): boolean => pid > 0 && existsSync(`/proc/${pid}`);
 const cgroup2Of = (pid: number): string => readOr(`/proc/${pid}/cgroup`, '').split('\n').find((l) => l.startsWith('0::'))?.slice(3) ?? '<gone>';
 
+/** A failure's detail: what the command said, and the errors of the CRIU log it names. */
+function withLog(r: Result): string {
+  const log = /log(?: file)?: (\/\S+\.log)/.exec(r.stdout + r.stderr)?.[1];
+  const errors = log ? readOr(log, '').split('\n').filter((l) => /Error/.test(l)).slice(-6).join(' | ') : '';
+  return `${r.stdout} ${r.stderr} ${errors}`;
+}
+
 const COUNT_SH = 'i=0; while true; do i=$((i+1)); echo $i > /tmp/count; usleep 100000; done';
 
 /**
@@ -63,14 +70,14 @@ function podmanWith(h: Helpers, runtime: string, trace: Record<string, string>):
   h.ok(until(() => count(pid) >= 5, 20_000), `${runtime}: it counts (${count(pid)})`);
   const c = pm(['container', 'checkpoint', name]);
   trace.checkpoint = c.code === 0 ? 'ok' : `failed: ${c.stderr.trim()}`;
-  if (!h.ok(c.code === 0, `${runtime}: podman container checkpoint`, c.stdout + c.stderr)) { pm(['rm', '-f', name]); return; }
+  if (!h.ok(c.code === 0, `${runtime}: podman container checkpoint`, withLog(c))) { pm(['rm', '-f', name]); return; }
   trace.afterCheckpoint = `${inspect('{{.State.Status}}')} checkpointed=${inspect('{{.State.Checkpointed}}')}`;
   h.eq(trace.afterCheckpoint, 'exited checkpointed=true', `${runtime}: podman inspect: exited, checkpointed`);
   trace.oldPidGone = String(until(() => !alive(pid), 10_000));
   h.ok(trace.oldPidGone === 'true', `${runtime}: the container's process ${pid} is gone`);
   const r = pm(['container', 'restore', name]);
   trace.restore = r.code === 0 ? 'ok' : `failed: ${r.stderr.trim()}`;
-  if (!h.ok(r.code === 0, `${runtime}: podman container restore`, r.stdout + r.stderr)) { pm(['rm', '-f', name]); return; }
+  if (!h.ok(r.code === 0, `${runtime}: podman container restore`, withLog(r))) { pm(['rm', '-f', name]); return; }
   trace.afterRestore = `${inspect('{{.State.Status}}')} restored=${inspect('{{.State.Restored}}')}`;
   h.eq(trace.afterRestore, 'running restored=true', `${runtime}: podman inspect: running, restored`);
   const pid2 = Number(inspect('{{.State.Pid}}'));
