@@ -1,7 +1,7 @@
 // Checkpoint/restore checks of the systemd VM (test/vm/checks.ts calls them;
 // erasable TypeScript only, no imports from src/): podman's `container
-// checkpoint` and `container restore` with ocirun as its runtime, runc beside
-// it, under systemd (systemd cgroup manager, cgroup v2); and on systemd's
+// checkpoint` and `container restore` with ocirun as its runtime (runc beside
+// it on request), under systemd (systemd cgroup manager, cgroup v2); and on systemd's
 // hybrid layout a container whose cgroup mount became per-hierarchy cgroup v1
 // binds, which CRIU must be told are external and restore must bind from the
 // new container's cgroups. What the kernel says decides: /proc/<pid>/cgroup,
@@ -99,14 +99,20 @@ function podmanWith(h: Helpers, runtime: string, trace: Record<string, string>):
   h.ok(!readOr('/proc/self/mountinfo', '').includes('ocirun-criu-root-'), `${runtime}: no mount of the restore is left`);
 }
 
+/**
+ * With OCIVM_RUNC_TOO=1 (test/vm/run passes it on) runc goes through the
+ * same steps and the two are compared: ~30-45 s more under emulation, so
+ * not by default.
+ */
 export function podmanCheckpoint(h: Helpers): void {
-  h.section('podman container checkpoint/restore with ocirun as its runtime (CRIU), runc beside it');
+  const compare = process.env.OCIVM_RUNC_TOO === '1';
+  h.section(`podman container checkpoint/restore with ocirun as its runtime (CRIU)${compare ? ', runc beside it' : ''}`);
   const traces: Record<string, Record<string, string>> = {};
-  for (const runtime of ['ocirun', 'runc']) {
+  for (const runtime of compare ? ['ocirun', 'runc'] : ['ocirun']) {
     traces[runtime] = {};
     podmanWith(h, runtime, traces[runtime] as Record<string, string>);
   }
-  h.eq(traces.ocirun, traces.runc, 'podman saw ocirun do what runc did, step by step');
+  if (compare) h.eq(traces.ocirun, traces.runc, 'podman saw ocirun do what runc did, step by step');
 }
 
 // ------------------------------------------------------------- cgroup v1
