@@ -1,18 +1,8 @@
 // What every command gets: the state store under --root, and the reporter
 // that writes errors and debug lines where --log and --log-format say.
 import { appendFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
-import { Store } from '../container/store.js';
-import { honorsXdgRuntimeDir } from '../linux/rootless.js';
+import { defaultRoot, Store } from '../container/store.js';
 import type { ArgValue } from './defs.js';
-
-/** runc's default: /run/ocirun for root, $XDG_RUNTIME_DIR/ocirun for a rootless caller (rootless podman included). */
-export function defaultRoot(): string {
-  const xdg = process.env.XDG_RUNTIME_DIR;
-  if (xdg && honorsXdgRuntimeDir()) return join(xdg, 'ocirun');
-  if (process.geteuid?.() === 0) return '/run/ocirun';
-  return `/tmp/ocirun-${process.geteuid?.() ?? 0}`;
-}
 
 /** RFC 3339 in UTC, seconds precision, as runc's JSON log lines carry it. */
 function logTime(): string {

@@ -5,7 +5,8 @@ import type { CPU, Memory, Resources } from '../config/types.js';
 import { openCgroups } from '../linux/cgroups/lifecycle.js';
 import type { CgroupManager } from '../linux/cgroups/manager.js';
 import type { CgroupRecord } from '../linux/cgroups/record.js';
-import { collectStats } from '../linux/cgroups/stats.js';
+import { collectStats, statsJson } from '../linux/cgroups/stats.js';
+import { requireStatus } from './status.js';
 import { currentStatus, type StoredState } from './state.js';
 import { NotFoundError, type Store } from './store.js';
 
@@ -17,8 +18,7 @@ function cgroupsOf(s: StoredState): { rec: CgroupRecord; m: CgroupManager } {
 export function pauseContainer(store: Store, id: string): void {
   store.withLock(id, () => {
     const s = store.read(id);
-    const status = currentStatus(store, s);
-    if (status !== 'running' && status !== 'created') throw new Error('container not running');
+    requireStatus('pause', currentStatus(store, s), id);
     cgroupsOf(s).m.freeze();
   });
 }
@@ -26,7 +26,7 @@ export function pauseContainer(store: Store, id: string): void {
 export function resumeContainer(store: Store, id: string): void {
   store.withLock(id, () => {
     const s = store.read(id);
-    if (currentStatus(store, s) !== 'paused') throw new Error('container not paused');
+    requireStatus('resume', currentStatus(store, s), id);
     cgroupsOf(s).m.thaw();
   });
 }
@@ -85,8 +85,7 @@ function changedOnly(before: Resources, after: Resources): Resources {
 export function updateContainer(store: Store, id: string, patch: Resources): void {
   store.withLock(id, () => {
     const s = store.read(id);
-    const status = currentStatus(store, s);
-    if (status === 'stopped' || status === 'creating') throw new Error('container not running');
+    requireStatus('update', currentStatus(store, s), id);
     const { rec, m } = cgroupsOf(s);
     const merged = mergeResources(rec.resources, patch);
     // Memory and swap depend on each other: when either changes, both are
@@ -112,10 +111,12 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * interval and an "oom" event whenever the OOM killer strikes in the
  * container, until the container stops or is deleted.
  */
-export async function containerEvents(store: Store, id: string, opts: EventsOptions, emit: (event: Record<string, unknown>) => void): Promise<void> {
+export async function containerEvents(store: Store, id: string, opts: EventsOptions, emitJson: (json: string) => void): Promise<void> {
+  // Bigints (the stats' u64 counters) written as the exact integers they are.
+  const emit = (event: Record<string, unknown>): void => emitJson(statsJson(event));
   if (!(opts.intervalMs > 0)) throw new Error('duration interval must be greater than 0');
   const s = store.read(id);
-  if (currentStatus(store, s) === 'stopped') throw new Error(`container with id ${id} is not running`);
+  requireStatus('events', currentStatus(store, s), id);
   const { m } = cgroupsOf(s);
   const stats = (): Record<string, unknown> => ({ type: 'stats', id, data: collectStats(m) });
   if (opts.stats) {

@@ -10,10 +10,14 @@ import { readBundleConfig } from '../config/read.js';
 import type { Spec } from '../config/types.js';
 import { checkStatusFd, sendStatusReady } from '../criu/statusfd.js';
 import { dumpOptions } from '../criu/plan.js';
+// The command line's --manage-cgroups-mode, --empty-ns and --page-server are read by
+// CRIU's planner (the CLI reaches criu/ only through here).
+export { cgroupsMode, emptyNsMask, pageServer } from '../criu/plan.js';
 import type { CgMode, CriuOpts, CriuReq } from '../criu/schema.js';
 import {
   configFile, criuFailure, DESCRIPTORS_FILE, freezerPath, imagePathOf, isDir, logPathIn, makeDir, openDir, requireFeature, startCriu, stdioDescriptors,
 } from '../criu/common.js';
+import { requireStatus } from './status.js';
 import { currentStatus } from './state.js';
 import type { Store } from './store.js';
 import { trace } from '../trace.js';
@@ -69,10 +73,7 @@ export async function checkpointContainer(store: Store, req: CheckpointRequest):
   // Synchronous under the lock (the lock is released when this returns); CRIU's exit is awaited after.
   store.withLock(req.id, () => {
     const s = store.read(req.id);
-    const status = currentStatus(store, s);
-    if (status === 'created' || status === 'stopped' || status === 'creating') {
-      throw new Error(`Container cannot be checkpointed in ${status} state`);
-    }
+    requireStatus('checkpoint', currentStatus(store, s), req.id);
     checkParentPath(imagePath, req.parentPath);
     const statusFd = req.lazyPages ? req.statusFd : -1;
     if (statusFd >= 0) checkStatusFd(statusFd);

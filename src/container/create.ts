@@ -1,20 +1,28 @@
 // `create`: check the id, fork the init (its namespaces are made while the
-// config is validated), validate and plan, claim the id, send the init its
-// plan of operations, and finish once the init waits on exec.fifo.
-// Any failure undoes everything: no process, no state directory.
-import { readlinkSync } from 'node:fs';
-import { readBundleConfig } from '../config/read.js';
+// config is validated), then in named steps: plan (validate and plan, nothing
+// made), claim and record (the id's directory with its first record), cgroups,
+// the runtime-side fds (console socket, seccomp listener, idmapped mounts),
+// start (send the init its plan of operations, run the runtime's hooks, wait
+// until it waits on exec.fifo), record. Each step pushes its undo on a
+// cleanup stack (cleanup.ts): any failure undoes everything, last made
+// first, and leaves no process and no state directory.
+import type { LoadedBundle } from '../config/load.js';
+import { type ReadBundle, readBundleConfig } from '../config/read.js';
 import type { Spec } from '../config/types.js';
-import { closeFd, connectConsoleSocket, connectSeccompListener } from '../linux/runtimefds.js';
+import { closeFd } from '../linux/runtimefds.js';
 import { makeExecFifo } from '../linux/execfifo.js';
 import { mapToHost } from '../linux/idmap.js';
 import { openIdmappedMounts } from '../linux/idmapmount.js';
 import { type NamespacePlan, planNamespaces } from '../linux/namespaces.js';
 import { readProcStat } from '../linux/procfs.js';
+import { processExe } from '../linux/procexe.js';
 import { abortLaunch, completeLaunch, type Launch, launchInit, sameNamespaces } from '../linux/spawn.js';
 import { type StoredState, hookStateJson } from './state.js';
 import { newStateRecord } from './record.js';
-import { type DirLock, type Store, validateId, writePidFile } from './store.js';
+import { type Store, validateId, writePidFile } from './store.js';
+import { CleanupStack } from './cleanup.js';
+import { openProcessFds } from './processfds.js';
+import type { ContainerPlan } from './plan.js';
 import { faultPoint } from './faultpoint.js';
 import { Interrupts } from './interrupts.js';
 import { forgetRemovedParents, shareCreatedParents } from './cgroupparents.js';
@@ -87,192 +95,239 @@ export async function createContainer(store: Store, req: CreateRequest, held?: I
   }
 }
 
+/** The modules create loads once the init is forking (see the imports above). */
+interface Libraries {
+  planner: typeof import('./plan.js');
+  initops: typeof import('../linux/initops.js');
+  cgroups: typeof import('../linux/cgroups/lifecycle.js');
+  hooks: typeof import('../linux/hooks.js');
+}
+
+/** One create under way: what its steps share. */
+interface Creating {
+  store: Store;
+  req: CreateRequest;
+  cleanup: CleanupStack;
+  /** socket activation's fds (LISTEN_FDS), passed on first */
+  listenFds: number;
+  /** every fd passed on: socket activation's, then --preserve-fds */
+  passFds: number;
+  lib: Libraries;
+  loaded: LoadedBundle;
+  plan: ContainerPlan;
+  /** a prestart or createRuntime hook failed (then the poststop hooks run once create is undone) */
+  hookFailed: boolean;
+}
+
 async function createHoldingSignals(store: Store, req: CreateRequest, interrupts: Interrupts): Promise<Created> {
   const read = readBundleConfig(req.bundle);
   // Socket activation: fds 3.. that systemd (or whoever) handed us go first, then --preserve-fds.
   const listenFds = socketActivationFds();
   const passFds = listenFds + req.preserveFds;
-
-  let launch: Launch | null = null;
-  const early = earlyNamespacePlan(read.doc);
-  if (early) {
-    try { launch = launchInit(early, passFds); } catch { launch = null; }
-  }
-  let lock: DirLock | null = null;
-  let consoleFd = -1;
-  let listenerFd = -1;
-  let idmapFds: number[] = [];
-  let cgroups: CgroupManager | null = null;
-  let killAndRemoveCgroups: ((m: CgroupManager) => void) | null = null;
-  // A prestart, createRuntime or createContainer hook failed: after undoing
-  // create, the poststop hooks run (runtime.md lifecycle steps 3-5, 12, 13).
-  let hookFailed = false;
-  const hostMounts: { rootfs: string; before: number } = { rootfs: '', before: -1 };
-  const onHookFailure: { poststop: (() => void) | null } = { poststop: null };
+  // The init is forked first, from the raw config when it is plainly well-formed:
+  // its namespaces are made while the config is loaded and validated.
+  let early = forkEarly(read.doc, passFds);
+  const cleanup = new CleanupStack();
   try {
-    // Loading and validation run while stage 1 makes the namespaces.
-    const [{ checkBundleConfig }, { planContainer, readInitFacts }, { initOperations }, cgroupLib, { runHooks, runHooksWarnOnly }] = await Promise.all([
-      import('../config/load.js'),
-      import('./plan.js'),
-      import('../linux/initops.js'),
-      import('../linux/cgroups/lifecycle.js'),
-      import('../linux/hooks.js'),
-    ]);
-    const { applyConfigResources, cgroupRecordFor, openCgroups } = cgroupLib;
-    killAndRemoveCgroups = cgroupLib.killAndRemoveCgroups;
-    const loaded = checkBundleConfig(read);
-    trace('config validated');
-    const fifoPath = store.fifoPath(req.id);
-    const plan = planContainer(loaded.spec, {
-      id: req.id,
-      bundle: loaded.bundle,
-      rootfs: loaded.rootfs,
-      fifoPath,
-      noPivot: req.noPivot,
-      preserveFds: passFds,
-      noNewKeyring: req.noNewKeyring,
-    });
-    if (listenFds > 0) plan.init.process.env.push(`LISTEN_FDS=${listenFds}`, 'LISTEN_PID=1');
-    const terminal = plan.init.process.terminal !== null;
-    const hasSocket = req.consoleSocket !== undefined || req.consoleSocketFd !== undefined;
-    // runc's wording for both mismatches.
-    if (terminal && !hasSocket) throw new Error('cannot allocate tty if runc will detach without setting console socket');
-    if (!terminal && hasSocket) throw new Error('cannot use console socket if runc will not detach or allocate tty');
-    if (launch && !sameNamespaces(launch.namespaces, plan.namespaces)) {
-      abortLaunch(launch);
-      launch = null;
+    const c = await planCreate(store, req, read, cleanup, listenFds, passFds);
+    if (early && !sameNamespaces(early.namespaces, c.plan.namespaces)) {
+      abortLaunch(early);
+      early = null;
     }
     await interrupts.check();
-
-    const state: StoredState = {
-      ...newStateRecord({
-        id: req.id, bundle: loaded.bundle, rootfs: loaded.rootfs, spec: loaded.spec, namespaces: plan.namespaces,
-        seccomp: plan.init.process.seccomp, cgroup: cgroupRecordFor(loaded.spec, req.id, { systemd: req.systemdCgroup === true }),
-      }),
-      // No mount namespace: the mounts go into ours, on the rootfs; delete takes off those above this many.
-      ...(plan.init.rootfs.ownMountNamespace ? {} : { hostRootfsMounts: mountsAt(loaded.rootfs) }),
-    };
-    if (state.hostRootfsMounts !== undefined) Object.assign(hostMounts, { rootfs: loaded.rootfs, before: state.hostRootfsMounts });
-    // The records written before the last carry no annotations: they can be
-    // tens of megabytes, and each write would cost as much again.
-    const interim = (): StoredState => ({ ...state, annotations: {} });
-    // The id's directory appears with this record in it, locked by us until we return.
-    lock = store.claim(interim());
-    faultPoint('create:claimed');
-    onHookFailure.poststop = () => {
-      for (const w of runHooksWarnOnly('poststop', loaded.spec.hooks?.poststop, hookStateJson(state, 'stopped', 0))) warn(w);
-    };
-    const uidMap = loaded.spec.linux?.uidMappings ?? [];
-    const gidMap = loaded.spec.linux?.gidMappings ?? [];
-    // The init, possibly root of a user namespace, must be able to open it for writing.
-    makeExecFifo(fifoPath, plan.namespaces.newUserns ? { uid: mapToHost(0, uidMap) ?? 0, gid: mapToHost(0, gidMap) ?? 0 } : null);
-
-    launch ??= launchInit(plan.namespaces, passFds);
-    if (req.consoleSocket !== undefined) {
-      consoleFd = connectConsoleSocket(req.consoleSocket);
-    }
-    const active = launch;
-    const cg = state.cgroup ? openCgroups(state.cgroup) : null;
-    cgroups = cg;
-    cg?.create();
-    if (state.cgroup) shareCreatedParents(store.root, state.cgroup);
-    store.write(interim()); // with the directories made, for a delete after a crash
-    faultPoint('create:cgroups-made');
-    // Resources go on once the init's mounts are done, but before runtime hooks.
-    let resourcesSet = false;
-    const setResources = (): void => {
-      if (resourcesSet) return;
-      if (cg) applyConfigResources(cg, loaded.spec);
-      resourcesSet = true;
-      trace('cgroup resources set');
-    };
-    const hooks = loaded.spec.hooks;
-    // The seccomp listener's socket is connected here, as host root: a user-namespace
-    // init may not be allowed to. The init takes the fds in this order.
-    const listener = plan.init.process.seccompListener;
-    if (listener) {
-      listenerFd = connectSeccompListener(listener.path);
-    }
+    const state = claimAndRecord(c);
+    const cg = makeCgroups(c, state);
+    const fds = openProcessFds(cleanup, { consoleSocket: req.consoleSocket, listenerPath: c.plan.init.process.seccompListener?.path });
     // Idmapped mounts: the trees are cloned and mapped here, with host privileges; the init attaches them.
-    idmapFds = openIdmappedMounts(plan.init.rootfs.mounts);
+    const idmapFds = openIdmappedMounts(c.plan.init.rootfs.mounts);
+    cleanup.always('closing the idmapped mounts', () => { for (const fd of idmapFds) closeFd(fd); });
+    // The init takes the fds in this order.
     const extraFds = [
-      ...(listenerFd >= 0 ? [listenerFd] : []),
-      ...(consoleFd >= 0 ? [consoleFd] : req.consoleSocketFd !== undefined ? [req.consoleSocketFd] : []),
+      ...(fds.listener >= 0 ? [fds.listener] : []),
+      ...(fds.console >= 0 ? [fds.console] : req.consoleSocketFd !== undefined ? [req.consoleSocketFd] : []),
       ...idmapFds,
     ];
-    // The init gets the container's state only for what hands it on (its own hooks, the seccomp
-    // agent): the annotations can be megabytes, and copying them costs every create.
-    const initNeedsState = Boolean(plan.init.hooks.createContainer.length || plan.init.hooks.startContainer.length || listener);
-    completeLaunch(active, uidMap, gidMap, fifoPath, extraFds, (pid) => {
-      trace(`init pid ${pid}`);
-      // Before the init runs anything (it unshares its cgroup namespace first).
-      cg?.apply(pid);
-      trace('init placed in its cgroups');
-      plan.init.hookState = JSON.parse(hookStateJson(initNeedsState ? state : { ...state, annotations: {} }, 'created', pid)) as Record<string, unknown>;
-      // Recorded at once: should we die before the end, state and delete find the init.
-      const stat = readProcStat(pid);
-      if (stat) {
-        state.pid = pid;
-        state.pidStartTime = stat.startTime;
-        state.initExe = processExe(pid);
-        store.write(interim());
-      }
-      faultPoint('create:init-pid');
-      // Built now: the cgroup mounts bind the init's own cgroups, the hooks get its pid.
-      return initOperations(plan.init, readInitFacts(`/proc/${pid}/cgroup`, plan.init.hookState));
-    }, () => {
-      // In the runtime's namespaces, after the mounts and before pivot_root (as runc).
-      setResources();
-      // The runtime environment exists (lifecycle step 2 is over): runtime.md calls that "created".
-      const json = hookStateJson(state, 'created', active.initPid);
-      try {
-        runHooks('prestart', hooks?.prestart, json);
-        runHooks('createRuntime', hooks?.createRuntime, json);
-      } catch (err) {
-        hookFailed = true;
-        throw err;
-      }
-      trace('prestart and createRuntime hooks done');
-    });
-    setResources();
+    const launch = early ?? launchInit(c.plan.namespaces, passFds);
+    early = null;
+    startInit(c, state, cg, launch, extraFds);
     faultPoint('create:ready');
-    const stat = readProcStat(active.initPid);
-    if (!stat) throw new Error('the container init exited during create');
-    state.pid = active.initPid;
-    state.pidStartTime = stat.startTime;
-    state.initExe ??= processExe(active.initPid);
-    state.creating = false;
-    delete state.creator;
-    store.write(state);
+    recordCreated(c, state, launch.initPid);
     faultPoint('create:written');
     // A signal held meanwhile cancels the create now, before anyone is told it succeeded.
     await interrupts.check();
-    if (req.pidFile) writePidFile(req.pidFile, active.initPid);
-    return { pid: active.initPid, state };
+    if (req.pidFile) writePidFile(req.pidFile, launch.initPid);
+    cleanup.succeed();
+    return { pid: launch.initPid, state };
   } catch (err) {
-    if (launch) abortLaunch(launch);
-    if (hostMounts.before >= 0) {
-      try { undoHostRootfs(hostMounts.rootfs, hostMounts.before); } catch (cleanup) { (err as Error).message += ` (and unmounting its root filesystem failed: ${(cleanup as Error).message})`; }
-    }
-    if (cgroups && killAndRemoveCgroups) {
-      try { killAndRemoveCgroups(cgroups); forgetRemovedParents(store.root); } catch (cleanup) { (err as Error).message += ` (and removing its cgroups failed: ${(cleanup as Error).message})`; }
-    }
-    if (lock) store.bury(req.id);
-    if (hookFailed || (err instanceof PeerError && err.hook)) onHookFailure.poststop?.();
+    // The init first: nothing it does may outlive its record.
+    if (early) abortLaunch(early);
+    cleanup.fail(err);
     throw err;
-  } finally {
-    lock?.release();
-    if (consoleFd >= 0) closeFd(consoleFd);
-    for (const fd of idmapFds) closeFd(fd);
-    if (listenerFd >= 0) closeFd(listenerFd);
   }
 }
 
-/** /proc/<pid>/exe, or undefined when we may not read it. */
-function processExe(pid: number): string | undefined {
-  try {
-    return readlinkSync(`/proc/${pid}/exe`);
-  } catch {
-    return undefined;
+/** Fork the init from the unvalidated config when its namespace plan is plain; null otherwise (or when that fails: create then forks it again, and reports). */
+function forkEarly(doc: unknown, passFds: number): Launch | null {
+  const early = earlyNamespacePlan(doc);
+  if (!early) return null;
+  try { return launchInit(early, passFds); } catch { return null; }
+}
+
+/** Step 1, plan: validate the config and plan the container; nothing is made. */
+async function planCreate(store: Store, req: CreateRequest, read: ReadBundle, cleanup: CleanupStack, listenFds: number, passFds: number): Promise<Creating> {
+  // Loading and validation run while stage 1 makes the namespaces.
+  const [load, planner, initops, cgroups, hooks] = await Promise.all([
+    import('../config/load.js'),
+    import('./plan.js'),
+    import('../linux/initops.js'),
+    import('../linux/cgroups/lifecycle.js'),
+    import('../linux/hooks.js'),
+  ]);
+  const loaded = load.checkBundleConfig(read);
+  trace('config validated');
+  const plan = planner.planContainer(loaded.spec, {
+    id: req.id,
+    bundle: loaded.bundle,
+    rootfs: loaded.rootfs,
+    fifoPath: store.fifoPath(req.id),
+    noPivot: req.noPivot,
+    preserveFds: passFds,
+    noNewKeyring: req.noNewKeyring,
+  });
+  if (listenFds > 0) plan.init.process.env.push(`LISTEN_FDS=${listenFds}`, 'LISTEN_PID=1');
+  const terminal = plan.init.process.terminal !== null;
+  const hasSocket = req.consoleSocket !== undefined || req.consoleSocketFd !== undefined;
+  // runc's wording for both mismatches.
+  if (terminal && !hasSocket) throw new Error('cannot allocate tty if runc will detach without setting console socket');
+  if (!terminal && hasSocket) throw new Error('cannot use console socket if runc will not detach or allocate tty');
+  return { store, req, cleanup, listenFds, passFds, lib: { planner, initops, cgroups, hooks }, loaded, plan, hookFailed: false };
+}
+
+/**
+ * Step 2, claim and record: the id's directory appears with the first
+ * record in it, locked by us until create ends; exec.fifo is made in it.
+ * Undone: the record removed (under the lock), then the poststop hooks when
+ * a hook failed.
+ */
+function claimAndRecord(c: Creating): StoredState {
+  const { store, req, loaded, plan } = c;
+  const state: StoredState = {
+    ...newStateRecord({
+      id: req.id, bundle: loaded.bundle, rootfs: loaded.rootfs, spec: loaded.spec, namespaces: plan.namespaces,
+      seccomp: plan.init.process.seccomp, cgroup: c.lib.cgroups.cgroupRecordFor(loaded.spec, req.id, { systemd: req.systemdCgroup === true }),
+    }),
+    // No mount namespace: the mounts go into ours, on the rootfs; delete takes off those above this many.
+    ...(plan.init.rootfs.ownMountNamespace ? {} : { hostRootfsMounts: mountsAt(loaded.rootfs) }),
+  };
+  const lock = store.claim(interim(state));
+  c.cleanup.always('releasing the lock', () => lock.release());
+  // runtime.md lifecycle steps 3-5, 12, 13: after a failed prestart, createRuntime or
+  // createContainer hook, create is undone and then the poststop hooks run.
+  c.cleanup.onFailure('running the poststop hooks', (err) => {
+    if (!c.hookFailed && !(err instanceof PeerError && err.hook)) return;
+    for (const w of c.lib.hooks.runHooksWarnOnly('poststop', loaded.spec.hooks?.poststop, hookStateJson(state, 'stopped', 0))) warn(w);
+  });
+  c.cleanup.onFailure('removing its state', () => store.bury(req.id));
+  faultPoint('create:claimed');
+  const uidMap = loaded.spec.linux?.uidMappings ?? [];
+  const gidMap = loaded.spec.linux?.gidMappings ?? [];
+  // The init, possibly root of a user namespace, must be able to open it for writing.
+  makeExecFifo(store.fifoPath(req.id), plan.namespaces.newUserns ? { uid: mapToHost(0, uidMap) ?? 0, gid: mapToHost(0, gidMap) ?? 0 } : null);
+  return state;
+}
+
+/**
+ * The records written before the last carry no annotations: they can be
+ * tens of megabytes, and each write would cost as much again.
+ */
+function interim(state: StoredState): StoredState {
+  return { ...state, annotations: {} };
+}
+
+/** Step 3, cgroups: made (and recorded, for a delete after a crash) before the init is placed in them. Undone: killed and removed. */
+function makeCgroups(c: Creating, state: StoredState): CgroupManager | null {
+  if (!state.cgroup) return null;
+  const cg = c.lib.cgroups.openCgroups(state.cgroup);
+  c.cleanup.onFailure('removing its cgroups', () => {
+    c.lib.cgroups.killAndRemoveCgroups(cg);
+    forgetRemovedParents(c.store.root);
+  });
+  cg.create();
+  shareCreatedParents(c.store.root, state.cgroup);
+  c.store.write(interim(state)); // with the directories made, for a delete after a crash
+  faultPoint('create:cgroups-made');
+  return cg;
+}
+
+/**
+ * Step 4, start: learn the init's pid (record it, place it in its cgroups,
+ * build its operations), send the plan, run the runtime's hooks when it
+ * asks, and return once it waits on exec.fifo. Undone: the init killed and
+ * reaped, then (no mount namespace) its mounts on the rootfs taken off.
+ */
+function startInit(c: Creating, state: StoredState, cg: CgroupManager | null, launch: Launch, extraFds: number[]): void {
+  const { store, loaded, plan } = c;
+  const hostMountsBefore = state.hostRootfsMounts;
+  if (hostMountsBefore !== undefined) {
+    c.cleanup.onFailure('unmounting its root filesystem', () => undoHostRootfs(loaded.rootfs, hostMountsBefore));
   }
+  c.cleanup.onFailure('stopping the init', () => abortLaunch(launch));
+  // Resources go on once the init's mounts are done, but before runtime hooks.
+  let resourcesSet = false;
+  const setResources = (): void => {
+    if (resourcesSet) return;
+    if (cg) c.lib.cgroups.applyConfigResources(cg, loaded.spec);
+    resourcesSet = true;
+    trace('cgroup resources set');
+  };
+  const hooks = loaded.spec.hooks;
+  // The init gets the container's state only for what hands it on (its own hooks, the seccomp
+  // agent): the annotations can be megabytes, and copying them costs every create.
+  const initNeedsState = Boolean(plan.init.hooks.createContainer.length || plan.init.hooks.startContainer.length || plan.init.process.seccompListener);
+  const uidMap = loaded.spec.linux?.uidMappings ?? [];
+  const gidMap = loaded.spec.linux?.gidMappings ?? [];
+  completeLaunch(launch, uidMap, gidMap, store.fifoPath(c.req.id), extraFds, (pid) => {
+    trace(`init pid ${pid}`);
+    // Before the init runs anything (it unshares its cgroup namespace first).
+    cg?.apply(pid);
+    trace('init placed in its cgroups');
+    plan.init.hookState = JSON.parse(hookStateJson(initNeedsState ? state : { ...state, annotations: {} }, 'created', pid)) as Record<string, unknown>;
+    // Recorded at once: should we die before the end, state and delete find the init.
+    const stat = readProcStat(pid);
+    if (stat) {
+      state.pid = pid;
+      state.pidStartTime = stat.startTime;
+      state.initExe = processExe(pid);
+      store.write(interim(state));
+    }
+    faultPoint('create:init-pid');
+    // Built now: the cgroup mounts bind the init's own cgroups, the hooks get its pid.
+    return c.lib.initops.initOperations(plan.init, c.lib.planner.readInitFacts(`/proc/${pid}/cgroup`, plan.init.hookState));
+  }, () => {
+    // In the runtime's namespaces, after the mounts and before pivot_root (as runc).
+    setResources();
+    // The runtime environment exists (lifecycle step 2 is over): runtime.md calls that "created".
+    const json = hookStateJson(state, 'created', launch.initPid);
+    try {
+      c.lib.hooks.runHooks('prestart', hooks?.prestart, json);
+      c.lib.hooks.runHooks('createRuntime', hooks?.createRuntime, json);
+    } catch (err) {
+      c.hookFailed = true;
+      throw err;
+    }
+    trace('prestart and createRuntime hooks done');
+  });
+  setResources();
+}
+
+/** Step 5, record: the init waits for `start`; the whole record (annotations too) says so. */
+function recordCreated(c: Creating, state: StoredState, initPid: number): void {
+  const stat = readProcStat(initPid);
+  if (!stat) throw new Error('the container init exited during create');
+  state.pid = initPid;
+  state.pidStartTime = stat.startTime;
+  state.initExe ??= processExe(initPid);
+  state.creating = false;
+  delete state.creator;
+  c.store.write(state);
 }

@@ -2,27 +2,29 @@
 // container's root filesystem (it may not even have a libc), so the native
 // step joins the container's namespaces (user first) and, once we have put
 // it in the container's cgroups and set its rlimits, becomes the process.
-import { readlinkSync, writeFileSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 
 import type { Process } from '../config/types.js';
-import { closeFd, closeQuietly, connectConsoleSocket, moveFdAbove } from '../linux/runtimefds.js';
+import { closeQuietly, moveFdAbove } from '../linux/runtimefds.js';
 import { openOwnConsole, type OwnConsole, ownTerminalSize, proxyTerminal, receiveMaster } from '../linux/terminal.js';
 import { exitCodeOf, forwardSignalsUntilExit } from '../linux/children.js';
 import { planHostCapabilities } from '../linux/capabilities.js';
 import { candidatePaths } from '../linux/lookpath.js';
 import { type NamespaceKind, type NamespacePlan, PROC_NS_NAME } from '../linux/namespaces.js';
 import { lastCapability } from '../linux/procfs.js';
-import { applyRlimits, planRlimits } from '../linux/rlimits.js';
+import { applyRlimits, planRlimits, type RlimitStep } from '../linux/rlimits.js';
 import { setgroupsDenied } from '../linux/idmap.js';
 import { homeFor, readInRoot, withHome } from '../linux/home.js';
 import { detectLsm, execLabelAttrs, planLsm } from '../linux/lsm.js';
-import { abortLaunch, completeExecLaunch, type FinalizeRequest, type Launch, launchInit } from '../linux/spawn.js';
+import { abortLaunch, completeExecLaunch, type FinalizeRequest, launchInit } from '../linux/spawn.js';
+import { requireStatus } from './status.js';
 import { currentStatus, type StoredState } from './state.js';
 import { type Store, writePidFile } from './store.js';
+import { CleanupStack } from './cleanup.js';
+import { openProcessFds } from './processfds.js';
 import { trace } from '../trace.js';
 import { openCgroups } from '../linux/cgroups/lifecycle.js';
-import { subCgroupDirs } from '../linux/cgroups/subcgroup.js';
-import { join } from 'node:path';
+import { enterSubCgroups } from '../linux/cgroups/subcgroup.js';
 
 export interface ExecRequest {
   id: string;
@@ -123,13 +125,44 @@ export function planExecFinalize(proc: Process, s: StoredState, preserveFds: num
   };
 }
 
-/** Start the process; returns its host pid once it has exec'd. */
+/** What exec will start: the process, the native step's request, and the limits set on it before it runs. */
+interface ExecPlan {
+  proc: Process;
+  finalize: FinalizeRequest;
+  rlimits: RlimitStep[];
+}
+
+/**
+ * Start the process; returns its host pid once it has exec'd. In named
+ * steps: plan; open the runtime-side fds (the terminal); start (the native
+ * step joins the namespaces; we place it in the cgroups and set its limits,
+ * then it execs); record (the pid file). Each step pushes its undo on a
+ * cleanup stack (cleanup.ts).
+ */
 export async function execInContainer(store: Store, req: ExecRequest): Promise<{ pid: number; state: StoredState; master: number | null }> {
   const s = store.read(req.id);
-  const status = currentStatus(store, s);
-  if (status === 'stopped') throw new Error('cannot exec in a stopped container');
-  if (status === 'paused' && !req.ignorePaused) throw new Error('cannot exec in a paused container (use --ignore-paused to override)');
-  if (status === 'creating') throw new Error('cannot exec in a container that is still being created');
+  requireStatus(req.ignorePaused ? 'exec --ignore-paused' : 'exec', currentStatus(store, s), req.id);
+  const plan = await planExec(s, req);
+  const cleanup = new CleanupStack();
+  try {
+    const terminal = openTerminal(cleanup, plan.proc, req);
+    const launch = launchInit(namespacesToJoin(s), req.preserveFds, plan.finalize, terminal.console);
+    // Once it has exec'd, the process is the user's: a later failure (the pid file) leaves it running.
+    let started = false;
+    cleanup.onFailure('stopping the process', () => { if (!started) abortLaunch(launch); });
+    const pid = completeExecLaunch(launch, (pid) => placeProcess(s, req, pid, plan.rlimits));
+    started = true;
+    if (req.pidFile) writePidFile(req.pidFile, pid);
+    cleanup.succeed();
+    return { pid, state: s, master: terminal.own ? receiveMaster(terminal.own) : null };
+  } catch (err) {
+    cleanup.fail(err);
+    throw friendlierExecError(err, plan.proc.args?.[0] ?? '');
+  }
+}
+
+/** Step 1, plan: the process (with HOME, LSM labels, the flags), the native request and the rlimits; nothing is made. */
+async function planExec(s: StoredState, req: ExecRequest): Promise<ExecPlan> {
   const proc = await execProcessSpec(s, req);
   // runc's HOME when the process has none: from the container's own view of /etc/passwd.
   proc.env = withHome(proc.env ?? [], () => homeFor(readInRoot(`/proc/${s.pid}/root`, '/etc/passwd'), proc.user?.uid ?? 0));
@@ -142,54 +175,43 @@ export async function execInContainer(store: Store, req: ExecRequest): Promise<{
   const finalize = { ...planExecFinalize(proc, s, req.preserveFds), execAttrs: execLabelAttrs(lsm) };
   // No mount namespace to join: the container's root is the init's chroot.
   if (!(s.namespaces ?? []).includes('mount')) finalize.root = `/proc/${s.pid}/root`;
-  const rlimits = planRlimits(proc.rlimits);
-  // The terminal: the engine's console socket, or (foreground, none given) our own, joined to the user's terminal.
-  let consoleFd = -1;
-  let ownConsole: OwnConsole | null = null;
-  if (proc.terminal) {
-    let fd: number;
-    if (req.consoleSocket !== undefined) {
-      fd = connectConsoleSocket(req.consoleSocket);
-    } else {
-      ownConsole = openOwnConsole();
-      fd = ownConsole.theirs;
-    }
-    // Above the fds --preserve-fds passes on: the native step closes it after use.
-    consoleFd = moveFdAbove(fd, 3 + req.preserveFds);
-    if (ownConsole) ownConsole.theirs = consoleFd;
+  return { proc, finalize, rlimits: planRlimits(proc.rlimits) };
+}
+
+/**
+ * Step 2, the runtime-side fds: the terminal, through the engine's console
+ * socket or (foreground, none given) our own, joined to the user's terminal.
+ * Either sits above the fds --preserve-fds passes on: the native step closes
+ * it after use.
+ */
+function openTerminal(cleanup: CleanupStack, proc: Process, req: ExecRequest): { console?: { fd: number; rows: number; cols: number }; own: OwnConsole | null } {
+  if (!proc.terminal) return { own: null };
+  let fd: number;
+  let own: OwnConsole | null = null;
+  if (req.consoleSocket !== undefined) {
+    fd = openProcessFds(cleanup, { consoleSocket: req.consoleSocket, above: 3 + req.preserveFds }).console;
+  } else {
+    const ours = openOwnConsole();
+    own = ours;
+    cleanup.onFailure('closing our terminal', () => { closeQuietly(ours.theirs); closeQuietly(ours.ours); });
+    fd = ours.theirs = moveFdAbove(ours.theirs, 3 + req.preserveFds);
   }
-  const size = proc.consoleSize ? { rows: proc.consoleSize.height, cols: proc.consoleSize.width } : (ownConsole ? ownTerminalSize() : null);
-  let launch: Launch | null;
-  try {
-    launch = launchInit(namespacesToJoin(s), req.preserveFds, finalize, consoleFd >= 0 ? { fd: consoleFd, rows: size?.rows ?? 0, cols: size?.cols ?? 0 } : undefined);
-  } catch (err) {
-    if (consoleFd >= 0 && !ownConsole) closeFd(consoleFd);
-    throw err;
+  const size = proc.consoleSize ? { rows: proc.consoleSize.height, cols: proc.consoleSize.width } : (own ? ownTerminalSize() : null);
+  return { console: { fd, rows: size?.rows ?? 0, cols: size?.cols ?? 0 }, own };
+}
+
+/** Step 3, start: before it runs anything, the process goes into the container's cgroups (ps, kill --all and limits see it) and gets its rlimits. */
+function placeProcess(s: StoredState, req: ExecRequest, pid: number, rlimits: readonly RlimitStep[]): void {
+  trace(`exec process ${pid}`);
+  if (s.cgroup) {
+    const cg = openCgroups(s.cgroup);
+    cg.apply(pid);
+    // --cgroup: further down, into sub-cgroups that already exist.
+    enterSubCgroups(cg.paths, req.cgroups, pid);
+  } else if (req.cgroups.length) {
+    throw new Error('--cgroup: this container has no cgroups');
   }
-  try {
-    const pid = completeExecLaunch(launch, (pid) => {
-      trace(`exec process ${pid}`);
-      // Into the container's cgroups before it runs anything (ps, kill --all and limits see it).
-      if (s.cgroup) {
-        const cg = openCgroups(s.cgroup);
-        cg.apply(pid);
-        // --cgroup: further down, into sub-cgroups that already exist.
-        for (const dir of subCgroupDirs(cg.paths, req.cgroups)) writeFileSync(join(dir, 'cgroup.procs'), String(pid));
-      } else if (req.cgroups.length) {
-        throw new Error('--cgroup: this container has no cgroups');
-      }
-      applyRlimits(pid, rlimits);
-    });
-    launch = null;
-    if (req.pidFile) writePidFile(req.pidFile, pid);
-    if (consoleFd >= 0 && !ownConsole) closeFd(consoleFd);
-    return { pid, state: s, master: ownConsole ? receiveMaster(ownConsole) : null };
-  } catch (err) {
-    if (launch) abortLaunch(launch);
-    if (consoleFd >= 0) closeQuietly(consoleFd);
-    if (ownConsole) closeQuietly(ownConsole.ours);
-    throw friendlierExecError(err, proc.args?.[0] ?? '');
-  }
+  applyRlimits(pid, rlimits);
 }
 
 /** runc's wording for a program that is not there, which engines match (podman maps it to 127). */

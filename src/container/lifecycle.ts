@@ -3,9 +3,11 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { releaseInit } from '../linux/execfifo.js';
 import { isProcessAlive } from '../linux/procfs.js';
+import { parseSignal } from '../linux/signals.js';
 import { signalContainer, signalProcess, waitForProcessExit } from '../linux/pidsignal.js';
 import { currentStatus, hookStateJson, killFreezeLeft, killFreezeMarker, type Status, type StoredState } from './state.js';
 import { faultPoint } from './faultpoint.js';
+import { accepts, requireStatus } from './status.js';
 import { forgetRemovedParents } from './cgroupparents.js';
 import { runHooks, runHooksWarnOnly } from '../linux/hooks.js';
 import { warn } from '../trace.js';
@@ -19,10 +21,7 @@ const SIGKILL = 9;
 export function startContainer(store: Store, id: string): void {
   store.withLock(id, () => {
     const s = store.read(id);
-    const status = currentStatus(store, s);
-    if (status === 'stopped') throw new Error('cannot start a container that has stopped');
-    if (status === 'running') throw new Error('cannot start an already running container');
-    if (status !== 'created') throw new Error(`cannot start a container in the ${status} state`);
+    requireStatus('start', currentStatus(store, s), id);
     faultPoint('start:locked');
     // Opening the fifo releases the init: from then on it is running, whatever happens to us.
     releaseInit(store.fifoPath(id), () => isProcessAlive(s.pid, s.pidStartTime), () => faultPoint('start:released'));
@@ -59,19 +58,21 @@ function signalCgroupMarked(store: Store, s: StoredState, signal: number): void 
   rmSync(marker, { force: true });
 }
 
-export function killContainer(store: Store, id: string, signal: number, all: boolean): void {
+/** `signal` as the command line gives it (a name, with or without SIG, or a number), checked before the container is looked at. */
+export function killContainer(store: Store, id: string, signalText: string, all: boolean): void {
+  const signal = parseSignal(signalText);
   store.withLock(id, () => {
     const s = store.read(id);
     thawLeftFreeze(store, s);
     const status = currentStatus(store, s);
-    if (status === 'stopped' || status === 'creating') {
+    if (!accepts('kill', status)) {
       // The shim sends `kill --all` after the init exits and expects success;
       // whatever is left in the cgroup (no pid namespace) gets the signal.
       if (all) {
         signalCgroupMarked(store, s, signal);
         return;
       }
-      throw new Error('container not running');
+      requireStatus('kill', status, id);
     }
     if (all) {
       // The cgroup holds every process of the container, however it was started: signal each once.
@@ -108,8 +109,8 @@ export function deleteContainer(store: Store, id: string, force: boolean): void 
       thawLeftFreeze(store, s);
       const status: Status = currentStatus(store, s);
       faultPoint('delete:locked');
-      if (status === 'running' || status === 'paused' || status === 'creating') {
-        if (!force) throw new Error(`cannot delete container ${id} that is not stopped: ${status}`);
+      if (!accepts('delete', status)) {
+        if (!force) requireStatus('delete', status, id);
         killAndWait(store, s);
       } else if (status === 'created') {
         // runc deletes a created container: its init never ran the user's program.

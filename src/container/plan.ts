@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { EncodedPlan } from '../linux/initcode.js';
 import type { InitPlan } from '../linux/initplan.js';
 import type { CgroupPaths } from '../linux/cgroups/paths.js';
-import type { InitFacts } from '../linux/initops.js';
+import { formatOperations, type InitFacts } from '../linux/initops.js';
 import { lastCapability, readMountinfo } from '../linux/procfs.js';
 import { planNamespaces, type NamespacePlan } from '../linux/namespaces.js';
 import { planRlimits } from '../linux/rlimits.js';
@@ -190,4 +190,18 @@ export async function planBundle(store: { fifoPath(id: string): string }, req: P
     cgroups: cgroup?.paths ?? null,
     init: initOperations(plan.init, readInitFacts('/proc/self/cgroup', hookState)),
   };
+}
+
+/** `ocirun plan`'s text: namespaces, cgroups, then the init's operations one a line. */
+export function planText(r: PlanReport): string {
+  const ns = r.namespaces;
+  const lines = [
+    `namespaces: new ${ns.create.join(', ') || 'none'}${ns.join.length ? `; join ${ns.join.map((j) => `${j.kind} ${j.path}`).join(', ')}` : ''}`,
+  ];
+  if (r.cgroups) {
+    for (const p of r.cgroups.v1) lines.push(`cgroup ${p.controllers.join(',')}: ${p.dir}`);
+    if (r.cgroups.unified) lines.push(`cgroup unified: ${r.cgroups.unified.dir}`);
+  }
+  lines.push('init operations (in order; # names what each is for):');
+  return `${lines.join('\n')}\n${formatOperations(r.init)}`;
 }

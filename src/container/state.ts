@@ -1,8 +1,9 @@
 // A container's stored record and its live status, derived from the kernel
 // each time: a stored status would go stale the moment the process exits.
-import { existsSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isProcessAlive } from '../linux/procfs.js';
+import { stillRuns } from '../linux/procexe.js';
 import type { Hook } from '../config/types.js';
 import { type CgroupRecord, isFrozen } from '../linux/cgroups/record.js';
 
@@ -65,19 +66,8 @@ export function currentStatus(store: RecordDirs, s: StoredState): Status {
  */
 function waitingForStart(store: RecordDirs, s: StoredState): boolean {
   if (!existsSync(store.fifoPath(s.id))) return false;
-  if (!s.initExe) return true;
-  try {
-    if (readlinkSync(`/proc/${s.pid}/exe`) === s.initExe) return true;
-    // Once the init has pivoted into the container, the link's text is the
-    // path inside the mount that holds the binary (a separate /usr, a 9p
-    // share: "/node_modules/…/node"), not the path we recorded: compare the
-    // files themselves.
-    const now = statSync(`/proc/${s.pid}/exe`);
-    const recorded = statSync(s.initExe);
-    return now.dev === recorded.dev && now.ino === recorded.ino;
-  } catch {
-    return true; // not ours to read (no ptrace access): the fifo decides
-  }
+  // Where we may not read its exe link (no ptrace access), the fifo decides.
+  return !s.initExe || stillRuns(s.pid, s.initExe);
 }
 
 /** The marker a kill path leaves while it has the container frozen (see lifecycle.ts). */

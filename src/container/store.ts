@@ -12,9 +12,18 @@
 // part of an id, so they never pass for a container.
 import { existsSync, fstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { honorsXdgRuntimeDir } from '../linux/rootless.js';
 import { lockExclusive, openDir, renameIfAbsent, tryLockDir, unlock } from '../linux/filelock.js';
 import type { StoredState } from './state.js';
 import { faultPoint } from './faultpoint.js';
+
+/** Where state lives without --root, as runc decides: /run/ocirun for root, $XDG_RUNTIME_DIR/ocirun for a rootless caller (rootless podman included). */
+export function defaultRoot(): string {
+  const xdg = process.env.XDG_RUNTIME_DIR;
+  if (xdg && honorsXdgRuntimeDir()) return join(xdg, 'ocirun');
+  if (process.geteuid?.() === 0) return '/run/ocirun';
+  return `/tmp/ocirun-${process.geteuid?.() ?? 0}`;
+}
 
 /** runc's rule: letters, digits, and _ + - . ; not "." or "..". */
 export function validateId(id: string): void {

@@ -13,7 +13,6 @@ import { knownMountOptions } from './mountopts.js';
 import { PROC_NS_NAME } from './namespaces.js';
 import { lastCapability, readMountinfo } from './procfs.js';
 import { resctrlMounted } from './intelrdt.js';
-import { criuUsable } from '../criu/check.js';
 import { SECCOMP_FILTER_FLAGS, archName } from './seccomp.js';
 import { idmapSupported } from '../sys/idmaptree.js';
 
@@ -29,14 +28,18 @@ function kernelHasSeccomp(): boolean {
   return /^Seccomp:/m.test(readFileSync('/proc/self/status', 'utf8'));
 }
 
-export function hostFeatures(ociVersionMax: string): Features {
+/**
+ * The host's answer. `checkpointEnabled` is CRIU's (criu/ sits above this
+ * layer: container/features.ts asks it).
+ */
+export function hostFeatures(ociVersionMax: string, checkpointEnabled: boolean): Features {
   const types = new Set(readMountinfo().map((m) => m.fstype));
   const lsm = detectLsm();
   const seccompOn = kernelHasSeccomp() && libseccompAvailable();
   const annotations: Record<string, string> = {};
   if (seccompOn) annotations['io.github.seccomp.libseccomp.version'] = libseccompVersion();
   // runc's key; runc says "true" when built with CRIU support, we say whether CRIU works here.
-  annotations['org.opencontainers.runc.checkpoint.enabled'] = String(criuUsable());
+  annotations['org.opencontainers.runc.checkpoint.enabled'] = String(checkpointEnabled);
   return {
     ociVersionMin: '1.0.0',
     ociVersionMax,
@@ -76,3 +79,11 @@ function safeRead(path: string): string {
   try { return readFileSync(path, 'utf8'); } catch { return ''; }
 }
 
+/** libseccomp's version, or null when it cannot be loaded here. */
+export function libseccompVersionIfPresent(): string | null {
+  try {
+    return libseccompVersion();
+  } catch {
+    return null;
+  }
+}

@@ -1,5 +1,4 @@
-import { checkpointContainer } from '../../container/checkpoint.js';
-import { cgroupsMode, emptyNsMask, pageServer } from '../../criu/plan.js';
+import { cgroupsMode, checkpointContainer, emptyNsMask, pageServer } from '../../container/checkpoint.js';
 import type { Context } from '../context.js';
 import type { ArgValue, ParsedArgs } from '../defs.js';
 

@@ -1,5 +1,4 @@
 import { containerEvents } from '../../container/cgroups.js';
-import { statsJson } from '../../linux/cgroups/stats.js';
 import { type Context, out } from '../context.js';
 import type { ParsedArgs } from '../defs.js';
 
@@ -21,9 +20,9 @@ export function parseDuration(text: string): number {
 
 export async function events(args: ParsedArgs, ctx: Context): Promise<number> {
   const interval = parseDuration(String(args.options.interval ?? '5s'));
-  await containerEvents(ctx.store, args.positionals['container-id'] as string, { stats: args.options.stats === true, intervalMs: interval }, (event) => {
+  await containerEvents(ctx.store, args.positionals['container-id'] as string, { stats: args.options.stats === true, intervalMs: interval }, (json) => {
     // One compact JSON object a line, as Go's json.Encoder writes them.
-    out(`${statsJson(event)}\n`);
+    out(`${json}\n`);
   });
   return 0;
 }

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { restoreAndWait } from '../../container/restore.js';
-import { cgroupsMode, emptyNsMask } from '../../criu/plan.js';
+import { cgroupsMode, emptyNsMask } from '../../container/checkpoint.js';
 import type { Context } from '../context.js';
 import type { ParsedArgs } from '../defs.js';
 import { str, strs } from './checkpoint.js';

@@ -3,7 +3,7 @@
 // that v1 hierarchy (or cgroup2 for a controller only it has); without, every
 // hierarchy the container is in. The path is relative to the container's
 // cgroup and may not climb out of it.
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join, normalize } from 'node:path';
 import type { CgroupPaths } from './paths.js';
 
@@ -26,4 +26,9 @@ export function subCgroupDirs(paths: CgroupPaths, specs: readonly string[]): str
     }
   }
   return [...new Set(dirs)];
+}
+
+/** Move `pid` into each sub-cgroup that `specs` names (subCgroupDirs). */
+export function enterSubCgroups(paths: CgroupPaths, specs: readonly string[], pid: number): void {
+  for (const dir of subCgroupDirs(paths, specs)) writeFileSync(join(dir, 'cgroup.procs'), String(pid));
 }
