@@ -2,10 +2,9 @@
 // directory, as runc does. A full dump stops the container (it is then
 // deleted), unless --leave-running; a pre-dump only copies memory and leaves
 // it running, for a later dump with --parent-path.
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { closeFd } from '../linux/runtimefds.js';
-import { readMountinfo } from '../linux/procfs.js';
 import { readBundleConfig } from '../config/read.js';
 import type { Spec } from '../config/types.js';
 import { checkStatusFd, sendStatusReady } from '../criu/statusfd.js';
@@ -15,7 +14,7 @@ import { dumpOptions } from '../criu/plan.js';
 export { cgroupsMode, emptyNsMask, pageServer } from '../criu/plan.js';
 import type { CgMode, CriuOpts, CriuReq } from '../criu/schema.js';
 import {
-  configFile, criuFailure, DESCRIPTORS_FILE, freezerPath, imagePathOf, isDir, logPathIn, makeDir, openDir, requireFeature, startCriu, stdioDescriptors,
+  cgroupFacts, configFile, criuFailure, DESCRIPTORS_FILE, freezerPath, imagePathOf, isDir, logPathIn, makeDir, openDir, requireFeature, startCriu, stdioDescriptors,
 } from '../criu/common.js';
 import { requireStatus } from './status.js';
 import { currentStatus } from './state.js';
@@ -133,8 +132,7 @@ export async function checkpointContainer(store: Store, req: CheckpointRequest):
         Object.assign(opts, dumpOptions(spec, s.bundle, {
           isDirectory: inRootIsDirectory(s.rootfs),
           nsInode: (p) => statSync(p).ino,
-          cgroupLines: readFileSync(`/proc/${s.pid}/cgroup`, 'utf8'),
-          mountinfo: readMountinfo(),
+          ...cgroupFacts(s.pid),
         }));
         // restore hands pipes on stdio back to the new process under these names.
         writeFileSync(join(imagePath, DESCRIPTORS_FILE), JSON.stringify(stdioDescriptors(s.pid)), { mode: 0o600 });

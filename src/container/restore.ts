@@ -14,13 +14,13 @@ import { bindRoot, makeCriuRootDir, makeMountpoints, openNamespaceFd, removeCriu
 import type { Spec } from '../config/types.js';
 import { readBundleConfig } from '../config/read.js';
 import { planNamespaces } from '../linux/namespaces.js';
-import { readMountinfo, readProcStat } from '../linux/procfs.js';
+import { readProcStat } from '../linux/procfs.js';
 import type { CgroupManager } from '../linux/cgroups/manager.js';
 import { cgroupV1Mounts, restorePlan } from '../criu/plan.js';
 import type { CgMode, CriuOpts } from '../criu/schema.js';
 import { extraFdNumber } from '../criu/swrk.js';
 import {
-  cgroupRoots, configFile, criuFailure, DESCRIPTORS_FILE, imagePathOf, isDir, logPathIn, makeDir, openDir, requireFeature, startCriu,
+  cgroupFacts, cgroupRoots, configFile, criuFailure, DESCRIPTORS_FILE, imagePathOf, isDir, logPathIn, makeDir, openDir, requireFeature, startCriu,
 } from '../criu/common.js';
 import { hookStateJson, type StoredState } from './state.js';
 import { newStateRecord } from './record.js';
@@ -168,7 +168,8 @@ export async function restoreContainer(store: Store, req: RestoreRequest): Promi
     if (req.cgroupsMode) opts.manage_cgroups_mode = req.cgroupsMode;
     if (cgroups) opts.cg_root = cgroupRoots(session.pid);
     // cgroup v1 binds: the names the dump recorded, bound from the new container's directories (CRIU's own, now).
-    for (const b of cgroupV1Mounts(spec, readFileSync(`/proc/${session.pid}/cgroup`, 'utf8'), readMountinfo())) {
+    const facts = cgroupFacts(session.pid);
+    for (const b of cgroupV1Mounts(spec, facts.cgroupLines, facts.mountinfo)) {
       opts.ext_mnt?.push({ key: b.destination, val: b.source });
     }
     // The pages come from `criu lazy-pages` over lazy-pages.socket in the work directory.

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { O_CLOEXEC, O_DIRECTORY, O_RDONLY } from '../sys/constants.js';
 import { open } from '../sys/calls.js';
 import type { CgroupRecord } from '../linux/cgroups/record.js';
+import { type MountEntry, readMountinfo } from '../linux/procfs.js';
 import { criuCheck, findCriu, requireVersion } from './check.js';
 import type { CriuResp } from './schema.js';
 import { CriuSession, type SwrkSpawn } from './swrk.js';
@@ -96,6 +97,11 @@ export function cgroupRoots(pid: number): { ctrl?: string; path: string }[] {
     else roots.push({ ctrl: ctrl.replace(/^name=/, ''), path });
   }
   return roots;
+}
+
+/** Where a container's cgroup v1 binds come from (cgroupV1Mounts): the cgroups of a process in them, and the host's mount table. */
+export function cgroupFacts(pid: number): { cgroupLines: string; mountinfo: MountEntry[] } {
+  return { cgroupLines: readFileSync(`/proc/${pid}/cgroup`, 'utf8'), mountinfo: readMountinfo() };
 }
 
 /** The stdio of a process as runc records it (descriptors.json): what each of fds 0-2 points at. */
