@@ -6,7 +6,7 @@ import type { Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OCIRUN, type Sandbox, until } from './helpers.js';
+import { OCIRUN, processGone, type Sandbox, until } from './helpers.js';
 import { parseCgroupMounts, parseProcCgroup } from '../src/linux/cgroups/hierarchy.js';
 
 export type FaultSignal = 'SIGKILL' | 'SIGTERM' | 'SIGINT';
@@ -100,11 +100,7 @@ export function pidsInCgroups(id: string): number[] {
 }
 
 export function isLive(pid: number): boolean {
-  try {
-    return !/\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
+  return !processGone(pid);
 }
 
 export interface Truth {

@@ -6,6 +6,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, r
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type MountInfo, readMountinfo, readProcStat, readStatusField } from '../src/linux/procfs.js';
 
 export const TOP = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const OCIRUN = join(TOP, 'bin/ocirun');
@@ -153,8 +154,7 @@ export class Sandbox {
     const leftovers: string[] = [];
     if (existsSync(this.root) && readdirSync(this.root).length) leftovers.push(`state left in ${this.root}: ${readdirSync(this.root).join(' ')}`);
     for (const pid of this.pids) {
-      const stat = (() => { try { return readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { return null; } })();
-      if (stat && !/\) Z /.test(stat)) leftovers.push(`process ${pid} still running`);
+      if (!processGone(pid)) leftovers.push(`process ${pid} still running`);
     }
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(this.dir));
     if (mounts.length) leftovers.push(`mounts left: ${mounts.join('; ')}`);
@@ -173,6 +173,12 @@ export async function until(fn: () => boolean, timeoutMs = 5000): Promise<boolea
   return fn();
 }
 
+/** The process has exited: gone from /proc, or a zombie waiting for its parent (procfs.ts reads /proc/<pid>/stat). */
+export function processGone(pid: number): boolean {
+  const stat = readProcStat(pid);
+  return stat === null || stat.state === 'Z' || stat.state === 'X';
+}
+
 export function readProcFile(pid: number, name: string): string {
   return readFileSync(`/proc/${pid}/${name}`, 'utf8');
 }
@@ -181,53 +187,12 @@ export function readProcFile(pid: number, name: string): string {
 // Small readers of what the kernel reports, for the rootfs, process,
 // namespace and bad-input integration tests.
 
-/** One line of /proc/<pid>/mountinfo (see proc(5)), with octal escapes undone. */
-export interface MountInfo {
-  id: number;
-  parent: number;
-  majorMinor: string;
-  root: string;
-  mountPoint: string;
-  /** per-mount options: ro/rw, nosuid, nodev, noexec, relatime, … */
-  options: string[];
-  /** shared:N, master:N, propagate_from:N, unbindable */
-  optional: string[];
-  fstype: string;
-  source: string;
-  /** per-superblock options: size=, mode=, … */
-  superOptions: string[];
-}
-
-function unescapeMountinfo(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
-
-export function parseMountinfo(text: string): MountInfo[] {
-  const out: MountInfo[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    const sep = line.indexOf(' - ');
-    const head = line.slice(0, sep).split(' ');
-    const tail = line.slice(sep + 3).split(' ');
-    out.push({
-      id: Number(head[0]),
-      parent: Number(head[1]),
-      majorMinor: head[2] ?? '',
-      root: unescapeMountinfo(head[3] ?? ''),
-      mountPoint: unescapeMountinfo(head[4] ?? ''),
-      options: (head[5] ?? '').split(','),
-      optional: head.slice(6),
-      fstype: tail[0] ?? '',
-      source: unescapeMountinfo(tail[1] ?? ''),
-      superOptions: (tail[2] ?? '').split(','),
-    });
-  }
-  return out;
-}
+/** One line of /proc/<pid>/mountinfo, read by the runtime's own reader (src/linux/procfs.ts). */
+export type { MountInfo };
 
 /** The mount table of a process, as the kernel shows it to that process (paths inside its root). */
 export function mountinfoOf(pid: number | 'self'): MountInfo[] {
-  return parseMountinfo(readFileSync(`/proc/${pid}/mountinfo`, 'utf8'));
+  return readMountinfo(pid);
 }
 
 /** The topmost mount at a mount point (the last one listed), if any. */
@@ -237,8 +202,7 @@ export function topMount(mounts: MountInfo[], mountPoint: string): MountInfo | u
 
 /** A field of /proc/<pid>/status ("Uid", "CapEff", …), whitespace-trimmed; null when absent. */
 export function statusField(pid: number, name: string): string | null {
-  const line = readProcFile(pid, 'status').split('\n').find((l) => l.startsWith(`${name}:`));
-  return line === undefined ? null : line.slice(name.length + 1).trim();
+  return readStatusField(pid, name);
 }
 
 /** /proc/<pid>/comm without its newline, or null once the process is gone. */

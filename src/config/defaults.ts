@@ -2,8 +2,7 @@
 // container, the same content `runc spec` produces (so tools and docs that
 // start from runc's template behave the same), with our version and name.
 import type { Mount, Spec } from './types.js';
-
-export const OCI_SPEC_VERSION = '1.3.0';
+import { OCI_VERSION } from './version.js';
 
 const NOSUID_NOEXEC_NODEV = ['nosuid', 'noexec', 'nodev'];
 
@@ -21,7 +20,7 @@ export function defaultSpec(opts: { rootless: boolean }): Spec {
   if (!opts.rootless) devptsOptions.push('gid=5');
 
   const spec: Spec = {
-    ociVersion: OCI_SPEC_VERSION,
+    ociVersion: OCI_VERSION,
     process: {
       terminal: true,
       user: { uid: 0, gid: 0 },

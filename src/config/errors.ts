@@ -24,3 +24,13 @@ export interface Problem {
   jsonPath: string;
   rule: string;
 }
+
+/**
+ * The errno name a failed call carries ("ENOENT"): Node's fs errors and
+ * sys/'s SysError both hold it in `code`. Undefined for any other error.
+ * Here because every layer reads it and config/ is shared by all of them.
+ */
+export function errnoCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}

@@ -7,10 +7,10 @@
 // compiler, only the generated validators and node:fs/node:path.
 import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { errnoCode, parseJson, readBundleConfig, readText, type ReadBundle } from './read.js';
+import { parseJson, readBundleConfig, readText, type ReadBundle } from './read.js';
 export { jsonErrorOffset } from './read.js';
 import { checkForCreate, checkProcess, checkSpec } from './checks.js';
-import { ConfigError, type Problem } from './errors.js';
+import { ConfigError, errnoCode, type Problem } from './errors.js';
 import { fromJsonPointer, jsonPathJoin, valueAtPointer } from './jsonpath.js';
 import { validate as validateConfig, validateProcess } from './generated/config.validate.js';
 import type { Process, Spec } from './types.js';
@@ -117,7 +117,7 @@ export function checkBundleConfig(read: ReadBundle): LoadedBundle {
   try {
     rootfs = realpathSync(wanted);
   } catch (err) {
-    const code = errnoCode(err);
+    const code = errnoCode(err) ?? String(err);
     throw new ConfigError(configPath, 'root.path', code === 'ENOENT' ? `rootfs ${wanted} does not exist` : `rootfs ${wanted}: ${code}`, { cause: err });
   }
   if (!statSync(rootfs).isDirectory()) throw new ConfigError(configPath, 'root.path', `rootfs ${wanted} is not a directory`);

@@ -3,7 +3,7 @@
 // boot while the full validation (load.ts) runs.
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError } from './errors.js';
+import { ConfigError, errnoCode } from './errors.js';
 
 export interface ReadBundle {
   /** absolute, symlinks resolved */
@@ -13,10 +13,6 @@ export interface ReadBundle {
   doc: unknown;
 }
 
-export function errnoCode(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : String(err);
-}
 
 /** Line and column (1-based) of a character offset. */
 function lineColumn(text: string, offset: number): { line: number; column: number } {
@@ -165,7 +161,7 @@ export function readText(file: string): string {
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
-    throw new ConfigError(file, '', `cannot read: ${errnoCode(err)}`, { cause: err });
+    throw new ConfigError(file, '', `cannot read: ${errnoCode(err) ?? String(err)}`, { cause: err });
   }
   try {
     const st = fstatSync(fd);
@@ -179,7 +175,7 @@ export function readText(file: string): string {
     return buf.toString('utf8', 0, got);
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    throw new ConfigError(file, '', `cannot read: ${errnoCode(err)}`, { cause: err });
+    throw new ConfigError(file, '', `cannot read: ${errnoCode(err) ?? String(err)}`, { cause: err });
   } finally {
     closeSync(fd);
   }
@@ -192,7 +188,7 @@ export function readBundleConfig(bundleDir: string): ReadBundle {
   try {
     bundle = realpathSync(given);
   } catch (err) {
-    throw new ConfigError(join(given, 'config.json'), '', `cannot read: bundle ${given}: ${errnoCode(err)}`, { cause: err });
+    throw new ConfigError(join(given, 'config.json'), '', `cannot read: bundle ${given}: ${errnoCode(err) ?? String(err)}`, { cause: err });
   }
   const configPath = join(bundle, 'config.json');
   return { bundle, configPath, doc: parseJson(configPath, readText(configPath)) };

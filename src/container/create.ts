@@ -11,9 +11,10 @@ import { type ReadBundle, readBundleConfig } from '../config/read.js';
 import type { Spec } from '../config/types.js';
 import { closeFd } from '../linux/runtimefds.js';
 import { makeExecFifo } from '../linux/execfifo.js';
+import { checkConsoleSocket } from '../linux/terminal.js';
 import { mapToHost } from '../linux/idmap.js';
 import { openIdmappedMounts } from '../linux/idmapmount.js';
-import { type NamespacePlan, planNamespaces } from '../linux/namespaces.js';
+import { isNamespaceKind, type NamespacePlan, planNamespaces } from '../linux/namespaces.js';
 import { readProcStat } from '../linux/procfs.js';
 import { processExe } from '../linux/procexe.js';
 import { abortLaunch, completeLaunch, type Launch, launchInit, sameNamespaces } from '../linux/spawn.js';
@@ -52,8 +53,6 @@ export interface Created {
   state: StoredState;
 }
 
-const NAMESPACE_KINDS = new Set(['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup', 'time']);
-
 /**
  * The namespace plan from the raw, unvalidated document, when it is plainly
  * well-formed; null sends create down the ordinary path (validate first).
@@ -65,7 +64,7 @@ function earlyNamespacePlan(doc: unknown): NamespacePlan | null {
   if (!Array.isArray(list)) return null;
   const seen = new Set<string>();
   for (const ns of list as { type?: unknown; path?: unknown }[]) {
-    if (typeof ns?.type !== 'string' || !NAMESPACE_KINDS.has(ns.type) || seen.has(ns.type)) return null;
+    if (typeof ns?.type !== 'string' || !isNamespaceKind(ns.type) || seen.has(ns.type)) return null;
     if (ns.path !== undefined && (typeof ns.path !== 'string' || !ns.path.startsWith('/'))) return null;
     seen.add(ns.type);
   }
@@ -198,8 +197,7 @@ async function planCreate(store: Store, req: CreateRequest, read: ReadBundle, cl
   const terminal = plan.init.process.terminal !== null;
   const hasSocket = req.consoleSocket !== undefined || req.consoleSocketFd !== undefined;
   // runc's wording for both mismatches.
-  if (terminal && !hasSocket) throw new Error('cannot allocate tty if runc will detach without setting console socket');
-  if (!terminal && hasSocket) throw new Error('cannot use console socket if runc will not detach or allocate tty');
+  checkConsoleSocket(terminal, hasSocket, true);
   return { store, req, cleanup, listenFds, passFds, lib: { planner, initops, cgroups, hooks }, loaded, plan, hookFailed: false };
 }
 

@@ -2,20 +2,20 @@
 // container's root filesystem (it may not even have a libc), so the native
 // step joins the container's namespaces (user first) and, once we have put
 // it in the container's cgroups and set its rlimits, becomes the process.
-import { readlinkSync } from 'node:fs';
-
 import type { Process } from '../config/types.js';
+import { capabilityNumber } from '../config/names.js';
 import { closeQuietly, moveFdAbove } from '../linux/runtimefds.js';
-import { openOwnConsole, type OwnConsole, ownTerminalSize, proxyTerminal, receiveMaster } from '../linux/terminal.js';
+import { checkConsoleSocket, openOwnConsole, type OwnConsole, ownTerminalSize, proxyTerminal, receiveMaster } from '../linux/terminal.js';
 import { exitCodeOf, forwardSignalsUntilExit } from '../linux/children.js';
-import { planHostCapabilities } from '../linux/capabilities.js';
-import { candidatePaths } from '../linux/lookpath.js';
+import { programError } from '../linux/lookpath.js';
 import { type NamespaceKind, type NamespacePlan, PROC_NS_NAME } from '../linux/namespaces.js';
-import { lastCapability } from '../linux/procfs.js';
-import { applyRlimits, planRlimits, type RlimitStep } from '../linux/rlimits.js';
+import { namespaceId } from '../linux/procfs.js';
+import { applyRlimits, type RlimitStep } from '../linux/rlimits.js';
 import { setgroupsDenied } from '../linux/idmap.js';
 import { homeFor, readInRoot, withHome } from '../linux/home.js';
-import { detectLsm, execLabelAttrs, planLsm } from '../linux/lsm.js';
+import { type HostFacts, readHostFacts } from '../linux/hostfacts.js';
+import type { ProcessPlan } from '../linux/initplan.js';
+import { execFinalizeRequest, planProcess } from '../linux/process.js';
 import { abortLaunch, completeExecLaunch, type FinalizeRequest, launchInit } from '../linux/spawn.js';
 import { requireStatus } from './status.js';
 import { currentStatus, type StoredState } from './state.js';
@@ -67,6 +67,9 @@ export async function execProcessSpec(s: StoredState, req: ExecRequest): Promise
   if (req.additionalGids.length) user.additionalGids = req.additionalGids;
   const caps = base.capabilities ? { ...base.capabilities } : {};
   if (req.caps.length) {
+    // Names are checked where they come in (config/checks.ts for config and process files, here for --cap).
+    const unknown = req.caps.find((name) => capabilityNumber(name) === undefined);
+    if (unknown !== undefined) throw new Error(`--cap: unknown capability ${JSON.stringify(unknown)}`);
     for (const set of ['bounding', 'effective', 'permitted', 'ambient'] as const) {
       caps[set] = [...new Set([...(caps[set] ?? []), ...req.caps])];
     }
@@ -89,7 +92,7 @@ function namespacesToJoin(s: StoredState): NamespacePlan {
   for (const kind of (s.namespaces ?? []) as NamespaceKind[]) {
     const path = `/proc/${s.pid}/ns/${PROC_NS_NAME[kind]}`;
     // setns into our own user namespace is EINVAL, and any same one is a no-op.
-    if (readlinkSync(path) === readlinkSync(`/proc/self/ns/${PROC_NS_NAME[kind]}`)) continue;
+    if (namespaceId(s.pid, PROC_NS_NAME[kind]) === namespaceId('self', PROC_NS_NAME[kind])) continue;
     join.push({ kind, path });
   }
   join.sort((a, b) => Number(b.kind === 'user') - Number(a.kind === 'user'));
@@ -97,32 +100,18 @@ function namespacesToJoin(s: StoredState): NamespacePlan {
   return { create: [], join, unshareFlags: 0, newUserns: false, inUserns, newCgroupns: false, timensOffsets: null };
 }
 
-export function planExecFinalize(proc: Process, s: StoredState, preserveFds: number): FinalizeRequest {
-  const caps = planHostCapabilities(proc.capabilities);
-  const user = proc.user ?? { uid: 0, gid: 0 };
-  const env = proc.env ?? [];
-  const args = proc.args ?? [];
-  return {
-    paths: candidatePaths(args[0] as string, env),
-    argv: args,
-    env,
-    cwd: proc.cwd,
-    umask: user.umask ?? 0o022,
+/**
+ * exec's process, by the one process planner (linux/process.ts): the
+ * running container fixes its seccomp filter and whether setgroups works.
+ */
+export function planExecProcess(proc: Process, s: StoredState, preserveFds: number, host: HostFacts): ProcessPlan {
+  return planProcess({
+    process: proc,
+    preserveFds,
     // A user namespace whose maps an unprivileged runtime wrote itself denies setgroups.
     setGroups: !setgroupsDenied(s.pid),
-    groups: user.additionalGids ?? [],
-    uid: user.uid,
-    gid: user.gid,
-    capBounding: caps.bounding,
-    capEffective: caps.effective,
-    capPermitted: caps.permitted,
-    capInheritable: caps.inheritable,
-    capAmbient: caps.ambient,
-    lastCap: lastCapability(),
-    noNewPrivs: proc.noNewPrivileges ?? false,
-    seccomp: s.seccomp ? Buffer.from(s.seccomp, 'base64') : null,
-    preserveFds,
-  };
+    seccomp: s.seccomp ? { filter: s.seccomp, flags: 0 } : null,
+  }, host);
 }
 
 /** What exec will start: the process, the native step's request, and the limits set on it before it runs. */
@@ -161,21 +150,19 @@ export async function execInContainer(store: Store, req: ExecRequest): Promise<{
   }
 }
 
-/** Step 1, plan: the process (with HOME, LSM labels, the flags), the native request and the rlimits; nothing is made. */
+/** Step 1, plan: the process (the flags, LSM labels, HOME) by the one process planner, the native request and the rlimits; nothing is made. */
 async function planExec(s: StoredState, req: ExecRequest): Promise<ExecPlan> {
   const proc = await execProcessSpec(s, req);
-  // runc's HOME when the process has none: from the container's own view of /etc/passwd.
-  proc.env = withHome(proc.env ?? [], () => homeFor(readInRoot(`/proc/${s.pid}/root`, '/etc/passwd'), proc.user?.uid ?? 0));
   if (req.apparmor !== undefined) proc.apparmorProfile = req.apparmor;
   if (req.processLabel !== undefined) proc.selinuxLabel = req.processLabel;
-  // On a host with the LSM this names the field that cannot be honoured; runc's flags map onto them.
-  const lsm = planLsm({ process: proc }, detectLsm());
-  if (proc.terminal && req.detach && req.consoleSocket === undefined) throw new Error('cannot allocate tty if runc will detach without setting console socket');
-  if (!proc.terminal && req.consoleSocket !== undefined) throw new Error('cannot use console socket if runc will not detach or allocate tty');
-  const finalize = { ...planExecFinalize(proc, s, req.preserveFds), execAttrs: execLabelAttrs(lsm) };
+  checkConsoleSocket(proc.terminal === true, req.consoleSocket !== undefined, req.detach);
+  const host = readHostFacts();
+  const plan = planExecProcess(proc, s, req.preserveFds, host);
+  // runc's HOME when the process has none: from the container's own view of /etc/passwd.
+  plan.env = withHome(plan.env, () => homeFor(readInRoot(`/proc/${s.pid}/root`, '/etc/passwd'), plan.uid));
   // No mount namespace to join: the container's root is the init's chroot.
-  if (!(s.namespaces ?? []).includes('mount')) finalize.root = `/proc/${s.pid}/root`;
-  return { proc, finalize, rlimits: planRlimits(proc.rlimits) };
+  const finalize = execFinalizeRequest(plan, host.lastCap, (s.namespaces ?? []).includes('mount') ? null : `/proc/${s.pid}/root`);
+  return { proc, finalize, rlimits: plan.rlimits };
 }
 
 /**
@@ -214,14 +201,10 @@ function placeProcess(s: StoredState, req: ExecRequest, pid: number, rlimits: re
   applyRlimits(pid, rlimits);
 }
 
-/** runc's wording for a program that is not there, which engines match (podman maps it to 127). */
+/** runc's wording for a program that cannot be found or run (the init's words too), which engines match (podman maps it to 127). */
 function friendlierExecError(err: unknown, name: string): unknown {
-  const msg = err instanceof Error ? err.message : '';
-  if (/^execve: ENOENT/.test(msg)) {
-    return new Error(name.includes('/') ? `exec: "${name}": stat ${name}: no such file or directory` : `exec: "${name}": executable file not found in $PATH`);
-  }
-  if (/^execve: EACCES/.test(msg)) return new Error(`exec: "${name}": permission denied`);
-  return err;
+  const code = /^execve: (ENOENT|ENOTDIR|EACCES)\b/.exec(err instanceof Error ? err.message : '')?.[1];
+  return code ? new Error(programError(name, code)) : err;
 }
 
 /** exec, then (without --detach) wait for the process, joined to our terminal if it has one: its exit code. */

@@ -8,7 +8,7 @@
 // Node runs a signal's JavaScript handler only when control returns to the
 // event loop; the synchronous steps of create (each bounded by the init's
 // death) so hold it until the next check.
-import { constants } from 'node:os';
+import { signalNumber } from '../linux/signals.js';
 
 const CANCELLING = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
 
@@ -17,7 +17,7 @@ export class InterruptedError extends Error {
   constructor(readonly signal: NodeJS.Signals) {
     super(`interrupted by ${signal}: the container was removed`);
     this.name = 'InterruptedError';
-    this.exitCode = 128 + constants.signals[signal];
+    this.exitCode = 128 + signalNumber(signal);
   }
 }
 

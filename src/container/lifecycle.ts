@@ -3,7 +3,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { releaseInit } from '../linux/execfifo.js';
 import { isProcessAlive } from '../linux/procfs.js';
-import { parseSignal } from '../linux/signals.js';
+import { parseSignal, SIGKILL } from '../linux/signals.js';
 import { signalContainer, signalProcess, waitForProcessExit } from '../linux/pidsignal.js';
 import { currentStatus, hookStateJson, killFreezeLeft, killFreezeMarker, type Status, type StoredState } from './state.js';
 import { faultPoint } from './faultpoint.js';
@@ -15,7 +15,6 @@ import { undoHostRootfs } from '../linux/hostmounts.js';
 import { NotFoundError, type Store } from './store.js';
 import { killAndRemoveCgroups, openCgroups, signalCgroup } from '../linux/cgroups/lifecycle.js';
 
-const SIGKILL = 9;
 
 /** Release the init blocked on exec.fifo: it then execs the user's program. */
 export function startContainer(store: Store, id: string): void {

@@ -1,27 +1,24 @@
 // Turning a validated config into the plans the native step carries out.
-// Pure apart from reading the host's capability bounding set and LSMs and,
-// when process.env has no HOME, the container's /etc/passwd; readInitFacts
-// reads what the init's operations depend on.
+// planContainer is pure: what it needs from the host comes in as HostFacts
+// (linux/hostfacts.ts); readInitFacts reads what the init's operations
+// depend on once the init exists.
 import type { Spec } from '../config/types.js';
-import { planHostCapabilities } from '../linux/capabilities.js';
 import { existsSync, readFileSync } from 'node:fs';
 import type { EncodedPlan } from '../linux/initcode.js';
 import type { InitPlan } from '../linux/initplan.js';
 import type { CgroupPaths } from '../linux/cgroups/paths.js';
 import { formatOperations, type InitFacts } from '../linux/initops.js';
-import { lastCapability, readMountinfo } from '../linux/procfs.js';
+import { lastCapability, parseCgroupLines, readMountinfo } from '../linux/procfs.js';
 import { planNamespaces, type NamespacePlan } from '../linux/namespaces.js';
-import { planRlimits } from '../linux/rlimits.js';
 import { planRootfs } from '../linux/rootfs.js';
-import { planTerminal } from '../linux/terminal.js';
-import { detectLsm, planLsm, withMountLabel } from '../linux/lsm.js';
-import { planCpuAffinity, planIoPriority, planMemoryPolicy, planPersonality, planScheduler } from '../linux/sched.js';
-import { planSeccomp } from '../linux/seccomp.js';
+import { withMountLabel } from '../linux/lsm.js';
+import { checkConsoleSocket } from '../linux/terminal.js';
+import { type HostFacts, readHostFacts } from '../linux/hostfacts.js';
+import { planProcess } from '../linux/process.js';
 import { ownNamespace, planSysctl } from '../linux/sysctl.js';
 import { checkIntelRdt } from '../linux/intelrdt.js';
 import { chooseMapWriter, setgroupsAllowed } from '../linux/idmap.js';
-import { inUserNamespace } from '../linux/rootless.js';
-import { homeFor, passwdAtCreate, withHome } from '../linux/home.js';
+import { homeFor, withHome } from '../linux/home.js';
 import { OCI_VERSION } from './state.js';
 import { validateId } from './store.js';
 
@@ -52,7 +49,7 @@ function parseNofile(text: string | undefined): { soft: string; hard: string } |
 export function readInitFacts(cgroupFile: string, hookState: Record<string, unknown>): InitFacts {
   return {
     mountinfo: readMountinfo(),
-    cgroupLines: readFileSync(cgroupFile, 'utf8'),
+    cgroupLines: parseCgroupLines(readFileSync(cgroupFile, 'utf8')),
     hasKcore: existsSync('/proc/kcore'),
     hookState,
     lastCap: lastCapability(),
@@ -61,25 +58,23 @@ export function readInitFacts(cgroupFile: string, hookState: Record<string, unkn
   };
 }
 
-export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
+/**
+ * The whole plan of create, pure: everything it needs from the host comes
+ * in as `host` (the real one by default).
+ */
+export function planContainer(spec: Spec, opts: CreateOptions, host: HostFacts = readHostFacts()): ContainerPlan {
   const proc = spec.process;
   if (!proc) throw new Error('process: a container needs a process to run');
   const linux = spec.linux;
   const namespaces = planNamespaces(linux);
   // Without one, the container inherits ours (runtime.md): the rootfs is set up in it (README).
   const ownMountNamespace = namespaces.create.includes('mount') || namespaces.join.some((j) => j.kind === 'mount');
-  const caps = planHostCapabilities(proc.capabilities);
   // An unprivileged runtime mapping only its own ids must deny setgroups in the new user namespace.
-  const setGroups = !namespaces.newUserns || setgroupsAllowed(chooseMapWriter(process.geteuid?.() ?? 0, process.getegid?.() ?? 0, linux?.uidMappings ?? [], linux?.gidMappings ?? []));
-  if (!setGroups && (proc.user?.additionalGids?.length ?? 0) > 0) {
-    throw new Error('process.user.additionalGids: cannot be set when an unprivileged user maps only its own ids (setgroups is denied); map ranges through /etc/subgid instead');
-  }
-  const lsm = planLsm(spec, detectLsm());
-  if (linux?.intelRdt) checkIntelRdt();
-  const sysctl = planSysctl(linux?.sysctl, (kind) => ownNamespace(namespaces, kind));
-  const noNewPrivileges = proc.noNewPrivileges ?? false;
-  const seccomp = linux?.seccomp ? planSeccomp(linux.seccomp, noNewPrivileges) : null;
-  const user = proc.user ?? { uid: 0, gid: 0 };
+  const setGroups = !namespaces.newUserns || setgroupsAllowed(chooseMapWriter(host.euid, host.egid, linux?.uidMappings ?? [], linux?.gidMappings ?? []));
+  if (linux?.intelRdt) checkIntelRdt(host.resctrlMounted);
+  const sysctl = planSysctl(linux?.sysctl, (kind) => ownNamespace(namespaces, kind, (path) => host.namespaceOf(path)));
+  const seccomp = linux?.seccomp ? host.compileSeccomp(linux.seccomp, proc.noNewPrivileges ?? false) : null;
+  const processPlan = planProcess({ process: proc, linux, preserveFds: opts.preserveFds, setGroups, seccomp }, host);
   const init: InitPlan = {
     id: opts.id,
     rootfs: planRootfs({
@@ -93,7 +88,7 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
       readonlyPaths: linux?.readonlyPaths,
       noPivot: opts.noPivot,
       // Rootless podman calls us as root of its own user namespace: mknod is refused there too.
-      inUserns: namespaces.inUserns || inUserNamespace(),
+      inUserns: namespaces.inUserns || host.inUserNamespace,
       cgroupns: namespaces.newCgroupns,
       ownMountNamespace,
       userns: namespaces.newUserns ? { uidMappings: linux?.uidMappings ?? [], gidMappings: linux?.gidMappings ?? [] } : null,
@@ -104,47 +99,17 @@ export function planContainer(spec: Spec, opts: CreateOptions): ContainerPlan {
     newKeyring: !opts.noNewKeyring,
     fifoPath: opts.fifoPath,
     sysctl,
-    nofile: parseNofile(process.env._OCIRUN_NOFILE),
+    nofile: parseNofile(host.nofile),
     runtimeHooks: Boolean(spec.hooks?.prestart?.length || spec.hooks?.createRuntime?.length),
     hooks: { createContainer: spec.hooks?.createContainer ?? [], startContainer: spec.hooks?.startContainer ?? [] },
     hookState: {},
-    process: {
-      terminal: planTerminal(proc.terminal, proc.consoleSize),
-      args: proc.args ?? [],
-      env: proc.env ?? [],
-      cwd: proc.cwd,
-      uid: user.uid,
-      gid: user.gid,
-      additionalGids: user.additionalGids ?? [],
-      // runc's default when the config has none, whatever umask we were started with.
-      umask: user.umask ?? 0o022,
-      rlimits: planRlimits(proc.rlimits),
-      oomScoreAdj: proc.oomScoreAdj ?? null,
-      capabilities: {
-        bounding: caps.bounding.toString(),
-        effective: caps.effective.toString(),
-        permitted: caps.permitted.toString(),
-        inheritable: caps.inheritable.toString(),
-        ambient: caps.ambient.toString(),
-      },
-      noNewPrivileges,
-      preserveFds: opts.preserveFds,
-      seccomp: seccomp?.filter ?? null,
-      setGroups,
-      seccompFlags: seccomp?.flags ?? 0,
-      seccompListener: seccomp?.listenerPath ? { path: seccomp.listenerPath, metadata: seccomp.listenerMetadata } : null,
-      scheduler: planScheduler(proc.scheduler),
-      ioPriority: planIoPriority(proc.ioPriority),
-      cpuAffinity: planCpuAffinity(proc.execCPUAffinity),
-      personality: planPersonality(linux?.personality),
-      memoryPolicy: planMemoryPolicy(linux?.memoryPolicy),
-      lsm,
-    },
+    process: processPlan,
   };
   // runc's HOME: from the passwd file the process will see, when the config sets none.
-  init.process.env = withHome(init.process.env, () => homeFor(passwdAtCreate(opts.rootfs, init.rootfs.mounts), user.uid));
+  init.process.env = withHome(init.process.env, () => homeFor(host.passwdAt(opts.rootfs, init.rootfs.mounts), processPlan.uid));
   // linux.mountLabel: the SELinux context of the filesystems we create for the container.
-  if (lsm.mountLabel) init.rootfs.mounts = init.rootfs.mounts.map((m) => ({ ...m, data: withMountLabel(m.type, m.data, lsm.mountLabel) }));
+  const { mountLabel } = processPlan.lsm;
+  if (mountLabel) init.rootfs.mounts = init.rootfs.mounts.map((m) => ({ ...m, data: withMountLabel(m.type, m.data, mountLabel) }));
   return { namespaces, init };
 }
 
@@ -179,9 +144,7 @@ export async function planBundle(store: { fifoPath(id: string): string }, req: P
   ]);
   const loaded = loadBundleConfig(req.bundle);
   const plan = planContainer(loaded.spec, { ...req, bundle: loaded.bundle, rootfs: loaded.rootfs, fifoPath: store.fifoPath(req.id) });
-  const terminal = plan.init.process.terminal !== null;
-  if (terminal && !req.consoleSocket) throw new Error('cannot allocate tty if runc will detach without setting console socket');
-  if (!terminal && req.consoleSocket) throw new Error('cannot use console socket if runc will not detach or allocate tty');
+  checkConsoleSocket(plan.init.process.terminal !== null, req.consoleSocket, true);
   const cgroup = cgroupRecordFor(loaded.spec, req.id);
   const hookState: Record<string, unknown> = { ociVersion: OCI_VERSION, id: req.id, pid: 0, bundle: loaded.bundle };
   if (Object.keys(loaded.spec.annotations ?? {}).length) hookState.annotations = loaded.spec.annotations;

@@ -26,6 +26,7 @@ import { hookStateJson, type StoredState } from './state.js';
 import { newStateRecord } from './record.js';
 import { type DirLock, type Store, validateId, writePidFile } from './store.js';
 import { trace } from '../trace.js';
+import { checkConsoleSocket } from '../linux/terminal.js';
 
 export interface RestoreRequest {
   id: string;
@@ -74,11 +75,8 @@ export async function restoreContainer(store: Store, req: RestoreRequest): Promi
   const loaded = checkBundleConfig(read);
   const spec: Spec = loaded.spec;
   const terminal = spec.process?.terminal === true;
-  if (terminal && !req.consoleSocket) {
-    if (req.detach) throw new Error('cannot allocate tty if runc will detach without setting console socket');
-    throw new Error('process.terminal: restoring a terminal container needs --console-socket (restore does not attach to its own terminal)');
-  }
-  if (!terminal && req.consoleSocket) throw new Error('cannot use console socket if runc will not detach or allocate tty');
+  checkConsoleSocket(terminal, Boolean(req.consoleSocket), req.detach);
+  if (terminal && !req.consoleSocket) throw new Error('process.terminal: restoring a terminal container needs --console-socket (restore does not attach to its own terminal)');
   const namespaces = planNamespaces(spec.linux);
   const plan = restorePlan(spec, loaded.bundle, isDir);
   const workPath = req.workPath ?? imagePath;

@@ -1,15 +1,15 @@
 // `run`: create and start, then (unless detached) stay as the container's
 // parent: forward signals to it, reap it, delete it, and exit with its status.
-import { constants } from 'node:os';
 import { becomeSubreaper, exitCodeOf, forwardSignalsUntilExit, reapExitedChildren } from '../linux/children.js';
 import { createContainer, type CreateRequest } from './create.js';
 import { signalProcess } from '../linux/pidsignal.js';
 import type { Store } from './store.js';
-import { openOwnConsole, proxyTerminal, receiveMaster } from '../linux/terminal.js';
+import { checkConsoleSocket, openOwnConsole, proxyTerminal, receiveMaster } from '../linux/terminal.js';
 import { readBundleConfig } from '../config/read.js';
 import { trace } from '../trace.js';
 import { faultPoint } from './faultpoint.js';
 import { Interrupts } from './interrupts.js';
+import { signalNumber } from '../linux/signals.js';
 
 /** Whether the bundle's config asks for a terminal (a peek; create validates it properly). */
 function wantsTerminal(bundle: string): boolean {
@@ -29,9 +29,7 @@ export async function runContainer(store: Store, req: CreateRequest, detach: boo
   // A terminal without a console socket: the user's own terminal is the console (runc does the same).
   const terminalWithoutSocket = req.consoleSocket === undefined && wantsTerminal(req.bundle);
   const ownConsole = !detach && terminalWithoutSocket ? openOwnConsole() : null;
-  if (detach && terminalWithoutSocket) {
-    throw new Error('cannot allocate tty if runc will detach without setting console socket');
-  }
+  if (terminalWithoutSocket) checkConsoleSocket(true, false, detach);
   let master = -1;
   // start/delete (and the cgroups code behind them) load while the init boots.
   const lifecycle = import('./lifecycle.js');
@@ -54,7 +52,7 @@ export async function runContainer(store: Store, req: CreateRequest, detach: boo
     if (detach) return 0;
 
     // A signal that came while start ran is the program's now.
-    if (interrupts.received) signalProcess(state.pid, state.pidStartTime, constants.signals[interrupts.received]);
+    if (interrupts.received) signalProcess(state.pid, state.pidStartTime, signalNumber(interrupts.received));
     // The interrupts stay installed (and ignored) until the end: a signal after the program
     // exits must not stop us before we have deleted the container.
     const exited = forwardSignalsUntilExit(state.pid, (sig) => { signalProcess(state.pid, state.pidStartTime, sig); });

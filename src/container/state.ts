@@ -13,7 +13,7 @@ export interface RecordDirs {
   fifoPath(id: string): string;
 }
 
-export const OCI_VERSION = '1.3.0';
+export { OCI_VERSION } from '../config/version.js';
 
 export type Status = 'creating' | 'created' | 'running' | 'stopped' | 'paused';
 

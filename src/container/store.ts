@@ -12,6 +12,7 @@
 // part of an id, so they never pass for a container.
 import { existsSync, fstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { errnoCode } from '../config/errors.js';
 import { honorsXdgRuntimeDir } from '../linux/rootless.js';
 import { lockExclusive, openDir, renameIfAbsent, tryLockDir, unlock } from '../linux/filelock.js';
 import type { StoredState } from './state.js';
@@ -37,9 +38,6 @@ export class NotFoundError extends Error {
   }
 }
 
-function errCode(err: unknown): string {
-  return (err as { code?: string }).code ?? '';
-}
 
 /** A directory's lock, held until released (or until our process dies: the kernel drops it then). */
 export interface DirLock {
@@ -100,7 +98,7 @@ export class Store {
     try {
       mkdirSync(tmp, { mode: 0o711 });
     } catch (err) {
-      if (errCode(err) !== 'EEXIST') throw err;
+      if (errnoCode(err) !== 'EEXIST') throw err;
       // A claim left by a create that died, or one in progress (whose lock we cannot take).
       if (!this.sweepOne(tmp)) throw exists();
       try { mkdirSync(tmp, { mode: 0o711 }); } catch { throw exists(); }
@@ -175,7 +173,7 @@ export class Store {
     } catch (err) {
       rmSync(temp, { force: true });
       // Node's own message leaves the file out ("ENOSPC: no space left on device, write").
-      throw new Error(`cannot write ${final}: ${errCode(err) || (err as Error).message}`, { cause: err });
+      throw new Error(`cannot write ${final}: ${errnoCode(err) ?? (err as Error).message}`, { cause: err });
     }
   }
 

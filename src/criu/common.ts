@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { O_CLOEXEC, O_DIRECTORY, O_RDONLY } from '../sys/constants.js';
 import { open } from '../sys/calls.js';
 import type { CgroupRecord } from '../linux/cgroups/record.js';
-import { type MountEntry, readMountinfo } from '../linux/procfs.js';
+import { type CgroupLine, type MountInfo, readCgroupLines, readMountinfo } from '../linux/procfs.js';
 import { criuCheck, findCriu, requireVersion } from './check.js';
 import type { CriuResp } from './schema.js';
 import { CriuSession, type SwrkSpawn } from './swrk.js';
@@ -89,19 +89,16 @@ export function freezerPath(rec: CgroupRecord | undefined): string | undefined {
  */
 export function cgroupRoots(pid: number): { ctrl?: string; path: string }[] {
   const roots: { ctrl?: string; path: string }[] = [];
-  for (const line of readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n')) {
-    const m = /^\d+:([^:]*):(.*)$/.exec(line);
-    if (!m) continue;
-    const [, ctrl, path] = m as unknown as [string, string, string];
-    if (ctrl === '') roots.push({ path });
-    else roots.push({ ctrl: ctrl.replace(/^name=/, ''), path });
+  for (const { controllers, path } of readCgroupLines(pid)) {
+    if (controllers === '') roots.push({ path });
+    else roots.push({ ctrl: controllers.replace(/^name=/, ''), path });
   }
   return roots;
 }
 
 /** Where a container's cgroup v1 binds come from (cgroupV1Mounts): the cgroups of a process in them, and the host's mount table. */
-export function cgroupFacts(pid: number): { cgroupLines: string; mountinfo: MountEntry[] } {
-  return { cgroupLines: readFileSync(`/proc/${pid}/cgroup`, 'utf8'), mountinfo: readMountinfo() };
+export function cgroupFacts(pid: number): { cgroupLines: CgroupLine[]; mountinfo: MountInfo[] } {
+  return { cgroupLines: readCgroupLines(pid), mountinfo: readMountinfo() };
 }
 
 /** The stdio of a process as runc records it (descriptors.json): what each of fds 0-2 points at. */

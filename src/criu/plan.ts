@@ -7,7 +7,7 @@ import { posix } from 'node:path';
 import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, CLONE_NEWUSER } from '../sys/constants.js';
 import { planDevices } from '../linux/devices.js';
 import { isBindMount, parseMountOptions } from '../linux/mountopts.js';
-import type { MountEntry } from '../linux/procfs.js';
+import type { CgroupLine, MountInfo } from '../linux/procfs.js';
 import { cgroupV1Binds } from '../linux/rootfs.js';
 import type { Spec } from '../config/types.js';
 import type { CgMode, CriuOpts } from './schema.js';
@@ -85,7 +85,7 @@ function maskedFiles(spec: Spec, isDirectory: (pathInRootfs: string) => boolean 
  * a new cgroup namespace: those are real cgroup mounts, which CRIU dumps.
  * cgroupLines: /proc/<pid>/cgroup of a process in the container's cgroups.
  */
-export function cgroupV1Mounts(spec: Spec, cgroupLines: string, mountinfo: readonly MountEntry[]): BindMount[] {
+export function cgroupV1Mounts(spec: Spec, cgroupLines: readonly CgroupLine[], mountinfo: readonly MountInfo[]): BindMount[] {
   if ((spec.linux?.namespaces ?? []).some((ns) => ns.type === 'cgroup' && !ns.path)) return [];
   const out: BindMount[] = [];
   for (const m of spec.mounts ?? []) {
@@ -105,8 +105,8 @@ export interface DumpContext {
   /** the inode of a namespace file, for the ones joined by path */
   nsInode: (path: string) => number;
   /** /proc/<init>/cgroup of the container, and the host's mount table: where its cgroup v1 binds come from */
-  cgroupLines: string;
-  mountinfo: readonly MountEntry[];
+  cgroupLines: readonly CgroupLine[];
+  mountinfo: readonly MountInfo[];
 }
 
 /**

@@ -1,7 +1,6 @@
 // Capability sets: names from the config → the bit masks the native
 // finalize step applies, checked against what this host can grant.
 import { CAPABILITY_NAMES, capabilityNumber } from '../config/names.js';
-import { readBoundingSet } from './procfs.js';
 import type { Process } from '../config/types.js';
 
 export interface CapabilityMasks {
@@ -14,11 +13,15 @@ export interface CapabilityMasks {
 
 type CapSets = NonNullable<Process['capabilities']>;
 
+/**
+ * Names were checked where they came in (config/checks.ts for config and
+ * process files, exec for --cap): one that was not is a bug, not bad input.
+ */
 function maskOf(names: readonly string[] | undefined, field: string): bigint {
   let mask = 0n;
   for (const name of names ?? []) {
     const n = capabilityNumber(name);
-    if (n === undefined) throw new Error(`process.capabilities.${field}: unknown capability "${name}"`);
+    if (n === undefined) throw new Error(`internal error: process.capabilities.${field} holds "${name}", which no check refused`);
     mask |= 1n << BigInt(n);
   }
   return mask;
@@ -54,9 +57,9 @@ export function missingFromHost(masks: CapabilityMasks, hostBounding: bigint): b
 }
 
 /** planCapabilities, refusing (naming them) the capabilities this host's bounding set lacks. */
-export function planHostCapabilities(caps: CapSets | undefined): CapabilityMasks {
+export function planHostCapabilities(caps: CapSets | undefined, hostBounding: bigint): CapabilityMasks {
   const masks = planCapabilities(caps);
-  const missing = missingFromHost(masks, readBoundingSet());
+  const missing = missingFromHost(masks, hostBounding);
   if (missing) {
     throw new Error(`process.capabilities: not in this host's bounding set, so they cannot be granted: ${capabilityNames(missing, CAPABILITY_NAMES).join(', ')}`);
   }

@@ -1,7 +1,7 @@
 // Being a process's parent: becoming the subreaper of a container's orphans,
 // waiting for a child while passing on the signals a user sends us, reaping
 // what is left, and the shell's reading of a wait status.
-import { constants } from 'node:os';
+import { signalNumber } from './signals.js';
 import { PR_SET_CHILD_SUBREAPER, WNOHANG } from '../sys/constants.js';
 import { kill, prctl, waitpid, waitpidAsync } from '../sys/calls.js';
 
@@ -35,7 +35,7 @@ export function exitCodeOf(status: number): number {
  * its pidfd, which the caller passes as `send`). Returns the raw wait status.
  */
 export async function forwardSignalsUntilExit(pid: number, send: (sig: number) => void = (sig) => { try { kill(pid, sig); } catch { /* exited */ } }): Promise<number> {
-  const handlers = FORWARDED.map((name) => [name, () => send(constants.signals[name])] as const);
+  const handlers = FORWARDED.map((name) => [name, () => send(signalNumber(name))] as const);
   for (const [name, fn] of handlers) process.on(name, fn);
   try {
     return await waitpidAsync(pid);

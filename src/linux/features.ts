@@ -11,7 +11,7 @@ import { HOOK_KINDS } from './hooks.js';
 import { detectLsm } from './lsm.js';
 import { knownMountOptions } from './mountopts.js';
 import { PROC_NS_NAME } from './namespaces.js';
-import { lastCapability, readMountinfo } from './procfs.js';
+import { lastCapability, readMountinfo, readStatusField } from './procfs.js';
 import { resctrlMounted } from './intelrdt.js';
 import { SECCOMP_FILTER_FLAGS, archName } from './seccomp.js';
 import { idmapSupported } from '../sys/idmaptree.js';
@@ -25,7 +25,7 @@ const SPEC_ARCHES = [
 ];
 
 function kernelHasSeccomp(): boolean {
-  return /^Seccomp:/m.test(readFileSync('/proc/self/status', 'utf8'));
+  return readStatusField('self', 'Seccomp') !== null;
 }
 
 /**

@@ -4,6 +4,7 @@
 // delete); this module only runs them.
 import type { spawnSync as SpawnSync } from 'node:child_process';
 import type { Hook, HookName } from '../config/types.js';
+import { errnoCode } from '../config/errors.js';
 
 /** The hook kinds ocirun runs, in lifecycle order. */
 export const HOOK_KINDS: readonly HookName[] = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'];
@@ -39,9 +40,9 @@ export function runHook(kind: HookName, index: number, hook: Hook, state: string
     killSignal: 'SIGKILL',
   });
   // A hook that does not read its stdin makes the write fail with EPIPE: not its failure.
-  const epipe = (r.error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE' && (r.status !== null || r.signal !== null);
+  const epipe = errnoCode(r.error) === 'EPIPE' && (r.status !== null || r.signal !== null);
   if (r.error && !epipe) {
-    const code = (r.error as NodeJS.ErrnoException).code;
+    const code = errnoCode(r.error);
     if (code === 'ETIMEDOUT') throw new HookError(kind, index, hook, `timed out after ${hook.timeout}s`);
     throw new HookError(kind, index, hook, `cannot run: ${code ?? r.error.message}`);
   }

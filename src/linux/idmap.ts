@@ -1,6 +1,7 @@
 // User namespace id maps, written by the parent into /proc/<pid>/.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { errnoCode } from '../config/errors.js';
 
 export interface IdMapping { containerID: number; hostID: number; size: number }
 
@@ -48,7 +49,7 @@ function runMapHelper(helper: string, pid: number, maps: readonly IdMapping[], s
   const args = [String(pid), ...maps.flatMap((m) => [String(m.containerID), String(m.hostID), String(m.size)])];
   const r = spawnSync(helper, args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
   if (r.error) {
-    const code = (r.error as NodeJS.ErrnoException).code;
+    const code = errnoCode(r.error);
     throw new Error(code === 'ENOENT'
       ? `${helper} is not installed (package uidmap): an unprivileged user needs it to map more than its own id`
       : `${helper}: ${r.error.message}`, { cause: r.error });
@@ -63,7 +64,7 @@ function writeProcFile(path: string, text: string): void {
   try {
     writeFileSync(path, text);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    const code = errnoCode(err) ?? 'error';
     throw new Error(`write ${path} (${JSON.stringify(text.trim())}): ${code}`, { cause: err });
   }
 }

@@ -2,25 +2,23 @@
 // in order (native/plan.h): everything between the clone and the program's
 // execve. Pure apart from what the caller reads into `InitFacts`; the same
 // list is what `ocirun plan` prints and what `create` sends.
-import { constants } from 'node:os';
 import { CLONE_NEWCGROUP } from '../sys/constants.js';
+import { rlimitNumber } from '../config/names.js';
+import { signalName } from './signals.js';
 import { errnoName } from '../sys/errors.js';
 import { jsonPathJoin } from '../config/jsonpath.js';
 import type { Hook } from '../config/types.js';
-import { type HookRun, type InitOp, PLAN_FLAG_WALK, type EncodedPlan } from './initcode.js';
+import {
+  type EncodedPlan, type HookRun, type InitOp, MOUNT_IN_ROOT, MOUNT_KEEP_LOCKED, MOUNT_MKDIR, MOUNT_MKFILE, MOUNT_SELF,
+  MOUNT_SKIP_MISSING, PLAN_FLAG_WALK,
+} from './initcode.js';
 import type { InitPlan } from './initplan.js';
-import { execLabelAttrs } from './lsm.js';
+import { finalizeOf, programCandidates } from './process.js';
 import type { NativeFailure } from './sync.js';
-import { candidatePaths, programError } from './lookpath.js';
+import { programError } from './lookpath.js';
 import { containerProcessState } from './seccomp.js';
 import { enterRootfsOps, finishRootfsOps, prepareRootfsOps, type RootfsFacts } from './rootfs.js';
 
-const RLIMIT_NOFILE = 7;
-
-/** SIGKILL for 9, as the startContainer hooks' messages say it (native sigabbrev_np). */
-function signalName(n: number): string {
-  return Object.entries(constants.signals).find(([, v]) => v === n)?.[0] ?? `signal ${n}`;
-}
 
 /** The fds sent with the plan, in this order; ops name them by slot. */
 export interface PlanSlots { fifo: number; listener: number | null; console: number | null; firstIdmap: number }
@@ -81,7 +79,7 @@ export function initOperations(plan: InitPlan, facts: InitFacts): EncodedPlan {
   if (plan.hostname !== null) ops.push({ what: 'hostname', op: 'sethostname', name: plan.hostname });
   if (plan.domainname !== null) ops.push({ what: 'domainname', op: 'setdomainname', name: plan.domainname });
   // Node raised its own RLIMIT_NOFILE soft limit; the container gets the one ocirun was started with.
-  if (plan.nofile) ops.push({ what: 'restore RLIMIT_NOFILE', op: 'rlimit', resource: RLIMIT_NOFILE, ...plan.nofile });
+  if (plan.nofile) ops.push({ what: 'restore RLIMIT_NOFILE', op: 'rlimit', resource: rlimitNumber('RLIMIT_NOFILE') as number, ...plan.nofile });
   proc.rlimits.forEach((r, i) => ops.push({ what: `process.rlimits[${i}] ${r.name}`, op: 'rlimit', resource: r.resource, soft: r.soft, hard: r.hard }));
   if (proc.oomScoreAdj !== null) ops.push({ what: 'process.oomScoreAdj', op: 'write', path: '/proc/self/oom_score_adj', data: String(proc.oomScoreAdj) });
   // Per-thread attributes that execve keeps: set now so that create reports failures.
@@ -91,34 +89,16 @@ export function initOperations(plan: InitPlan, facts: InitFacts): EncodedPlan {
   if (proc.personality !== null) ops.push({ what: 'linux.personality', op: 'personality', persona: proc.personality });
   ops.push({ what: `process.cwd ${proc.cwd}`, op: 'chdir', path: proc.cwd });
   const name = proc.args[0] ?? '';
-  ops.push({ what: 'process.args[0]', op: 'lookpath', name, explicit: name.includes('/'), candidates: candidatePaths(name, proc.env) });
+  ops.push({ what: 'process.args[0]', op: 'lookpath', name, explicit: name.includes('/'), candidates: programCandidates(proc) });
   if (proc.cpuAffinity?.final) ops.push({ what: 'process.execCPUAffinity.final', op: 'affinity', cpus: proc.cpuAffinity.final });
-  const caps = proc.capabilities;
   ops.push({
     what: 'process',
     op: 'finalize',
     finalize: {
-      umask: proc.umask ?? -1,
-      setGroups: proc.setGroups,
-      groups: proc.additionalGids,
-      uid: proc.uid,
-      gid: proc.gid,
-      capBounding: caps.bounding,
-      capEffective: caps.effective,
-      capPermitted: caps.permitted,
-      capInheritable: caps.inheritable,
-      capAmbient: caps.ambient,
-      lastCap: facts.lastCap,
-      noNewPrivs: proc.noNewPrivileges,
-      seccomp: proc.seccomp ?? '',
-      seccompFlags: proc.seccompFlags,
-      listenerSlot: slots.listener ?? -1,
-      listenerState: proc.seccompListener ? containerProcessState(facts.hookState, proc.seccompListener.metadata) : '',
-      preserveFds: proc.preserveFds,
-      cwd: proc.cwd,
-      argv: proc.args,
-      env: proc.env,
-      execAttrs: execLabelAttrs(proc.lsm),
+      ...finalizeOf(proc, facts.lastCap, {
+        slot: slots.listener ?? -1,
+        state: proc.seccompListener ? containerProcessState(facts.hookState, proc.seccompListener.metadata) : '',
+      }),
       start: {
         fifoSlot: slots.fifo,
         hooks: plan.hooks.startContainer.map(hookRun),
@@ -169,7 +149,9 @@ export function describeFailure(ops: readonly InitOp[] | null, f: NativeFailure)
 }
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
-const HOW_NAMES: [number, string][] = [[1, 'in-root'], [2, 'mkdir'], [4, 'mkfile'], [8, 'self'], [16, 'skip-missing'], [32, 'keep-locked']];
+const HOW_NAMES: [number, string][] = [
+  [MOUNT_IN_ROOT, 'in-root'], [MOUNT_MKDIR, 'mkdir'], [MOUNT_MKFILE, 'mkfile'], [MOUNT_SELF, 'self'], [MOUNT_SKIP_MISSING, 'skip-missing'], [MOUNT_KEEP_LOCKED, 'keep-locked'],
+];
 
 /** One line per op, for `ocirun plan`. */
 export function formatOperations(plan: EncodedPlan): string {

@@ -9,6 +9,8 @@ import type { Spec } from '../config/types.js';
 export interface LsmHost {
   apparmor: boolean;
   selinux: boolean;
+  /** where an AppArmor exec profile is written: a per-module file on kernels with LSM stacking, else the shared one */
+  apparmorExecFile: string;
 }
 
 export interface LsmPlan {
@@ -16,18 +18,8 @@ export interface LsmPlan {
   selinuxLabel: string | null;
   /** linux.mountLabel: given to the filesystems that take a context= option */
   mountLabel: string | null;
-}
-
-/** The exec labels as (file, text) pairs for the native step (exec, where no JavaScript runs). */
-export function execLabelAttrs(plan: LsmPlan): [string, string][] {
-  const attrs: [string, string][] = [];
-  if (plan.apparmorProfile) {
-    // Kernels with LSM stacking have a per-module file; older ones only the shared one.
-    const file = existsSync('/proc/thread-self/attr/apparmor/exec') ? '/proc/thread-self/attr/apparmor/exec' : '/proc/thread-self/attr/exec';
-    attrs.push([file, `exec ${plan.apparmorProfile}`]);
-  }
-  if (plan.selinuxLabel) attrs.push(['/proc/thread-self/attr/exec', plan.selinuxLabel]);
-  return attrs;
+  /** the exec labels as (file, text) pairs, written by the native step right before execve */
+  execAttrs: [string, string][];
 }
 
 /** SELinux mount context for a mount's data string, for the filesystem types that accept it. */
@@ -43,7 +35,8 @@ export function detectLsm(): LsmHost {
   try {
     apparmor = readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim() === 'Y';
   } catch { /* not built in */ }
-  return { apparmor, selinux: existsSync('/sys/fs/selinux/enforce') };
+  const stacked = '/proc/thread-self/attr/apparmor/exec';
+  return { apparmor, selinux: existsSync('/sys/fs/selinux/enforce'), apparmorExecFile: apparmor && existsSync(stacked) ? stacked : '/proc/thread-self/attr/exec' };
 }
 
 export function planLsm(spec: Pick<Spec, 'process' | 'linux'>, host: LsmHost): LsmPlan {
@@ -53,7 +46,8 @@ export function planLsm(spec: Pick<Spec, 'process' | 'linux'>, host: LsmHost): L
   if (profile && !host.apparmor) throw new Error(`process.apparmorProfile: AppArmor is not enabled on this host, so profile ${JSON.stringify(profile)} cannot be applied`);
   if (label && !host.selinux) throw new Error(`process.selinuxLabel: SELinux is not enabled on this host, so label ${JSON.stringify(label)} cannot be applied`);
   if (mountLabel && !host.selinux) throw new Error(`linux.mountLabel: SELinux is not enabled on this host, so label ${JSON.stringify(mountLabel)} cannot be applied`);
-  return { apparmorProfile: profile, selinuxLabel: label, mountLabel };
+  const execAttrs: [string, string][] = [];
+  if (profile) execAttrs.push([host.apparmorExecFile, `exec ${profile}`]);
+  if (label) execAttrs.push(['/proc/thread-self/attr/exec', label]);
+  return { apparmorProfile: profile, selinuxLabel: label, mountLabel, execAttrs };
 }
-
-/** Set the labels the next execve of this thread takes on. */

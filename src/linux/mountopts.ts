@@ -33,7 +33,8 @@ const CLEAR: Record<string, number> = {
   defaults: 0,
 };
 
-const PROPAGATION: Record<string, number> = {
+/** Propagation words: a mount's options, and linux.rootfsPropagation (which the checks narrow to the four plain ones). */
+export const PROPAGATION: Readonly<Record<string, number>> = {
   private: C.MS_PRIVATE, rprivate: C.MS_PRIVATE | C.MS_REC,
   shared: C.MS_SHARED, rshared: C.MS_SHARED | C.MS_REC,
   slave: C.MS_SLAVE, rslave: C.MS_SLAVE | C.MS_REC,
@@ -94,13 +95,6 @@ export function parseMountOptions(options: readonly string[] | undefined): Mount
 export function isBindMount(type: string | undefined, opts: MountOptions): boolean {
   return type === 'bind' || (opts.flags & C.MS_BIND) !== 0;
 }
-
-export const ROOTFS_PROPAGATION: Record<string, number> = {
-  private: C.MS_PRIVATE, rprivate: C.MS_PRIVATE | C.MS_REC,
-  shared: C.MS_SHARED, rshared: C.MS_SHARED | C.MS_REC,
-  slave: C.MS_SLAVE, rslave: C.MS_SLAVE | C.MS_REC,
-  unbindable: C.MS_UNBINDABLE, runbindable: C.MS_UNBINDABLE | C.MS_REC,
-};
 
 /** Every option word this parser gives a meaning to (for `features`). */
 export function knownMountOptions(): string[] {

@@ -1,9 +1,16 @@
 // Which namespaces a container creates and which it joins, as a plan the
 // native spawn step carries out.
 import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER, CLONE_NEWUTS } from '../sys/constants.js';
-import type { Linux } from '../config/types.js';
+import type { Linux, NamespaceType } from '../config/types.js';
+import { NAMESPACE_TYPES } from '../config/names.js';
 
-export type NamespaceKind = 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'user' | 'cgroup' | 'time';
+/** The kinds are the config's namespace types (spec/names.ts lists them). */
+export type NamespaceKind = NamespaceType;
+
+/** A namespace type the config may name (before validation, a plain string). */
+export function isNamespaceKind(type: string): type is NamespaceKind {
+  return (NAMESPACE_TYPES as readonly string[]).includes(type);
+}
 
 export const CLONE_FLAG: Record<NamespaceKind, number> = {
   pid: CLONE_NEWPID,

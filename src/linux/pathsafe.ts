@@ -7,15 +7,13 @@
 // stops at the root), and missing parts are created relative to their
 // verified parent. A symlink planted later cannot redirect a step.
 import { lstatSync, readlinkSync, statSync } from 'node:fs';
-import { O_CLOEXEC, O_CREAT, O_EXCL, O_NOFOLLOW, O_PATH, O_WRONLY } from '../sys/constants.js';
+import { ELOOP, ENOENT, O_CLOEXEC, O_CREAT, O_EXCL, O_NOFOLLOW, O_PATH, O_WRONLY } from '../sys/constants.js';
 import { close, mkdirat, openat } from '../sys/calls.js';
 import { SysError } from '../sys/errors.js';
 
 export type Create = 'dir' | 'file' | 'none';
 
 const MAX_SYMLINKS = 40;
-const ENOENT = 2;
-const ELOOP = 40;
 
 /** Split "/a/b/../c" into components, keeping ".." for the walk to clamp at the root. */
 export function pathComponents(path: string): string[] {

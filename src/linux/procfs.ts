@@ -29,13 +29,18 @@ export function isProcessAlive(pid: number, startTime: number): boolean {
   return stat !== null && stat.startTime === startTime && stat.state !== 'Z' && stat.state !== 'X';
 }
 
-/** The inode that identifies a process's namespace of this kind, e.g. "pid:[4026531836]". */
-export function namespaceId(pid: number | 'self', kind: string): string | null {
+/** The namespace a /proc/<pid>/ns/<name> path names, e.g. "pid:[4026531836]"; null when unreadable. */
+export function namespaceAt(path: string): string | null {
   try {
-    return readlinkSync(`/proc/${pid}/ns/${kind}`);
+    return readlinkSync(path);
   } catch {
     return null;
   }
+}
+
+/** The inode that identifies a process's namespace of this kind (its /proc/<pid>/ns/ name: "net", "mnt", …). */
+export function namespaceId(pid: number | 'self', kind: string): string | null {
+  return namespaceAt(`/proc/${pid}/ns/${kind}`);
 }
 
 
@@ -68,11 +73,16 @@ export function processTree(pid: number): number[] {
   return seen;
 }
 
+/** A field of /proc/<pid>/status ("Uid", "CapBnd", …), whitespace-trimmed; null when absent. */
+export function readStatusField(pid: number | 'self', name: string): string | null {
+  const line = readFileSync(`/proc/${pid}/status`, 'latin1').split('\n').find((l) => l.startsWith(`${name}:`));
+  return line === undefined ? null : line.slice(name.length + 1).trim();
+}
+
 /** The capability bounding set of this process, from /proc/self/status. */
 export function readBoundingSet(): bigint {
-  const status = readFileSync('/proc/self/status', 'latin1');
-  const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(status);
-  return m ? BigInt(`0x${m[1]}`) : 0n;
+  const hex = readStatusField('self', 'CapBnd');
+  return hex && /^[0-9a-f]+$/.test(hex) ? BigInt(`0x${hex}`) : 0n;
 }
 
 /** /proc/sys/kernel/cap_last_cap: the highest capability this kernel knows. */
@@ -84,21 +94,79 @@ export function lastCapability(): number {
   }
 }
 
-export interface MountEntry {
+/** One line of /proc/<pid>/mountinfo (proc(5)), with octal escapes undone. */
+export interface MountInfo {
+  id: number;
+  parent: number;
+  majorMinor: string;
+  /** the path of the mounted filesystem that forms this mount's root */
+  root: string;
   mountPoint: string;
+  /** per-mount options: ro/rw, nosuid, nodev, noexec, relatime, … */
+  options: string[];
+  /** shared:N, master:N, propagate_from:N, unbindable */
+  optional: string[];
   fstype: string;
+  source: string;
+  /** per-superblock options: size=, mode=, and a cgroup v1 mount's controllers */
   superOptions: string[];
 }
 
-/** This process's mount table, from /proc/self/mountinfo (octal escapes in paths decoded). */
-export function readMountinfo(): MountEntry[] {
-  const entries: MountEntry[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+/** mountinfo writes space, tab, newline and backslash in paths as \ooo. */
+function unescapeMountinfo(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** A mountinfo text, one entry a line; lines without the " - " separator are skipped. */
+export function parseMountinfo(text: string): MountInfo[] {
+  const out: MountInfo[] = [];
+  for (const line of text.split('\n')) {
     const sep = line.indexOf(' - ');
     if (sep < 0) continue;
-    const [fstype = '', , superOpts = ''] = line.slice(sep + 3).split(' ');
-    const mountPoint = (line.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    entries.push({ mountPoint, fstype, superOptions: superOpts.split(',') });
+    const head = line.slice(0, sep).split(' ');
+    const tail = line.slice(sep + 3).split(' ');
+    out.push({
+      id: Number(head[0]),
+      parent: Number(head[1]),
+      majorMinor: head[2] ?? '',
+      root: unescapeMountinfo(head[3] ?? ''),
+      mountPoint: unescapeMountinfo(head[4] ?? ''),
+      options: (head[5] ?? '').split(','),
+      optional: head.slice(6),
+      fstype: tail[0] ?? '',
+      source: unescapeMountinfo(tail[1] ?? ''),
+      superOptions: (tail[2] ?? '').split(','),
+    });
   }
-  return entries;
+  return out;
+}
+
+/** A process's mount table as the kernel shows it to that process (paths inside its root). */
+export function readMountinfo(pid: number | 'self' = 'self'): MountInfo[] {
+  return parseMountinfo(readFileSync(`/proc/${pid}/mountinfo`, 'utf8'));
+}
+
+/** One line of /proc/<pid>/cgroup: "hierarchy-id:controller,list:path"; cgroup2's is "0::path". */
+export interface CgroupLine {
+  hierarchy: number;
+  /** as listed: "cpu,cpuacct", "name=systemd"; "" for cgroup2 */
+  controllers: string;
+  path: string;
+}
+
+/** A /proc/<pid>/cgroup text. The path is everything after the second colon (it may hold colons). */
+export function parseCgroupLines(text: string): CgroupLine[] {
+  const out: CgroupLine[] = [];
+  for (const line of text.split('\n')) {
+    const first = line.indexOf(':');
+    const second = line.indexOf(':', first + 1);
+    if (first < 0 || second < 0) continue;
+    out.push({ hierarchy: Number(line.slice(0, first)), controllers: line.slice(first + 1, second), path: line.slice(second + 1) });
+  }
+  return out;
+}
+
+/** Where a process sits in each cgroup hierarchy. */
+export function readCgroupLines(pid: number | 'self' = 'self'): CgroupLine[] {
+  return parseCgroupLines(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
 }

@@ -6,10 +6,10 @@ import { isAbsolute, join } from 'node:path';
 import * as C from '../sys/constants.js';
 import { deviceTypeBits, devSymlinks, planDevices, type DeviceNode, type DeviceSpec } from './devices.js';
 import { type InitOp, MOUNT_IN_ROOT, MOUNT_KEEP_LOCKED, MOUNT_MKDIR, MOUNT_MKFILE, MOUNT_SELF, MOUNT_SKIP_MISSING } from './initcode.js';
-import { isBindMount, type MountOptions, parseMountOptions, ROOTFS_PROPAGATION } from './mountopts.js';
+import { isBindMount, type MountOptions, parseMountOptions, PROPAGATION } from './mountopts.js';
 import { formatIdMap, type IdMapping } from './idmap.js';
 import { isDirectory } from './pathsafe.js';
-import type { MountEntry } from './procfs.js';
+import type { CgroupLine, MountInfo } from './procfs.js';
 
 
 export interface MountStep {
@@ -123,7 +123,7 @@ export function planMount(m: MountSpec, bundle: string, index = 0, userns: Rootf
 export function planRootfs(input: RootfsInput): RootfsPlan {
   const mounts = input.mounts.map((m, i) => planMount(m, input.bundle, i, input.userns));
   const devFromHost = mounts.some((m) => m.bind && m.destination.replace(/\/+$/, '') === '/dev');
-  const prop = input.rootfsPropagation ? ROOTFS_PROPAGATION[input.rootfsPropagation] : undefined;
+  const prop = input.rootfsPropagation ? PROPAGATION[input.rootfsPropagation] : undefined;
   return {
     rootfs: input.rootfs,
     readonly: input.readonly,
@@ -145,9 +145,9 @@ export function planRootfs(input: RootfsInput): RootfsPlan {
 /** What the planner needs from the host, read once by the caller. */
 export interface RootfsFacts {
   /** the mount table the container's mount namespace starts from */
-  mountinfo: readonly MountEntry[];
+  mountinfo: readonly MountInfo[];
   /** /proc/<init>/cgroup: the hierarchies and paths the init was placed in */
-  cgroupLines: string;
+  cgroupLines: readonly CgroupLine[];
   /** /proc/kcore exists (it gets a /dev/core link) */
   hasKcore: boolean;
 }
@@ -160,7 +160,7 @@ function mountOp(what: string, how: number, source: string, target: string, fsty
 }
 
 /** The mount point holding rootfs: pivot_root refuses a new root whose parent mount is shared. */
-function parentMount(rootfs: string, mountinfo: readonly MountEntry[]): string {
+function parentMount(rootfs: string, mountinfo: readonly MountInfo[]): string {
   let best = '';
   for (const { mountPoint: point } of mountinfo) {
     if ((rootfs === point || rootfs.startsWith(point === '/' ? '/' : `${point}/`)) && point.length > best.length) best = point;
@@ -168,13 +168,9 @@ function parentMount(rootfs: string, mountinfo: readonly MountEntry[]): string {
   return best;
 }
 
-function v1Hierarchies(cgroupLines: string): { controllers: string; path: string }[] {
-  const out: { controllers: string; path: string }[] = [];
-  for (const line of cgroupLines.split('\n')) {
-    const [, controllers, path] = line.split(':');
-    if (controllers && path !== undefined) out.push({ controllers, path }); // "0::/…" is the v2 entry
-  }
-  return out;
+/** The v1 hierarchies among the init's cgroups ("0::/…" is the cgroup2 entry). */
+function v1Hierarchies(cgroupLines: readonly CgroupLine[]): readonly CgroupLine[] {
+  return cgroupLines.filter((l) => l.controllers !== '');
 }
 
 const v1Subdir = (destination: string, controllers: string): string => `${destination}/${controllers.startsWith('name=') ? controllers.slice(5) : controllers}`;
@@ -186,7 +182,7 @@ const v1Subdir = (destination: string, controllers: string): string => `${destin
  * the process's own directory there. CRIU is told about the same binds as
  * external mounts (src/criu/plan.ts).
  */
-export function cgroupV1Binds(destination: string, cgroupLines: string, mountinfo: readonly MountEntry[]): { source: string; destination: string }[] {
+export function cgroupV1Binds(destination: string, cgroupLines: readonly CgroupLine[], mountinfo: readonly MountInfo[]): { source: string; destination: string }[] {
   const binds: { source: string; destination: string }[] = [];
   for (const { controllers, path } of v1Hierarchies(cgroupLines)) {
     const wanted = controllers.split(',');
@@ -195,9 +191,6 @@ export function cgroupV1Binds(destination: string, cgroupLines: string, mountinf
   }
   return binds;
 }
-
-/** Whether the cgroup lines name v1 hierarchies: a cgroup mount is then laid out as runc does on v1. */
-export const hasV1Hierarchies = (cgroupLines: string): boolean => v1Hierarchies(cgroupLines).length > 0;
 
 /** A tmpfs with one cgroup mount per v1 hierarchy the init is in, as runc lays it out. */
 function cgroupV1Ops(what: string, step: MountStep, plan: RootfsPlan, facts: RootfsFacts): Op[] {

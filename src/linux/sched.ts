@@ -71,9 +71,14 @@ export function planIoPriority(io: IoPriority | undefined): number | null {
   return (cls << 13) | level;
 }
 
-/** "0-3,7" → [0, 1, 2, 3, 7]; `path` names the field in errors. */
+/**
+ * The kernel's list format (cpuset.cpus, execCPUAffinity, memory nodes):
+ * "0-3,7" → [0, 1, 2, 3, 7], sorted, once each; "" → []. `path` names the
+ * field or file in errors.
+ */
 export function parseCpuList(list: string, path: string): number[] {
   const out = new Set<number>();
+  if (list.trim() === '') return [];
   for (const part of list.split(',')) {
     const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
     if (!m) throw new Error(`${path}: ${JSON.stringify(list)} is not a list like "0-3,7"`);

@@ -9,18 +9,15 @@ import {
   type ArgCompare, compileFilter, nativeArch, resolveArch, resolveSyscall, SCMP_ACT_ALLOW, SCMP_ACT_KILL_PROCESS,
   SCMP_ACT_KILL_THREAD, SCMP_ACT_LOG, SCMP_ACT_NOTIFY, SCMP_ACT_TRAP, SCMP_CMP, scmpActErrno, scmpActTrace,
 } from '../sys/libseccomp.js';
-
-const EPERM = 1;
+import * as C from '../sys/constants.js';
 
 /** SECCOMP_FILTER_FLAG_* (linux/seccomp.h) that a config may ask for. */
 export const SECCOMP_FILTER_FLAGS: Readonly<Record<string, number>> = {
-  SECCOMP_FILTER_FLAG_TSYNC: 1,
-  SECCOMP_FILTER_FLAG_LOG: 2,
-  SECCOMP_FILTER_FLAG_SPEC_ALLOW: 4,
-  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: 32,
+  SECCOMP_FILTER_FLAG_TSYNC: C.SECCOMP_FILTER_FLAG_TSYNC,
+  SECCOMP_FILTER_FLAG_LOG: C.SECCOMP_FILTER_FLAG_LOG,
+  SECCOMP_FILTER_FLAG_SPEC_ALLOW: C.SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: C.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
 };
-export const SECCOMP_FILTER_FLAG_NEW_LISTENER = 8;
-export const SECCOMP_FILTER_FLAG_TSYNC_ESRCH = 16;
 
 /**
  * Syscalls the native finalize makes after the filter is in place (see
@@ -65,8 +62,8 @@ function actionValue(action: SeccompAction, errnoRet: number | undefined, path: 
     case 'SCMP_ACT_KILL_THREAD': return SCMP_ACT_KILL_THREAD;
     case 'SCMP_ACT_KILL_PROCESS': return SCMP_ACT_KILL_PROCESS;
     case 'SCMP_ACT_TRAP': return SCMP_ACT_TRAP;
-    case 'SCMP_ACT_ERRNO': return scmpActErrno(errnoRet ?? EPERM);
-    case 'SCMP_ACT_TRACE': return scmpActTrace(errnoRet ?? EPERM);
+    case 'SCMP_ACT_ERRNO': return scmpActErrno(errnoRet ?? C.EPERM);
+    case 'SCMP_ACT_TRACE': return scmpActTrace(errnoRet ?? C.EPERM);
     case 'SCMP_ACT_ALLOW': return SCMP_ACT_ALLOW;
     case 'SCMP_ACT_LOG': return SCMP_ACT_LOG;
     case 'SCMP_ACT_NOTIFY': return SCMP_ACT_NOTIFY;
@@ -148,9 +145,9 @@ export function planSeccompRules(
     }
   });
   if (notify) {
-    flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+    flags |= C.SECCOMP_FILTER_FLAG_NEW_LISTENER;
     // The kernel refuses TSYNC with a listener unless TSYNC_ESRCH says how to report a failed sync.
-    if (flags & SECCOMP_FILTER_FLAGS.SECCOMP_FILTER_FLAG_TSYNC!) flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+    if (flags & C.SECCOMP_FILTER_FLAG_TSYNC) flags |= C.SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
   } else if (flags & SECCOMP_FILTER_FLAGS.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV!) {
     throw new Error(`${base}.flags: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs an SCMP_ACT_NOTIFY rule`);
   }

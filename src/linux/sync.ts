@@ -86,8 +86,15 @@ export function failureText(f: NativeFailure): string {
 
 export class SyncChannel {
   private buffered: Buffer = Buffer.alloc(0);
-  /** fds that came with bytes not yet parsed; they belong to the next message */
-  private pendingFds: number[] = [];
+  /** stream offset of buffered[0] */
+  private offset = 0;
+  /**
+   * fds received and not yet handed out, with the stream offset where the
+   * read that brought them ended. A stream socket may join several messages
+   * in one read, but the kernel ends a read right after the first part of the
+   * message that carries fds (af_unix.c), so its last byte is that message's.
+   */
+  private pendingFds: { end: number; fds: number[] }[] = [];
   /** turns an `error` message into the error's text, and whether a hook failed (create maps plan ops to config fields) */
   describe: (f: NativeFailure) => { message: string; hook: boolean } = (f) => ({ message: failureText(f), hook: false });
 
@@ -113,8 +120,9 @@ export class SyncChannel {
     if (!type) throw new PeerError(`sync: unknown message type ${code}`);
     const msg = decode(type, Buffer.from(this.buffered.subarray(HEADER, HEADER + len)));
     this.buffered = this.buffered.subarray(HEADER + len);
-    const fds = this.pendingFds;
-    this.pendingFds = [];
+    this.offset += HEADER + len;
+    const fds = this.pendingFds.filter((p) => p.end <= this.offset).flatMap((p) => p.fds);
+    this.pendingFds = this.pendingFds.filter((p) => p.end > this.offset);
     return { msg, fds };
   }
 
@@ -124,7 +132,7 @@ export class SyncChannel {
       const got = this.parse();
       if (got) return got;
       const { data, fds } = recvWithFds(this.fd, 65536);
-      this.pendingFds.push(...fds);
+      if (fds.length) this.pendingFds.push({ end: this.offset + this.buffered.length + data.length, fds });
       if (data.length === 0) throw new PeerError('the container init exited before it was ready');
       this.buffered = this.buffered.length ? Buffer.concat([this.buffered, data]) : data;
     }

@@ -3,7 +3,6 @@
 // the host for everyone, so it is refused at create. Written by the native
 // init after pivot_root (so /proc/sys is the container's) and before
 // /proc/sys becomes read-only (initops.ts).
-import { readlinkSync } from 'node:fs';
 import { jsonPathJoin } from '../config/jsonpath.js';
 import { type NamespaceKind, type NamespacePlan, PROC_NS_NAME } from './namespaces.js';
 
@@ -51,15 +50,13 @@ export function planSysctl(sysctl: Record<string, string> | undefined, ownNamesp
 
 /**
  * The container has a namespace of this kind that is not the runtime's
- * own: a new one, or a joined one whose inode differs from ours.
+ * own: a new one, or a joined one whose inode differs from ours (an
+ * unreadable path counts as its own: joining it fails later, with its own message).
  */
-export function ownNamespace(ns: NamespacePlan, kind: NamespaceKind): boolean {
+export function ownNamespace(ns: NamespacePlan, kind: NamespaceKind, namespaceOf: (path: string) => string | null): boolean {
   if (ns.create.includes(kind)) return true;
   const joined = ns.join.find((j) => j.kind === kind);
   if (!joined) return false;
-  try {
-    return readlinkSync(joined.path) !== readlinkSync(`/proc/self/ns/${PROC_NS_NAME[kind]}`);
-  } catch {
-    return true; // an unreadable path fails later, when it is joined, with its own message
-  }
+  const theirs = namespaceOf(joined.path);
+  return theirs === null || theirs !== namespaceOf(`/proc/self/ns/${PROC_NS_NAME[kind]}`);
 }

@@ -19,6 +19,17 @@ export interface TerminalPlan {
   size: WinSize | null;
 }
 
+/**
+ * runc's rules for --console-socket against process.terminal, in its words
+ * (engines match them): a terminal needs the socket unless the command stays
+ * attached to ours (detach false: run and exec in the foreground), and the
+ * socket needs a terminal. create, run, exec, restore and plan all ask here.
+ */
+export function checkConsoleSocket(terminal: boolean, hasSocket: boolean, detach: boolean): void {
+  if (terminal && !hasSocket && detach) throw new Error('cannot allocate tty if runc will detach without setting console socket');
+  if (!terminal && hasSocket) throw new Error('cannot use console socket if runc will not detach or allocate tty');
+}
+
 export function planTerminal(terminal: boolean | undefined, consoleSize: { height: number; width: number } | undefined): TerminalPlan | null {
   if (!terminal) return null;
   return { size: consoleSize ? { rows: consoleSize.height, cols: consoleSize.width } : null };

@@ -1,10 +1,9 @@
 // bpf(2): load a cgroup device program and attach it to a cgroup directory
 // (cgroup v2's device controller). glibc has no wrapper; union bpf_attr is
 // laid out by hand from include/uapi/linux/bpf.h.
+import { SYS } from './constants.js';
 import { SysError } from './errors.js';
 import { lastErrno, libc, libcFunction } from './libc.js';
-
-const SYS_bpf = process.arch === 'arm64' ? 280 : 321;
 
 const BPF_PROG_LOAD = 5;
 const BPF_PROG_ATTACH = 8;
@@ -21,7 +20,7 @@ type Fn = (...args: unknown[]) => number | bigint;
 const bpfCall = libcFunction('syscall', 'long', ['long', 'int', '_Inout_ uint8_t *', 'uint']) as Fn;
 
 function bpf(cmd: number, attr: Buffer, what: string): number {
-  const r = Number(bpfCall(SYS_bpf, cmd, attr, attr.length));
+  const r = Number(bpfCall(SYS.bpf, cmd, attr, attr.length));
   if (r < 0) throw new SysError(`bpf ${what}`, lastErrno());
   return r;
 }

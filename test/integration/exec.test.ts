@@ -73,6 +73,15 @@ t.test('exec of a missing program, into a stopped or unknown container', { skip 
   const missing = box.ocirun(['exec', id, 'no-such-program']);
   t.equal(missing.code, 1);
   t.match(missing.stderr, /exec: "no-such-program": executable file not found in \$PATH/);
+  // Found but not executable: the init's words (and runc's LookPath), not "permission denied".
+  const notExec = box.ocirun(['exec', '--env', 'PATH=/etc', id, 'passwd']);
+  t.equal(notExec.code, 1);
+  t.match(notExec.stderr, /exec: "passwd": executable file not found in \$PATH/);
+  const absNotExec = box.ocirun(['exec', id, '/etc/passwd']);
+  t.match(absNotExec.stderr, /exec: "\/etc\/passwd": permission denied/);
+  const badCap = box.ocirun(['exec', '--cap', 'CAP_BOGUS', id, 'true']);
+  t.equal(badCap.code, 1);
+  t.match(badCap.stderr, /--cap: unknown capability "CAP_BOGUS"/);
   t.equal(box.ocirun(['kill', id, 'KILL']).code, 0);
   t.ok(await until(() => box.state(id)?.status === 'stopped'));
   const stopped = box.ocirun(['exec', id, 'true']);

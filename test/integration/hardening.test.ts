@@ -8,7 +8,7 @@ import t, { type Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { baseConfig, buildRootfs, type Config, OCIRUN, procComm, Sandbox, sharedRootfs, SKIP_NOT_ROOT, statusField, until } from '../helpers.js';
+import { baseConfig, buildRootfs, type Config, OCIRUN, procComm, processGone, Sandbox, sharedRootfs, SKIP_NOT_ROOT, statusField, until } from '../helpers.js';
 
 const skip = SKIP_NOT_ROOT;
 
@@ -38,7 +38,7 @@ async function createWithFd3(t: Test, box: Sandbox, fd: number, flags: string[])
   if (r.status !== 0) return { code: r.status, stderr, out: '' };
   const pid = Number(readFileSync(pidFile, 'utf8'));
   t.equal(box.ocirun(['start', id]).code, 0, 'start');
-  await until(() => !existsSync(`/proc/${pid}`) || /\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')));
+  await until(() => processGone(pid));
   return { code: 0, stderr, out: readFileSync(outPath, 'utf8') };
 }
 
@@ -115,7 +115,7 @@ t.test('CVE-2019-5736: /proc/<pid>/exe of a waiting init cannot be opened from i
   t.equal(procComm(cb.pid), 'ocirun-init', 'B is still our init, waiting for start');
 
   writeFileSync(`/proc/${ca.pid}/root/tmp/go`, '');
-  t.ok(await until(() => !existsSync(`/proc/${ca.pid}`) || /\) Z /.test(readFileSync(`/proc/${ca.pid}/stat`, 'utf8'))), 'probe finished');
+  t.ok(await until(() => processGone(ca.pid)), 'probe finished');
   const lines = readFileSync(join(box.dir, `${a}.stdout`), 'utf8').trim().split('\n');
   t.ok(lines.includes('1 readable opened'), `the probe can read its own exe (control): ${lines.join('; ')}`);
   t.ok(lines.includes(`${nspid} denied refused`), `the init (pid ${nspid} inside) is out of reach: more capabilities than the attacker, and non-dumpable`);
@@ -202,11 +202,11 @@ t.test('CVE-2019-5736: /proc/<pid>/exe stays out of reach after the capability d
   const nspid = (statusField(cb.pid, 'NSpid') ?? '').split(/\s+/).at(-1);
   writeFileSync(`/proc/${ca.pid}/root/tmp/pid`, `${nspid}\n`);
   writeFileSync(`/proc/${ca.pid}/root/tmp/go`, '');
-  t.ok(await until(() => !existsSync(`/proc/${ca.pid}`) || /\) Z /.test(readFileSync(`/proc/${ca.pid}/stat`, 'utf8'))), 'probe finished');
+  t.ok(await until(() => processGone(ca.pid)), 'probe finished');
   writeFileSync(release, '');
   const out = readFileSync(join(box.dir, `${a}.stdout`), 'utf8');
   t.match(out, new RegExp(`^${nspid} denied refused\\ncontrol readable\\n$`), 'non-dumpable: the exe cannot be opened');
-  t.ok(await until(() => !existsSync(`/proc/${cb.pid}`) || /\) Z /.test(readFileSync(`/proc/${cb.pid}/stat`, 'utf8'))), 'released, the program ran and ended');
+  t.ok(await until(() => processGone(cb.pid)), 'released, the program ran and ended');
 });
 
 // Both ways of resolving in the root: openat2(RESOLVE_IN_ROOT) (this kernel has it) and the

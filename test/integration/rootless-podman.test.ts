@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OCIRUN, SKIP_NOT_ROOT, sharedRootfs, statusField, until } from '../helpers.js';
+import { OCIRUN, processGone, SKIP_NOT_ROOT, sharedRootfs, statusField, until } from '../helpers.js';
 
 const USER = 'ocirun-rootless';
 const missing = ['podman', 'conmon', 'newuidmap', 'setpriv'].filter((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0);
@@ -84,7 +84,7 @@ t.test('rootless podman runs, execs into, stops and removes containers through o
 
   const stop = podman(['stop', '--time', '1', name]);
   t.equal(stop.code, 0, `podman stop: ${stop.stderr.trim()}`);
-  t.ok(await until(() => !existsSync(`/proc/${pid}`) || /\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))), 'the container process is gone');
+  t.ok(await until(() => processGone(pid)), 'the container process is gone');
   const rm = podman(['rm', name]);
   t.equal(rm.code, 0, `podman rm: ${rm.stderr.trim()}`);
   t.same(existsSync(join(xdg, 'ocirun')) ? readdirSync(join(xdg, 'ocirun')) : [], [], 'no ocirun state left');

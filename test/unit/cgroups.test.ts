@@ -11,7 +11,8 @@ import * as P from '../../src/linux/cgroups/resources.js';
 import { deviceRules, devicesV1, DEFAULT_ALLOWED_DEVICES } from '../../src/linux/cgroups/devices.js';
 import { cgroupManager, V1Cgroups, V2Cgroups } from '../../src/linux/cgroups/manager.js';
 import { isFrozen } from '../../src/linux/cgroups/record.js';
-import { collectStats, parseCpuList, statsJson } from '../../src/linux/cgroups/stats.js';
+import { collectStats, statsJson } from '../../src/linux/cgroups/stats.js';
+import { parseCpuList } from '../../src/linux/sched.js';
 import { mergeResources } from '../../src/container/cgroups.js';
 import { ramInBytes, resourcesFromArgs } from '../../src/cli/commands/update.js';
 import { parseDuration } from '../../src/cli/commands/events.js';
@@ -308,5 +309,6 @@ t.test('update merging (runc\'s update), CLI parsing of sizes, durations and fla
   t.throws(() => resourcesFromArgs({ 'l3-cache-schema': 'L3:0=f' }, () => ''), /Intel RDT\/CAT/);
   t.same(resourcesFromArgs({ resources: '-', memory: '5' }, () => '{"pids":{"limit":3}}'), { pids: { limit: 3 } }, 'with --resources the other flags are ignored');
   t.throws(() => resourcesFromArgs({ resources: 'f' }, () => '[1]'), /expected a JSON object/);
-  t.same(parseCpuList('0-2,5'), [0, 1, 2, 5]);
+  t.same(parseCpuList('0-2,5', 'cpuset.cpus'), [0, 1, 2, 5]);
+  t.same(parseCpuList('', 'cpuset.cpus'), [], 'an empty cpuset file: no cpus');
 });

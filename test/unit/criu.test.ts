@@ -4,6 +4,7 @@ import t from 'tap';
 import { codecFrom, INSTALLED_SCHEMA, OWN_SCHEMA } from '../../src/criu/schema.js';
 import { cgroupsMode, cgroupV1Mounts, dumpOptions, emptyNsMask, pageServer, restorePlan } from '../../src/criu/plan.js';
 import { lastLogError } from '../../src/criu/common.js';
+import { parseCgroupLines, parseMountinfo } from '../../src/linux/procfs.js';
 import type { Spec } from '../../src/config/types.js';
 
 t.test('our own messages encode exactly as CRIU\'s installed rpc.proto', { skip: existsSync(INSTALLED_SCHEMA) ? false : `${INSTALLED_SCHEMA} is not installed` }, async (t) => {
@@ -73,7 +74,7 @@ const spec: Spec = {
 
 t.test('dump: bind mounts, masked files and devices are external; a joined network namespace too', async (t) => {
   const isDirectory = (p: string): boolean | null => (p === '/proc/acpi' ? true : p === '/proc/missing' ? null : false);
-  const o = dumpOptions(spec, '/b', { isDirectory, nsInode: (p) => (p === '/run/netns/n1' ? 4026532000 : 0), cgroupLines: '0::/x\n', mountinfo: [] });
+  const o = dumpOptions(spec, '/b', { isDirectory, nsInode: (p) => (p === '/run/netns/n1' ? 4026532000 : 0), cgroupLines: parseCgroupLines('0::/x\n'), mountinfo: [] });
   const ext = Object.fromEntries((o.ext_mnt ?? []).map((e) => [e.key, e.val]));
   t.equal(ext['/data'], '/data', 'a bind mount under its own path');
   t.equal(ext['/etc/hosts'], '/etc/hosts', 'bind by option, relative source');
@@ -101,14 +102,14 @@ t.test('restore: every recorded name maps back to its host source', async (t) =>
 });
 
 // A cgroup v1 (hybrid) host as /proc/<pid>/cgroup and the host's mount table show it.
-const V1_LINES = '12:memory:/ctr/a\n11:cpu,cpuacct:/ctr/a\n1:name=systemd:/ctr/a\n0::/ctr/a\n';
-const V1_MOUNTS = [
-  { mountPoint: '/sys/fs/cgroup', fstype: 'tmpfs', superOptions: ['rw', 'mode=755'] },
-  { mountPoint: '/sys/fs/cgroup/memory', fstype: 'cgroup', superOptions: ['rw', 'memory'] },
-  { mountPoint: '/sys/fs/cgroup/cpu,cpuacct', fstype: 'cgroup', superOptions: ['rw', 'cpu', 'cpuacct'] },
-  { mountPoint: '/sys/fs/cgroup/systemd', fstype: 'cgroup', superOptions: ['rw', 'xattr', 'name=systemd'] },
-  { mountPoint: '/sys/fs/cgroup/unified', fstype: 'cgroup2', superOptions: ['rw', 'nsdelegate'] },
-];
+const V1_LINES = parseCgroupLines('12:memory:/ctr/a\n11:cpu,cpuacct:/ctr/a\n1:name=systemd:/ctr/a\n0::/ctr/a\n');
+const V1_MOUNTS = parseMountinfo([
+  '30 25 0:26 / /sys/fs/cgroup ro,nosuid shared:9 - tmpfs tmpfs ro,mode=755',
+  '35 30 0:30 / /sys/fs/cgroup/memory rw,nosuid shared:14 - cgroup cgroup rw,memory',
+  '36 30 0:31 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid shared:15 - cgroup cgroup rw,cpu,cpuacct',
+  '31 30 0:27 / /sys/fs/cgroup/systemd rw,nosuid shared:10 - cgroup cgroup rw,xattr,name=systemd',
+  '32 30 0:28 / /sys/fs/cgroup/unified rw,nosuid shared:11 - cgroup2 cgroup2 rw,nsdelegate',
+].join('\n'));
 const withCgroup = { ...spec, mounts: [...(spec.mounts ?? []), { destination: '/sys/fs/cgroup/', type: 'cgroup', source: 'cgroup', options: ['ro'] }] } as Spec;
 
 t.test('cgroup v1: the per-hierarchy binds of a cgroup mount are external mounts, as runc makes them', async (t) => {
@@ -123,9 +124,9 @@ t.test('cgroup v1: the per-hierarchy binds of a cgroup mount are external mounts
   for (const d of ['/sys/fs/cgroup/memory', '/sys/fs/cgroup/cpu,cpuacct', '/sys/fs/cgroup/systemd']) t.equal(ext[d], d, `dump names ${d} by itself`);
   t.notOk('/sys/fs/cgroup' in ext, 'the tmpfs under them is the container\'s: CRIU dumps it');
   // Restore: the same names, now bound from the new container's cgroup directories.
-  const moved = cgroupV1Mounts(withCgroup, V1_LINES.replaceAll('/ctr/a', '/ctr/b'), V1_MOUNTS);
+  const moved = cgroupV1Mounts(withCgroup, V1_LINES.map((l) => ({ ...l, path: '/ctr/b' })), V1_MOUNTS);
   t.same(moved.map((b) => b.source), ['/sys/fs/cgroup/memory/ctr/b', '/sys/fs/cgroup/cpu,cpuacct/ctr/b', '/sys/fs/cgroup/systemd/ctr/b']);
-  t.same(cgroupV1Mounts(withCgroup, '0::/ctr/a\n', V1_MOUNTS), [], 'cgroup v2: a real cgroup2 mount, nothing external');
+  t.same(cgroupV1Mounts(withCgroup, parseCgroupLines('0::/ctr/a\n'), V1_MOUNTS), [], 'cgroup v2: a real cgroup2 mount, nothing external');
   const ownNs = { ...withCgroup, linux: { ...withCgroup.linux, namespaces: [...(withCgroup.linux?.namespaces ?? []), { type: 'cgroup' }] } } as Spec;
   t.same(cgroupV1Mounts(ownNs, V1_LINES, V1_MOUNTS), [], 'a new cgroup namespace: real cgroup mounts, which CRIU dumps');
   t.same(cgroupV1Mounts(spec, V1_LINES, V1_MOUNTS), [], 'no cgroup mount in the config: nothing');

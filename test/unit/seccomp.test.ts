@@ -2,7 +2,8 @@
 // no root needed: compiling never loads anything into the kernel).
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { archName, planSeccomp, planSeccompRules, SECCOMP_FILTER_FLAG_NEW_LISTENER } from '../../src/linux/seccomp.js';
+import { archName, containerProcessState, planSeccomp, planSeccompRules } from '../../src/linux/seccomp.js';
+import { SECCOMP_FILTER_FLAG_NEW_LISTENER } from '../../src/sys/constants.js';
 import { libseccompAvailable, SCMP_ACT_ALLOW, SCMP_ACT_KILL_PROCESS, SCMP_ACT_KILL_THREAD, SCMP_ACT_LOG, SCMP_ACT_NOTIFY, SCMP_ACT_TRAP, SCMP_CMP } from '../../src/sys/libseccomp.js';
 import type { Seccomp } from '../../src/config/types.js';
 
@@ -133,4 +134,10 @@ t.test('compiling: arguments, notify, listener path required', { skip: haveLib }
   const skipped = planSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['not_a_syscall_anywhere'], action: 'SCMP_ACT_ERRNO' }] }, true);
   t.ok(skipped.filter.length > 0, 'an unknown name alone still gives a filter');
   t.throws(() => planSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_NOPE'] }, true), /^linux\.seccomp\.architectures\[0\]: unknown architecture/);
+});
+
+t.test('the container process state sent to a seccomp listener', async (t) => {
+  const doc = JSON.parse(containerProcessState({ ociVersion: '1.3.0', id: 'c1', status: 'creating', pid: 42, bundle: '/b' }, 'meta'));
+  t.same(doc, { ociVersion: '1.3.0', fds: ['seccompFd'], pid: 42, metadata: 'meta', state: { ociVersion: '1.3.0', id: 'c1', status: 'created', pid: 42, bundle: '/b' } });
+  t.notOk('metadata' in JSON.parse(containerProcessState({ pid: 1 }, '')), 'no metadata: no field');
 });

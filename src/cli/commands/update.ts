@@ -4,6 +4,7 @@ import { warn } from '../../trace.js';
 import type { Resources } from '../../config/types.js';
 import type { Context } from '../context.js';
 import type { ArgValue, ParsedArgs } from '../defs.js';
+import { errnoCode } from '../../config/errors.js';
 
 const MULTIPLIERS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
 
@@ -82,7 +83,7 @@ function readResources(path: string): string {
         n = readSync(fd, buf, got, buf.length - got, null);
       } catch (err) {
         // stdin may be a non-blocking pipe: wait a moment for the writer.
-        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        if (errnoCode(err) !== 'EAGAIN') throw err;
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
         continue;
       }

@@ -2,10 +2,7 @@
 // write(2) on its own open: the kernel parses a cgroup file write as one command.
 import { closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-
-export function errCode(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | null)?.code;
-}
+import { errnoCode } from '../../config/errors.js';
 
 /** Sleep without an event loop turn (commands are synchronous here). */
 export function sleepMs(ms: number): void {
@@ -18,7 +15,7 @@ export function readCgroupFile(dir: string, file: string): string | null {
     return readFileSync(join(dir, file), 'utf8').trim();
   } catch (err) {
     // ENODEV: a cgroup being removed no longer has its files.
-    if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR' || errCode(err) === 'ENODEV') return null;
+    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR' || errnoCode(err) === 'ENODEV') return null;
     throw err;
   }
 }
@@ -59,12 +56,12 @@ export function makeCgroupDirs(mountPoint: string, dir: string, created: string[
           mkdirSync(d, { mode: 0o755 });
           created.push(d);
         } catch (err) {
-          if (errCode(err) !== 'EEXIST') throw err;
+          if (errnoCode(err) !== 'EEXIST') throw err;
         }
       }
       return;
     } catch (err) {
-      if (errCode(err) !== 'ENOENT' || attempt >= 3) throw new Error(`cgroups: cannot create ${dir}: ${errCode(err) ?? String(err)}`, { cause: err });
+      if (errnoCode(err) !== 'ENOENT' || attempt >= 3) throw new Error(`cgroups: cannot create ${dir}: ${errnoCode(err) ?? String(err)}`, { cause: err });
     }
   }
 }
@@ -102,7 +99,7 @@ export function removeCgroupTree(dir: string, timeoutMs = 5000): void {
         rmdirSync(d);
         break;
       } catch (err) {
-        const code = errCode(err);
+        const code = errnoCode(err);
         if (code === 'ENOENT') break;
         if (code === 'EBUSY' && Date.now() < deadline) { sleepMs(10); continue; }
         throw new Error(`cgroups: cannot remove ${d}: ${code ?? String(err)}`, { cause: err });

@@ -3,6 +3,7 @@
 // (from /proc/self/cgroup). Pure parsers plus one reader, so unit tests can
 // feed any host's files.
 import { readFileSync, statfsSync } from 'node:fs';
+import { parseCgroupLines, parseMountinfo } from '../procfs.js';
 
 /**
  * v1: one hierarchy per controller (or co-mounted group); v2: the unified
@@ -39,26 +40,16 @@ export const V1_CONTROLLERS = new Set([
   'net_prio', 'hugetlb', 'pids', 'rdma', 'misc',
 ]);
 
-function unescapeMountinfo(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
-
 /** The cgroup and cgroup2 mounts of a mountinfo text (proc(5)); the first mount of each hierarchy wins. */
 export function parseCgroupMounts(mountinfo: string): { v1: V1Hierarchy[]; unified: UnifiedHierarchy | null } {
   const v1: V1Hierarchy[] = [];
   let unified: UnifiedHierarchy | null = null;
   const seen = new Set<string>();
-  for (const line of mountinfo.split('\n')) {
-    const sep = line.indexOf(' - ');
-    if (sep < 0) continue;
-    const head = line.slice(0, sep).split(' ');
-    const [fstype, , superOptions = ''] = line.slice(sep + 3).split(' ');
-    const root = unescapeMountinfo(head[3] ?? '/');
-    const mountPoint = unescapeMountinfo(head[4] ?? '');
+  for (const { fstype, superOptions, root, mountPoint } of parseMountinfo(mountinfo)) {
     if (fstype === 'cgroup2') {
       unified ??= { mountPoint, root };
     } else if (fstype === 'cgroup') {
-      const controllers = superOptions.split(',').filter((o) => V1_CONTROLLERS.has(o) || o.startsWith('name='));
+      const controllers = superOptions.filter((o) => V1_CONTROLLERS.has(o) || o.startsWith('name='));
       const key = [...controllers].sort().join(',');
       if (!controllers.length || seen.has(key)) continue;
       seen.add(key);
@@ -97,17 +88,12 @@ export interface OwnCgroups {
   unified: string | null;
 }
 
-/** /proc/<pid>/cgroup: "hierarchy-id:controller,list:path" lines; "0::path" is cgroup2. */
+/** /proc/<pid>/cgroup: v1 paths by controller, and the cgroup2 path ("0::path"). */
 export function parseProcCgroup(text: string): OwnCgroups {
   const v1 = new Map<string, string>();
   let unified: string | null = null;
-  for (const line of text.split('\n')) {
-    const first = line.indexOf(':');
-    const second = line.indexOf(':', first + 1);
-    if (first < 0 || second < 0) continue;
-    const controllers = line.slice(first + 1, second);
-    const path = line.slice(second + 1);
-    if (line.slice(0, first) === '0' && controllers === '') unified = path;
+  for (const { hierarchy, controllers, path } of parseCgroupLines(text)) {
+    if (hierarchy === 0 && controllers === '') unified = path;
     else for (const c of controllers.split(',')) if (c) v1.set(c, path);
   }
   return { v1, unified };

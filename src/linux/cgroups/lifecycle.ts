@@ -1,9 +1,11 @@
 // The cgroup steps of the container lifecycle, for src/container/: decide the
 // paths at create, apply the config's resources, signal everything in the
 // cgroups, and empty and remove them at delete.
+import { SIGKILL } from '../../sys/constants.js';
 import type { Spec } from '../../config/types.js';
+import { errnoCode } from '../../config/errors.js';
 import { deviceRules } from './devices.js';
-import { errCode, sleepMs } from './fsutil.js';
+import { sleepMs } from './fsutil.js';
 import { type CgroupMode, detectHierarchies, readOwnCgroups } from './hierarchy.js';
 import { type CgroupManager, cgroupManager } from './manager.js';
 import { resolveCgroupPaths } from './paths.js';
@@ -12,7 +14,6 @@ import { SystemdCgroups, systemdRunning } from './systemd.js';
 import { startProperties, systemdUnitFor } from './systemdunit.js';
 import { inUserNamespace } from '../rootless.js';
 
-const SIGKILL = 9;
 
 export interface CgroupOptions {
   /** --systemd-cgroup: a transient systemd unit instead of directories we make */
@@ -70,7 +71,7 @@ function sendSignal(pid: number, signal: number): void {
   try {
     process.kill(pid, signal);
   } catch (err) {
-    if (errCode(err) !== 'ESRCH') throw err;
+    if (errnoCode(err) !== 'ESRCH') throw err;
   }
 }
 

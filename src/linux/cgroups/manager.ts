@@ -5,10 +5,11 @@
 import { closeSync, constants, existsSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Resources } from '../../config/types.js';
+import { errnoCode } from '../../config/errors.js';
 import { BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI, BPF_PROG_TYPE_CGROUP_DEVICE, bpfProgAttach, bpfProgDetach, bpfProgGetFdById, bpfProgLoad, bpfProgQuery } from '../../sys/bpf.js';
 import { deviceProgram, encodeProgram } from './devicebpf.js';
 import { type DeviceRule, devicesV1 } from './devices.js';
-import { errCode, makeCgroupDirs, pidsInTree, readCgroupFile, readKeyValues, removeCgroupTree, removeCreatedParents, sleepMs, writeCgroupFile } from './fsutil.js';
+import { makeCgroupDirs, pidsInTree, readCgroupFile, readKeyValues, removeCgroupTree, removeCreatedParents, sleepMs, writeCgroupFile } from './fsutil.js';
 import { type CgroupPaths, type EnabledController, leafDirs, type UnifiedPlace, type V1Place } from './paths.js';
 import { type CgroupWrite, presentOnV2, RESOURCE_GROUPS, type ResourceGroup } from './resources.js';
 
@@ -49,7 +50,7 @@ export interface CgroupManager {
 }
 
 function describeWriteError(err: unknown, dir: string, w: CgroupWrite, controller: string): Error {
-  const code = errCode(err);
+  const code = errnoCode(err);
   if (code === 'ENOENT') return new Error(`${w.field}: this kernel has no ${w.file} (the ${controller} controller of ${dir} lacks it)`, { cause: err });
   return new Error(`${w.field}: writing "${w.value}" to ${join(dir, w.file)}: ${code ?? String(err)}`, { cause: err });
 }
@@ -70,13 +71,13 @@ export function applyWrites(dir: string, controller: string, writes: CgroupWrite
     try {
       one(w);
     } catch (err) {
-      if (w.retryLast && errCode(err) === 'EINVAL') { later.push(w); continue; }
-      if (!errCode(err)) throw err;
+      if (w.retryLast && errnoCode(err) === 'EINVAL') { later.push(w); continue; }
+      if (!errnoCode(err)) throw err;
       throw describeWriteError(err, dir, w, controller);
     }
   }
   for (const w of later) {
-    try { one(w); } catch (err) { throw errCode(err) ? describeWriteError(err, dir, w, controller) : err; }
+    try { one(w); } catch (err) { throw errnoCode(err) ? describeWriteError(err, dir, w, controller) : err; }
   }
 }
 
@@ -128,7 +129,7 @@ function joinCgroup(dir: string, pid: number): void {
   try {
     writeCgroupFile(dir, 'cgroup.procs', String(pid));
   } catch (err) {
-    throw new Error(`cgroups: cannot move process ${pid} into ${dir}: ${errCode(err) ?? String(err)}`, { cause: err });
+    throw new Error(`cgroups: cannot move process ${pid} into ${dir}: ${errnoCode(err) ?? String(err)}`, { cause: err });
   }
 }
 
@@ -173,7 +174,7 @@ export class V1Cgroups implements CgroupManager {
         if ((readCgroupFile(d, file) ?? '') !== '') continue;
         const parent = readCgroupFile(join(d, '..'), file) ?? '';
         try { writeCgroupFile(d, file, parent); } catch (err) {
-          throw new Error(`cgroups: cannot copy ${file} into ${d}: ${errCode(err) ?? String(err)}`, { cause: err });
+          throw new Error(`cgroups: cannot copy ${file} into ${d}: ${errnoCode(err) ?? String(err)}`, { cause: err });
         }
       }
     }
@@ -395,8 +396,8 @@ export class V2Cgroups implements CgroupManager {
     } catch (err) {
       // ENODEV: the cgroup is already being removed (its last process gone,
       // and systemd, say, took it away): nothing is left to kill.
-      if (errCode(err) === 'ENODEV') return true;
-      if (errCode(err) === 'ENOENT') return existsSync(this.dir) ? false : true;
+      if (errnoCode(err) === 'ENODEV') return true;
+      if (errnoCode(err) === 'ENOENT') return existsSync(this.dir) ? false : true;
       throw err;
     }
   }

@@ -3,6 +3,7 @@
 // Go's `omitempty` drops zero numbers and empty lists: so do we, field by field.
 import { readdirSync } from 'node:fs';
 import { readCgroupFile, readKeyValues } from './fsutil.js';
+import { parseCpuList } from '../sched.js';
 import type { CgroupManager } from './manager.js';
 
 type Obj = Record<string, unknown>;
@@ -56,18 +57,6 @@ export function statsJson(value: unknown): string {
   return text.replace(/"\\u0000u64:(\d+)"/g, '$1');
 }
 
-/** "0-2,4" → [0, 1, 2, 4] */
-export function parseCpuList(s: string | null): number[] {
-  const out: number[] = [];
-  for (const part of (s ?? '').split(',')) {
-    if (!part) continue;
-    const [a, b] = part.split('-').map(Number);
-    if (a === undefined || Number.isNaN(a)) continue;
-    for (let i = a; i <= (b ?? a); i++) out.push(i);
-  }
-  return out;
-}
-
 /** v2 "max" (no limit) reads as the largest uint64, as runc reports it. */
 const MAX_UINT64 = 2n ** 64n - 1n;
 const limitOf = (s: string | null): Uint64 => (s === 'max' ? MAX_UINT64 : num(s));
@@ -116,9 +105,9 @@ function cpusetStats(m: CgroupManager): Obj {
   const f = (name: string): number => Number(readCgroupFile(at.dir, `cpuset.${name}`) ?? 0) || 0;
   const v1 = at.version === 1;
   return shape({
-    cpus: parseCpuList(readCgroupFile(at.dir, v1 ? 'cpuset.cpus' : 'cpuset.cpus.effective')),
+    cpus: parseCpuList(readCgroupFile(at.dir, v1 ? 'cpuset.cpus' : 'cpuset.cpus.effective') ?? '', 'cpuset.cpus'),
     cpu_exclusive: v1 ? f('cpu_exclusive') : 0,
-    mems: parseCpuList(readCgroupFile(at.dir, v1 ? 'cpuset.mems' : 'cpuset.mems.effective')),
+    mems: parseCpuList(readCgroupFile(at.dir, v1 ? 'cpuset.mems' : 'cpuset.mems.effective') ?? '', 'cpuset.mems'),
     mem_hardwall: v1 ? f('mem_hardwall') : 0,
     mem_exclusive: v1 ? f('mem_exclusive') : 0,
     memory_migrate: v1 ? f('memory_migrate') : 0,
