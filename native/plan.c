@@ -161,13 +161,66 @@ static int op_open_root(struct ctx *x, struct cur *c)
 	return 0;
 }
 
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+
+/*
+ * A user namespace that does not own the network namespace it is in may not
+ * mount a new sysfs (the kernel says EPERM): bind the host's /sys, with its
+ * submounts, and set the flags the config gave the sysfs (read-only, nosuid,
+ * nodev, noexec) on every mount of the copy, so /sys/fs/cgroup turns
+ * read-only with it. Without mount_setattr only the top mount gets them.
+ */
+static int bind_host_sys(struct ctx *x, const char *target, uint64_t flags)
+{
+	char tbuf[64];
+	int fd = in_root(x, target, RESOLVE_DIR);
+	if (fd < 0)
+		FAIL("resolve");
+	fd_path(tbuf, sizeof(tbuf), fd);
+	int rc = mount("/sys", tbuf, NULL, MS_BIND | MS_REC, NULL);
+	int err = errno;
+	close(fd);
+	errno = err;
+	if (rc < 0)
+		FAIL("bind /sys");
+	struct mount_attr attr = { 0 };
+	if (flags & MS_RDONLY)
+		attr.attr_set |= MOUNT_ATTR_RDONLY;
+	if (flags & MS_NOSUID)
+		attr.attr_set |= MOUNT_ATTR_NOSUID;
+	if (flags & MS_NODEV)
+		attr.attr_set |= MOUNT_ATTR_NODEV;
+	if (flags & MS_NOEXEC)
+		attr.attr_set |= MOUNT_ATTR_NOEXEC;
+	if (!attr.attr_set)
+		return 0;
+	/* Resolved again: the new mount, not the directory under it. */
+	fd = in_root(x, target, RESOLVE_NONE);
+	if (fd < 0)
+		FAIL("resolve");
+	rc = (int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr));
+	if (rc < 0 && errno == ENOSYS) {
+		unsigned long f = (unsigned long)flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+		fd_path(tbuf, sizeof(tbuf), fd);
+		rc = mount(NULL, tbuf, NULL, MS_BIND | MS_REMOUNT | f | locked_flags(tbuf), NULL);
+	}
+	err = errno;
+	close(fd);
+	errno = err;
+	if (rc < 0)
+		FAIL("mount_setattr /sys");
+	return 0;
+}
+
 static int op_mount(struct ctx *x, struct cur *c)
 {
 	uint32_t how = get_u32(c);
 	const char *source = get_str(c), *target = get_str(c), *fstype = get_str(c);
 	uint64_t flags = get_u64(c);
 	const char *data = get_str(c);
-	if (how & ~63u)
+	if (how & ~127u)
 		c->bad = 1;
 	DONE_DECODING(c);
 	char tbuf[64];
@@ -190,6 +243,8 @@ static int op_mount(struct ctx *x, struct cur *c)
 	int err = errno;
 	if (fd >= 0)
 		close(fd);
+	if (rc < 0 && err == EPERM && (how & MOUNT_SYSFS_BIND) && (how & MOUNT_IN_ROOT))
+		return bind_host_sys(x, target, flags);
 	errno = err;
 	if (rc < 0)
 		FAIL("mount");

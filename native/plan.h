@@ -99,6 +99,7 @@ enum plan_op {
 #define MOUNT_SELF 8		/* the source is the resolved target itself (bind onto itself) */
 #define MOUNT_SKIP_MISSING 16	/* a missing target skips the op */
 #define MOUNT_KEEP_LOCKED 32	/* EPERM: retry with the flags the kernel locked on the mount */
+#define MOUNT_SYSFS_BIND 64	/* sysfs refused (EPERM): bind the host's /sys instead (op_mount) */
 
 /* HOOK failures and other details travel in ERROR's detail field. */
 enum plan_detail { DETAIL_NONE = 0, DETAIL_HOOK_CANNOT_RUN, DETAIL_HOOK_EXIT, DETAIL_HOOK_SIGNAL, DETAIL_HOOK_TIMEOUT };

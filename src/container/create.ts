@@ -31,6 +31,7 @@ import { trace, warn } from '../trace.js';
 import { PeerError } from '../linux/sync.js';
 import { mountsAt, undoHostRootfs } from '../linux/hostmounts.js';
 import type { CgroupManager } from '../linux/cgroups/manager.js';
+import { warmCgroupMigration } from '../linux/cgroups/warmup.js';
 // Everything else (validator, planners, cgroups, hooks) is imported after the
 // init has been forked: loading it overlaps the kernel's work on the fork.
 
@@ -46,6 +47,8 @@ export interface CreateRequest {
   preserveFds: number;
   /** --systemd-cgroup: the cgroup is a transient systemd unit */
   systemdCgroup?: boolean;
+  /** --rootless as given ("true", "false", "auto"): which cgroup manager (linux/rootless.ts) */
+  rootless?: string | undefined;
 }
 
 export interface Created {
@@ -126,6 +129,8 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
   // The init is forked first, from the raw config when it is plainly well-formed:
   // its namespaces are made while the config is loaded and validated.
   let early = forkEarly(read.doc, passFds);
+  // The init's cgroup placement, later, will not wait for the kernel's lock (warmup.ts).
+  warmCgroupMigration();
   const cleanup = new CleanupStack();
   try {
     const c = await planCreate(store, req, read, cleanup, listenFds, passFds);
@@ -212,7 +217,7 @@ function claimAndRecord(c: Creating): StoredState {
   const state: StoredState = {
     ...newStateRecord({
       id: req.id, bundle: loaded.bundle, rootfs: loaded.rootfs, spec: loaded.spec, namespaces: plan.namespaces,
-      seccomp: plan.init.process.seccomp, cgroup: c.lib.cgroups.cgroupRecordFor(loaded.spec, req.id, { systemd: req.systemdCgroup === true }),
+      seccomp: plan.init.process.seccomp, cgroup: c.lib.cgroups.cgroupRecordFor(loaded.spec, req.id, { systemd: req.systemdCgroup === true, rootless: req.rootless, debug: trace }),
     }),
     // No mount namespace: the mounts go into ours, on the rootfs; delete takes off those above this many.
     ...(plan.init.rootfs.ownMountNamespace ? {} : { hostRootfsMounts: mountsAt(loaded.rootfs) }),

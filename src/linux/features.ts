@@ -40,6 +40,7 @@ export function hostFeatures(ociVersionMax: string, checkpointEnabled: boolean):
   if (seccompOn) annotations['io.github.seccomp.libseccomp.version'] = libseccompVersion();
   // runc's key; runc says "true" when built with CRIU support, we say whether CRIU works here.
   annotations['org.opencontainers.runc.checkpoint.enabled'] = String(checkpointEnabled);
+  const systemdHere = existsSync('/run/systemd/system') && libsystemdAvailable();
   return {
     ociVersionMin: '1.0.0',
     ociVersionMax,
@@ -51,10 +52,10 @@ export function hostFeatures(ociVersionMax: string, checkpointEnabled: boolean):
       cgroup: {
         v1: types.has('cgroup'),
         v2: types.has('cgroup2'),
-        // --systemd-cgroup works where systemd runs the host and libsystemd (its D-Bus client) loads.
-        systemd: existsSync('/run/systemd/system') && libsystemdAvailable(),
-        // systemd user managers (rootless) are not supported.
-        systemdUser: false,
+        // --systemd-cgroup works where systemd runs the host and libsystemd (its D-Bus client) loads;
+        // rootless, it talks to the user's own manager over the user bus.
+        systemd: systemdHere,
+        systemdUser: systemdHere,
         rdma: existsSync('/sys/fs/cgroup/rdma') || /\brdma\b/.test(safeRead('/sys/fs/cgroup/unified/cgroup.controllers') + safeRead('/sys/fs/cgroup/cgroup.controllers')),
       },
       seccomp: {

@@ -12,6 +12,7 @@ export const MOUNT_MKFILE = 4;
 export const MOUNT_SELF = 8;
 export const MOUNT_SKIP_MISSING = 16;
 export const MOUNT_KEEP_LOCKED = 32;
+export const MOUNT_SYSFS_BIND = 64;
 
 export interface HookRun { path: string; args: string[]; env: string[]; timeout: number }
 

@@ -10,7 +10,7 @@ import { jsonPathJoin } from '../config/jsonpath.js';
 import type { Hook } from '../config/types.js';
 import {
   type EncodedPlan, type HookRun, type InitOp, MOUNT_IN_ROOT, MOUNT_KEEP_LOCKED, MOUNT_MKDIR, MOUNT_MKFILE, MOUNT_SELF,
-  MOUNT_SKIP_MISSING, PLAN_FLAG_WALK,
+  MOUNT_SKIP_MISSING, MOUNT_SYSFS_BIND, PLAN_FLAG_WALK,
 } from './initcode.js';
 import type { InitPlan } from './initplan.js';
 import { finalizeOf, programCandidates } from './process.js';
@@ -151,6 +151,7 @@ export function describeFailure(ops: readonly InitOp[] | null, f: NativeFailure)
 const hex = (n: number): string => `0x${n.toString(16)}`;
 const HOW_NAMES: [number, string][] = [
   [MOUNT_IN_ROOT, 'in-root'], [MOUNT_MKDIR, 'mkdir'], [MOUNT_MKFILE, 'mkfile'], [MOUNT_SELF, 'self'], [MOUNT_SKIP_MISSING, 'skip-missing'], [MOUNT_KEEP_LOCKED, 'keep-locked'],
+  [MOUNT_SYSFS_BIND, 'sysfs-or-bind'],
 ];
 
 /** One line per op, for `ocirun plan`. */

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import * as C from '../sys/constants.js';
 import { deviceTypeBits, devSymlinks, planDevices, type DeviceNode, type DeviceSpec } from './devices.js';
-import { type InitOp, MOUNT_IN_ROOT, MOUNT_KEEP_LOCKED, MOUNT_MKDIR, MOUNT_MKFILE, MOUNT_SELF, MOUNT_SKIP_MISSING } from './initcode.js';
+import { type InitOp, MOUNT_IN_ROOT, MOUNT_KEEP_LOCKED, MOUNT_MKDIR, MOUNT_MKFILE, MOUNT_SELF, MOUNT_SKIP_MISSING, MOUNT_SYSFS_BIND } from './initcode.js';
 import { isBindMount, type MountOptions, parseMountOptions, PROPAGATION } from './mountopts.js';
 import { formatIdMap, type IdMapping } from './idmap.js';
 import { isDirectory } from './pathsafe.js';
@@ -44,6 +44,11 @@ export interface RootfsPlan {
   devices: DeviceNode[] | null;
   /** inside a user namespace mknod is refused: bind the host's nodes instead */
   bindDevices: boolean;
+  /**
+   * inside a user namespace a new sysfs is refused unless that namespace owns
+   * the network namespace: the init then binds the host's /sys (runc, crun)
+   */
+  sysfsMayBind: boolean;
   maskedPaths: string[];
   readonlyPaths: string[];
   /** new cgroup namespace: cgroup mounts show the container's own tree */
@@ -133,6 +138,7 @@ export function planRootfs(input: RootfsInput): RootfsPlan {
     mounts,
     devices: devFromHost ? null : planDevices(input.devices),
     bindDevices: input.inUserns,
+    sysfsMayBind: input.inUserns,
     maskedPaths: [...(input.maskedPaths ?? [])],
     readonlyPaths: [...(input.readonlyPaths ?? [])],
     cgroupns: input.cgroupns,
@@ -223,7 +229,8 @@ function configMountOps(step: MountStep, index: number, plan: RootfsPlan, facts:
     ops.push(mountOp(what, MOUNT_IN_ROOT | create, step.source, step.destination, '', C.MS_BIND | (step.recursive ? C.MS_REC : 0), ''));
   } else {
     const type = step.type === 'cgroup' ? 'cgroup2' : step.type;
-    ops.push(mountOp(what, MOUNT_IN_ROOT | create, step.source || type, step.destination, type, step.flags, step.data));
+    const fallback = type === 'sysfs' && plan.sysfsMayBind ? MOUNT_SYSFS_BIND : 0;
+    ops.push(mountOp(what, MOUNT_IN_ROOT | create | fallback, step.source || type, step.destination, type, step.flags, step.data));
   }
   // Each op below resolves the path again, so it reaches the new mount itself, not the dentry under it.
   const remountFlags = step.flags & ~C.MS_REMOUNT;

@@ -1,9 +1,13 @@
-// runc's --rootless: "true", "false", or "auto" (the default), which means
-// rootless when we are not root, or when we are root only inside a user
-// namespace that does not map the whole id range (rootless podman calls the
-// runtime that way). Rootless changes what may be attempted: cgroups only
-// where delegated, and no error for a cgroup we are not allowed to make.
-import { readFileSync } from 'node:fs';
+// runc's --rootless: "true", "false", or "auto" (the default). It decides one
+// thing, as in runc: whether the cgroup manager is the rootless one, which
+// tries what an unprivileged user may have (a delegated subtree, the user's
+// systemd manager) and goes without cgroups when it may not, where the other
+// treats every permission error as fatal. auto means rootless when we are not
+// root, or when we are root only inside a user namespace that does not map
+// the whole id range (rootless podman calls the runtime that way); with
+// --systemd-cgroup such a root is rootless only when a user bus is there to
+// talk to (runc asks that bus who owns it; we take its presence).
+import { existsSync, readFileSync } from 'node:fs';
 
 /** The whole 32-bit id range mapped 1:1, as in the initial user namespace. */
 function mapsEverything(mapText: string): boolean {
@@ -20,12 +24,45 @@ export function inUserNamespace(): boolean {
   }
 }
 
-export function isRootless(flag: string | boolean | undefined): boolean {
-  const value = flag === undefined || flag === '' ? 'auto' : String(flag);
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  if (value !== 'auto') throw new Error(`--rootless: want "true", "false" or "auto", got ${JSON.stringify(value)}`);
-  return process.geteuid?.() !== 0 || inUserNamespace();
+// The words Go's strconv.ParseBool takes, which runc's --rootless reads.
+const TRUE_WORDS = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
+const FALSE_WORDS = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
+
+/** --rootless as given: true, false, or null for auto. A bad value fails naming the flag. */
+export function parseRootlessFlag(flag: string | boolean | undefined): boolean | null {
+  if (typeof flag === 'boolean') return flag;
+  if (flag === undefined || flag === '' || flag === 'auto') return null;
+  if (TRUE_WORDS.has(flag)) return true;
+  if (FALSE_WORDS.has(flag)) return false;
+  throw new Error(`--rootless: want "true", "false" or "auto", got ${JSON.stringify(flag)}`);
+}
+
+/** The address of the caller's user bus, if it has one: $DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus. */
+export function userBusAddress(env: NodeJS.ProcessEnv = process.env): string | null {
+  const given = env.DBUS_SESSION_BUS_ADDRESS;
+  if (given) return given;
+  const dir = env.XDG_RUNTIME_DIR;
+  if (!dir || !existsSync(`${dir}/bus`)) return null;
+  return `unix:path=${escapeBusAddressValue(`${dir}/bus`)}`;
+}
+
+/** D-Bus address values escape every byte but [-0-9A-Za-z_/.\\*] as %XX. */
+export function escapeBusAddressValue(value: string): string {
+  let out = '';
+  for (const byte of Buffer.from(value)) {
+    const ch = String.fromCharCode(byte);
+    out += /[-0-9A-Za-z_/.\\*]/.test(ch) ? ch : `%${byte.toString(16).padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** Whether the rootless cgroup manager is used: --rootless, or the auto rule above. */
+export function isRootless(flag: string | boolean | undefined, systemdCgroup = false): boolean {
+  const given = parseRootlessFlag(flag);
+  if (given !== null) return given;
+  if (process.geteuid?.() !== 0) return true;
+  if (!inUserNamespace()) return false;
+  return systemdCgroup ? userBusAddress() !== null : true;
 }
 
 /**

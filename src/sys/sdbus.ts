@@ -1,4 +1,5 @@
-// libsystemd's sd-bus through koffi: a connection to the system bus and
+// libsystemd's sd-bus through koffi: a connection to the system bus (or to a
+// user's bus at a given address, for a rootless --systemd-cgroup) and
 // synchronous method calls, built and read with sd-bus's message API. Only
 // the systemd cgroup driver (--systemd-cgroup) uses it, and the library is
 // loaded on its first call: no other command pays for it.
@@ -15,7 +16,7 @@ type Fn = (...args: unknown[]) => unknown;
 type Pointer = unknown;
 
 interface Lib {
-  openSystem: Fn; newMethodCall: Fn; appendBasic: Fn; openContainer: Fn; closeContainer: Fn;
+  openSystem: Fn; busNew: Fn; setAddress: Fn; setBusClient: Fn; start: Fn; newMethodCall: Fn; appendBasic: Fn; openContainer: Fn; closeContainer: Fn;
   call: Fn; readBasic: Fn; enterContainer: Fn; exitContainer: Fn; messageUnref: Fn; busUnref: Fn;
   decodeString(p: Buffer): string;
 }
@@ -30,6 +31,11 @@ function load(): Lib {
   koffi.struct('ocirun_sd_bus_error', { name: 'const char *', message: 'const char *', need_free: 'int' });
   lib = {
     openSystem: f('int sd_bus_open_system(_Out_ void **bus)'),
+    // A bus at an address (a user's): new, address, "a client of a message bus" (Hello), start.
+    busNew: f('int sd_bus_new(_Out_ void **bus)'),
+    setAddress: f('int sd_bus_set_address(void *bus, const char *address)'),
+    setBusClient: f('int sd_bus_set_bus_client(void *bus, int b)'),
+    start: f('int sd_bus_start(void *bus)'),
     newMethodCall: f('int sd_bus_message_new_method_call(void *bus, _Out_ void **m, const char *dest, const char *path, const char *iface, const char *member)'),
     // One prototype for every basic type: p points at the value (for strings, at the characters).
     appendBasic: f('int sd_bus_message_append_basic(void *m, char type, const uint8_t *p)'),
@@ -166,17 +172,34 @@ export class Reply {
   }
 }
 
-/** A connection to the system bus. */
+/** A connection to the system bus, or to the message bus at `address` (a user's bus). */
 export class SystemBus {
   private bus: Pointer;
   private readonly l: Lib;
 
-  constructor() {
+  constructor(address?: string) {
     this.l = load();
     const out: Pointer[] = [null];
-    const rc = this.l.openSystem(out) as number;
-    if (rc < 0) throw new Error(`cannot connect to the system bus: ${errnoName(-rc)}`);
+    if (address === undefined) {
+      const rc = this.l.openSystem(out) as number;
+      if (rc < 0) throw new Error(`cannot connect to the system bus: ${errnoName(-rc)}`);
+      this.bus = out[0];
+      return;
+    }
+    check(this.l.busNew(out), 'new bus');
     this.bus = out[0];
+    const steps: [string, () => unknown][] = [
+      ['address', () => this.l.setAddress(this.bus, address)],
+      ['bus client', () => this.l.setBusClient(this.bus, 1)],
+      ['start', () => this.l.start(this.bus)],
+    ];
+    for (const [what, step] of steps) {
+      const rc = step() as number;
+      if (rc < 0) {
+        this.close();
+        throw new Error(`cannot connect to the user bus at ${address} (${what}): ${errnoName(-rc)}`);
+      }
+    }
   }
 
   /**

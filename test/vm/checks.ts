@@ -577,6 +577,83 @@ async function systemdChecks(): Promise<void> {
   podmanChecks();
   (await criuEngines()).podmanCheckpoint(criuHelpers());
   containerdChecks();
+  rootlessUserChecks();
+}
+
+// ------------------------------------------------------------------ rootless
+
+/** The user test/vm/image.sh makes, with linger: systemd starts user@UID.service at boot. */
+const RL_USER = 'ocivm';
+
+/**
+ * An unprivileged user's containers get cgroups its own systemd manager
+ * delegates (user@UID.service, Delegate=yes): with the cgroupfs driver from
+ * a scope of that manager (the parent of the caller's cgroup is the user's),
+ * and with --systemd-cgroup through the user bus. Limits land in the
+ * kernel's files; delete leaves no cgroup, unit or state.
+ */
+function rootlessUserChecks(): void {
+  section('rootless: cgroups from the user\'s systemd manager (user@UID.service), cgroupfs and --systemd-cgroup');
+  const uid = Number(run('id', ['-u', RL_USER]).stdout.trim());
+  if (!ok(uid > 0, `user ${RL_USER} exists`)) return;
+  const xdg = `/run/user/${uid}`;
+  const manager = `/user.slice/user-${uid}.slice/user@${uid}.service`;
+  if (!ok(until(() => existsSync(`${xdg}/bus`) && existsSync(join(CG, manager)), 60_000), 'linger: the user manager and its bus are up')) return;
+  eq(read(join(CG, manager), 'cgroup.controllers').split(' ').filter((c) => c === 'memory' || c === 'pids'), ['memory', 'pids'], 'user@UID.service is delegated memory and pids');
+  const dir = join(WORK, 'rootless');
+  const bundle = join(dir, 'bundle');
+  mkdirSync(bundle, { recursive: true });
+  run('chown', ['-R', `${uid}:${uid}`, dir]);
+  const c = config(['sleep', '1000'], {
+    namespaces: [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'user' }],
+    uidMappings: [{ containerID: 0, hostID: uid, size: 1 }],
+    gidMappings: [{ containerID: 0, hostID: uid, size: 1 }],
+    resources: { memory: { limit: 64 * 1024 * 1024 }, pids: { limit: 32 } },
+  });
+  c.mounts = c.mounts.filter((m: Config) => m.destination !== '/out');
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify(c));
+  const asUser = (args: string[], prefix: string[] = []): string[] => ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--init-groups', 'env',
+    `XDG_RUNTIME_DIR=${xdg}`, `DBUS_SESSION_BUS_ADDRESS=unix:path=${xdg}/bus`, `HOME=${dir}`, ...prefix, ...args];
+  for (const driver of ['cgroupfs', 'systemd'] as const) {
+    const id = `rl-${driver}`;
+    const globals = driver === 'systemd' ? ['--systemd-cgroup'] : [];
+    // cgroupfs: the caller in a scope of the user's manager, as `systemd-run --user --scope ocirun ...` puts it.
+    const prefix = driver === 'cgroupfs' ? ['systemd-run', '--user', '--scope', '--quiet'] : [];
+    const pidFile = join(dir, `${id}.pid`);
+    const argv = asUser([OCIRUN, ...globals, 'run', '-d', '--bundle', bundle, '--pid-file', pidFile, id], prefix);
+    const r = ocDetachedArgv(argv);
+    if (!ok(r.code === 0, `${driver}: run -d as ${RL_USER}`, r.stderr)) continue;
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    const cg = cgroupOf(pid);
+    if (driver === 'systemd') eq(cg, `${manager}/user.slice/ocirun-${id}.scope`, `${driver}: a transient scope of the user's manager (user.slice, runc's rootless default)`);
+    else ok(cg.startsWith(`${manager}/`) && cg.endsWith(`/${id}`), `${driver}: <id> next to the caller's scope, under user@${uid}.service (${cg})`);
+    eq([read(join(CG, cg), 'memory.max'), read(join(CG, cg), 'pids.max')], [String(64 * 1024 * 1024), '32'], `${driver}: memory.max and pids.max as configured`);
+    const d = runArgv(asUser([OCIRUN, ...globals, 'delete', '--force', id]));
+    ok(d.code === 0, `${driver}: delete --force`, d.stderr);
+    ok(until(() => !existsSync(join(CG, cg)), 10_000), `${driver}: its cgroup is gone`);
+    ok(!existsSync(join(xdg, 'ocirun', id)), `${driver}: no state left in $XDG_RUNTIME_DIR/ocirun`);
+    if (driver === 'systemd') {
+      const u = runArgv(asUser(['systemctl', '--user', 'is-active', `ocirun-${id}.scope`]));
+      ok(u.stdout.trim() !== 'active', `${driver}: the user's manager has no such unit running (${u.stdout.trim()})`);
+    }
+  }
+}
+
+const runArgv = (argv: string[]): Result => run(argv[0] as string, argv.slice(1));
+
+/** ocDetached for a whole argv (another user, a wrapper). */
+function ocDetachedArgv(argv: string[]): Result {
+  const out = join(WORK, 'last.out');
+  const err = join(WORK, 'last.err');
+  const o = openSync(out, 'w');
+  const e = openSync(err, 'w');
+  try {
+    const r = spawnSync(argv[0] as string, argv.slice(1), { stdio: ['ignore', o, e], timeout: 120_000 });
+    return { code: r.status, stdout: readFileSync(out, 'utf8'), stderr: readFileSync(err, 'utf8') };
+  } finally {
+    closeSync(o);
+    closeSync(e);
+  }
 }
 
 /** The checkpoint/restore checks, kept apart (they need CRIU in the image); node runs the .ts itself. */

@@ -12,7 +12,7 @@ KVER=$(cat "$CACHE/kver")
 MIRROR=${OCIVM_MIRROR:-http://deb.debian.org/debian}
 rm -rf "$R"
 debootstrap --variant=minbase \
-  --include=systemd,systemd-sysv,dbus,kmod,procps,iproute2,podman,netavark,containerd,catatonit,criu,iptables \
+  --include=systemd,systemd-sysv,dbus,dbus-user-session,kmod,procps,iproute2,podman,netavark,containerd,catatonit,criu,iptables \
   bookworm "$R" "$MIRROR" > "$CACHE/debootstrap.log" 2>&1 || { tail -20 "$CACHE/debootstrap.log"; exit 1; }
 rm -rf "$R"/var/cache/apt/archives/*.deb "$R"/var/lib/apt/lists/*_Packages
 # Modules: filesystems, networking and virtio, not the whole 400 MB tree.
@@ -29,6 +29,12 @@ echo ocivm > "$R/etc/hostname"
 # No gettys: agetty's vhangup() on ttyS0 would hang up the payload's output.
 ln -sf /dev/null "$R/etc/systemd/system/getty@tty1.service"
 ln -sf /dev/null "$R/etc/systemd/system/serial-getty@ttyS0.service"
+# Rootless (checks.ts rootlessUserChecks): a user whose systemd manager runs
+# from boot (linger) and delegates memory and pids, with its user bus.
+chroot "$R" useradd --create-home --uid 1100 --shell /bin/sh ocivm
+mkdir -p "$R/var/lib/systemd/linger" "$R/etc/systemd/system/user@.service.d"
+touch "$R/var/lib/systemd/linger/ocivm"
+printf '[Service]\nDelegate=memory pids\n' > "$R/etc/systemd/system/user@.service.d/delegate.conf"
 # podman: the systemd cgroup manager (its default), ocirun as the runtime,
 # images from a local directory only (the VM has no network).
 mkdir -p "$R/etc/containers"

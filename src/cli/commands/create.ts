@@ -14,6 +14,8 @@ export function createRequestFrom(args: ParsedArgs) {
     noNewKeyring: o['no-new-keyring'] === true,
     preserveFds: typeof o['preserve-fds'] === 'number' ? o['preserve-fds'] : 0,
     systemdCgroup: args.globals['systemd-cgroup'] === true,
+    // As given: the cgroup layer reads it (linux/rootless.ts), and a bad value fails create there, before anything is made.
+    rootless: typeof args.globals.rootless === 'string' ? args.globals.rootless : undefined,
   };
 }
 

@@ -15,6 +15,8 @@ export interface CgroupRecord {
   systemd?: SystemdRecord;
   /** the resources in force: update merges into them */
   resources: Resources;
+  /** made by the rootless manager (--rootless): device rules are best effort, as in runc */
+  rootless?: boolean;
 }
 
 /** Whether the container's freezer says it is frozen (paused). */

@@ -19,6 +19,8 @@ export interface SystemdRecord {
   slice: string;
   /** the properties the unit is started with (PIDs aside) */
   properties: UnitProperty[];
+  /** rootless: the address of the user's bus, whose systemd manager owns the unit */
+  userBus?: string;
 }
 
 const SYSTEMD = 'org.freedesktop.systemd1';
@@ -32,40 +34,52 @@ export function systemdRunning(): boolean {
   return existsSync('/run/systemd/system');
 }
 
-let shared: SystemBus | null = null;
-function bus(): SystemBus {
-  if (shared) return shared;
+const connections = new Map<string, SystemBus>();
+/** The system bus, or the user bus at `address`; one connection each per process. */
+export function bus(address?: string): SystemBus {
+  const key = address ?? '';
+  let b = connections.get(key);
+  if (b) return b;
   try {
-    shared = new SystemBus();
+    b = new SystemBus(address);
   } catch (err) {
     throw new Error(`systemd cgroup driver: ${(err as Error).message}`, { cause: err });
   }
-  return shared;
+  connections.set(key, b);
+  return b;
+}
+
+/** The cgroup of a systemd manager itself (a user's: /user.slice/user-1000.slice/user@1000.service). */
+export function managerControlGroup(b: SystemBus): string {
+  return b.call(SYSTEMD, MANAGER_PATH, PROPERTIES, 'Get', 'ss', [MANAGER, 'ControlGroup'], (r) => {
+    r.enterVariant('s');
+    return r.string();
+  });
 }
 
 const asValue = (props: UnitProperty[]): DBusValue[] => props.map(([name, v]) => [name, v]);
 
 /** A unit's ActiveState, or "inactive" when systemd does not have it loaded. */
-export function unitActiveState(unit: string): string {
+export function unitActiveState(unit: string, b: SystemBus = bus()): string {
   let path: string;
   try {
-    path = bus().call(SYSTEMD, MANAGER_PATH, MANAGER, 'GetUnit', 's', [unit], (r) => r.string('o'));
+    path = b.call(SYSTEMD, MANAGER_PATH, MANAGER, 'GetUnit', 's', [unit], (r) => r.string('o'));
   } catch (err) {
     if (err instanceof DBusError && err.dbusName === 'org.freedesktop.systemd1.NoSuchUnit') return 'inactive';
     throw err;
   }
-  return bus().call(SYSTEMD, path, PROPERTIES, 'Get', 'ss', ['org.freedesktop.systemd1.Unit', 'ActiveState'], (r) => {
+  return b.call(SYSTEMD, path, PROPERTIES, 'Get', 'ss', ['org.freedesktop.systemd1.Unit', 'ActiveState'], (r) => {
     r.enterVariant('s');
     return r.string();
   });
 }
 
 /** Wait until a job object is gone (systemd drops it when the job ends). */
-function waitForJob(job: string, what: string): void {
+function waitForJob(b: SystemBus, job: string, what: string): void {
   const deadline = Date.now() + JOB_TIMEOUT_MS;
   for (;;) {
     try {
-      bus().call(SYSTEMD, job, PROPERTIES, 'Get', 'ss', ['org.freedesktop.systemd1.Job', 'State']);
+      b.call(SYSTEMD, job, PROPERTIES, 'Get', 'ss', ['org.freedesktop.systemd1.Job', 'State']);
     } catch (err) {
       if (err instanceof DBusError) return;
       throw err;
@@ -75,18 +89,18 @@ function waitForJob(job: string, what: string): void {
   }
 }
 
-function startUnit(unit: string, props: UnitProperty[]): void {
+function startUnit(b: SystemBus, unit: string, props: UnitProperty[]): void {
   let job: string;
   try {
-    job = bus().call(SYSTEMD, MANAGER_PATH, MANAGER, 'StartTransientUnit', 'ssa(sv)a(sa(sv))', [unit, 'replace', asValue(props), []], (r) => r.string('o'));
+    job = b.call(SYSTEMD, MANAGER_PATH, MANAGER, 'StartTransientUnit', 'ssa(sv)a(sa(sv))', [unit, 'replace', asValue(props), []], (r) => r.string('o'));
   } catch (err) {
     // systemd's refusal (a property it does not take, say) says what is wrong.
     if (err instanceof DBusError && err.dbusName !== 'org.freedesktop.systemd1.UnitExists') throw new DBusError(err.dbusName, `systemd: starting ${unit}: ${err.message}`);
     throw err;
   }
-  waitForJob(job, `starting ${unit}`);
-  const state = unitActiveState(unit);
-  if (state !== 'active') throw new Error(`systemd: ${unit} did not start (ActiveState=${state}; see journalctl -u ${unit})`);
+  waitForJob(b, job, `starting ${unit}`);
+  const state = unitActiveState(unit, b);
+  if (state !== 'active') throw new Error(`systemd: ${unit} did not start (ActiveState=${state}; see journalctl${connections.get('') === b ? '' : ' --user'} -u ${unit})`);
 }
 
 export class SystemdCgroups implements CgroupManager {
@@ -96,6 +110,11 @@ export class SystemdCgroups implements CgroupManager {
   private startedHere = false;
 
   constructor(private readonly unit: SystemdRecord, private readonly inner: CgroupManager) {}
+
+  /** The bus of the manager that owns the unit: the system's, or the user's for a rootless container. */
+  private get bus(): SystemBus {
+    return bus(this.unit.userBus);
+  }
 
   get paths(): CgroupPaths {
     return this.inner.paths;
@@ -124,14 +143,14 @@ export class SystemdCgroups implements CgroupManager {
       const u = this.unit;
       const withPid: UnitProperty[] = u.unit.endsWith('.slice') ? u.properties : [...u.properties, ['PIDs', { sig: 'au', value: [pid] }]];
       try {
-        startUnit(u.unit, withPid);
+        startUnit(this.bus, u.unit, withPid);
       } catch (err) {
         if (!(err instanceof DBusError) || err.dbusName !== 'org.freedesktop.systemd1.UnitExists') throw err;
         // A unit of that name that failed earlier blocks the name: clear it once.
-        const state = unitActiveState(u.unit);
+        const state = unitActiveState(u.unit, this.bus);
         if (state !== 'failed' && state !== 'inactive') throw new Error(`systemd: unit ${u.unit} already exists (ActiveState=${state})`, { cause: err });
-        bus().call(SYSTEMD, MANAGER_PATH, MANAGER, 'ResetFailedUnit', 's', [u.unit]);
-        startUnit(u.unit, withPid);
+        this.bus.call(SYSTEMD, MANAGER_PATH, MANAGER, 'ResetFailedUnit', 's', [u.unit]);
+        startUnit(this.bus, u.unit, withPid);
       }
       this.startedHere = true;
     }
@@ -146,7 +165,7 @@ export class SystemdCgroups implements CgroupManager {
     // update tells systemd too, or it would put its old values back.
     if (!this.startedHere) {
       const props = resourceProperties(r, this.inner.paths.mode === 'v2' ? 2 : 1);
-      if (props.length) bus().call(SYSTEMD, MANAGER_PATH, MANAGER, 'SetUnitProperties', 'sba(sv)', [this.unit.unit, true, asValue(props)]);
+      if (props.length) this.bus.call(SYSTEMD, MANAGER_PATH, MANAGER, 'SetUnitProperties', 'sba(sv)', [this.unit.unit, true, asValue(props)]);
     }
     this.inner.set(r, opts);
   }
@@ -167,14 +186,14 @@ export class SystemdCgroups implements CgroupManager {
     const unit = this.unit.unit;
     let job: string | null = null;
     try {
-      job = bus().call(SYSTEMD, MANAGER_PATH, MANAGER, 'StopUnit', 'ss', [unit, 'replace'], (r) => r.string('o'));
+      job = this.bus.call(SYSTEMD, MANAGER_PATH, MANAGER, 'StopUnit', 'ss', [unit, 'replace'], (r) => r.string('o'));
     } catch (err) {
       // Gone already: a scope stops by itself when its last process exits.
       if (!(err instanceof DBusError) || (err.dbusName !== 'org.freedesktop.systemd1.NoSuchUnit' && !/not loaded/.test(err.message))) throw err;
     }
-    if (job) waitForJob(job, `stopping ${unit}`);
-    if (unitActiveState(unit) === 'failed') {
-      try { bus().call(SYSTEMD, MANAGER_PATH, MANAGER, 'ResetFailedUnit', 's', [unit]); } catch { /* gone meanwhile */ }
+    if (job) waitForJob(this.bus, job, `stopping ${unit}`);
+    if (unitActiveState(unit, this.bus) === 'failed') {
+      try { this.bus.call(SYSTEMD, MANAGER_PATH, MANAGER, 'ResetFailedUnit', 's', [unit]); } catch { /* gone meanwhile */ }
     }
     this.inner.destroy();
   }

@@ -42,16 +42,16 @@ export function expandSlice(slice: string): string {
 
 /**
  * The unit for a cgroupsPath: "slice:prefix:name" (an empty slice is
- * system.slice; a name ending in .slice makes a slice). Without a path,
- * "system.slice:ocirun:<id>".
+ * system.slice, or user.slice in a user's manager, as runc has it; a name
+ * ending in .slice makes a slice). Without a path, "<that slice>:ocirun:<id>".
  */
-export function systemdUnitFor(cgroupsPath: string | undefined, id: string): SystemdUnit {
-  const path = cgroupsPath && cgroupsPath !== '' ? cgroupsPath : `system.slice:ocirun:${id}`;
+export function systemdUnitFor(cgroupsPath: string | undefined, id: string, defaultSlice = 'system.slice'): SystemdUnit {
+  const path = cgroupsPath && cgroupsPath !== '' ? cgroupsPath : `${defaultSlice}:ocirun:${id}`;
   const parts = path.split(':');
   if (parts.length !== 3) throw new Error(`linux.cgroupsPath: ${FORMAT}, got "${path}" instead`);
   const [sliceGiven, prefix, name] = parts as [string, string, string];
   if (name === '' || name.includes('/')) throw new Error(`linux.cgroupsPath: ${FORMAT}, got "${path}" instead (the name part must be a unit name)`);
-  const slice = sliceGiven === '' ? 'system.slice' : sliceGiven;
+  const slice = sliceGiven === '' ? defaultSlice : sliceGiven;
   const unit = name.endsWith('.slice') ? name : `${prefix === '' ? '' : `${prefix}-`}${name}.scope`;
   const parentPath = expandSlice(slice);
   // A slice unit nests by its own name; a scope sits in its slice.
@@ -266,7 +266,8 @@ export function mergeProperties(...lists: UnitProperty[][]): UnitProperty[] {
 }
 
 /** Everything a new container's unit starts with, except its PIDs (known only at start). */
-export function startProperties(u: SystemdUnit, id: string, version: 1 | 2, r: Resources, devices: DeviceRule[], annotations: Record<string, string> | undefined): UnitProperty[] {
+/** devices null: no DevicePolicy (a user's manager cannot install device programs). */
+export function startProperties(u: SystemdUnit, id: string, version: 1 | 2, r: Resources, devices: DeviceRule[] | null, annotations: Record<string, string> | undefined): UnitProperty[] {
   const base: UnitProperty[] = [['Description', str(`ocirun container ${id}`)]];
   if (u.unit.endsWith('.slice')) base.push(['Wants', { sig: 'as', value: [u.slice] }]);
   else base.push(['Slice', str(u.slice)], ['Delegate', bool(true)]);
@@ -274,5 +275,5 @@ export function startProperties(u: SystemdUnit, id: string, version: 1 | 2, r: R
     ['MemoryAccounting', bool(true)], ['CPUAccounting', bool(true)], [version === 2 ? 'IOAccounting' : 'BlockIOAccounting', bool(true)],
     ['TasksAccounting', bool(true)], ['DefaultDependencies', bool(false)],
   );
-  return mergeProperties(base, resourceProperties(r, version), deviceProperties(devices), annotationProperties(annotations));
+  return mergeProperties(base, resourceProperties(r, version), devices ? deviceProperties(devices) : [], annotationProperties(annotations));
 }
