@@ -384,6 +384,36 @@ static int op_symlink(struct ctx *x, struct cur *c)
 	return 0;
 }
 
+/*
+ * Stdio that is the host's /dev/null (an engine's "no stdin": conmon's, for
+ * one) is opened again from the container's own /dev/null, as runc does: a
+ * file on a mount outside the container is one CRIU cannot dump ("Can't
+ * lookup mount"). No /dev/null of the container's (a /dev bound from
+ * elsewhere without one): left as they are.
+ */
+static int reopen_dev_null(struct ctx *x)
+{
+	struct stat null_st, st;
+	if (stat("/dev/null", &null_st) < 0 || !S_ISCHR(null_st.st_mode))
+		return 0;
+	for (int fd = 0; fd < 3; fd++) {
+		if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != null_st.st_rdev)
+			continue;
+		if (st.st_dev == null_st.st_dev && st.st_ino == null_st.st_ino)
+			continue; /* already the container's */
+		int n = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (n < 0)
+			FAIL("open the container's /dev/null for stdio");
+		int rc = dup3(n, fd, 0);
+		int err = errno;
+		close(n);
+		errno = err;
+		if (rc < 0)
+			FAIL("dup3 /dev/null onto stdio");
+	}
+	return 0;
+}
+
 static int op_pivot_root(struct ctx *x, struct cur *c)
 {
 	const char *rootfs = get_str(c);
@@ -410,7 +440,7 @@ static int op_pivot_root(struct ctx *x, struct cur *c)
 	close(old);
 	if (chdir("/") < 0)
 		FAIL("chdir /");
-	return 0;
+	return reopen_dev_null(x);
 }
 
 static int op_move_root(struct ctx *x, struct cur *c)
@@ -425,7 +455,7 @@ static int op_move_root(struct ctx *x, struct cur *c)
 		FAIL("chroot");
 	if (chdir("/") < 0)
 		FAIL("chdir /");
-	return 0;
+	return reopen_dev_null(x);
 }
 
 /* No mount namespace of its own: only our root may change, not the host's. */

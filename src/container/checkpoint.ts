@@ -7,18 +7,22 @@ import { isAbsolute, join } from 'node:path';
 import { closeFd } from '../linux/runtimefds.js';
 import { readBundleConfig } from '../config/read.js';
 import type { Spec } from '../config/types.js';
+import { checkStatusFd, sendStatusReady } from '../criu/statusfd.js';
 import { dumpOptions } from '../criu/plan.js';
 // The command line's --manage-cgroups-mode, --empty-ns and --page-server are read by
 // CRIU's planner (the CLI reaches criu/ only through here).
 export { cgroupsMode, emptyNsMask, pageServer } from '../criu/plan.js';
 import type { CgMode, CriuOpts, CriuReq } from '../criu/schema.js';
 import {
-  configFile, criuFailure, DESCRIPTORS_FILE, freezerPath, imagePathOf, isDir, logPathIn, makeDir, openDir, startCriu, stdioDescriptors,
+  cgroupFacts, configFile, criuFailure, DESCRIPTORS_FILE, freezerPath, imagePathOf, isDir, logPathIn, makeDir, openDir, requireFeature, startCriu, stdioDescriptors,
 } from '../criu/common.js';
 import { requireStatus } from './status.js';
 import { currentStatus } from './state.js';
 import type { Store } from './store.js';
 import { trace } from '../trace.js';
+
+/** The first CRIU with the "status-ready" notification (3.15). */
+const STATUS_READY_SINCE = 31500;
 
 export interface CheckpointRequest {
   id: string;
@@ -70,11 +74,13 @@ export async function checkpointContainer(store: Store, req: CheckpointRequest):
     const s = store.read(req.id);
     requireStatus('checkpoint', currentStatus(store, s), req.id);
     checkParentPath(imagePath, req.parentPath);
+    const statusFd = req.lazyPages ? req.statusFd : -1;
+    if (statusFd >= 0) checkStatusFd(statusFd);
     const workPath = req.workPath ? req.workPath : imagePath;
     const logFile = req.preDump ? 'pre-dump.log' : 'dump.log';
     const fds: number[] = [];
     // CRIU first: a missing or old one is reported before any directory is made.
-    const { session, criu } = startCriu(req.criu, { stdio: ['ignore', 'ignore', 'ignore'] });
+    const { session, criu, version } = startCriu(req.criu, { stdio: ['ignore', 'ignore', 'ignore'] });
     try {
       makeDir(imagePath, '--image-path');
       if (req.workPath) makeDir(workPath, '--work-path');
@@ -113,24 +119,32 @@ export async function checkpointContainer(store: Store, req: CheckpointRequest):
         opts.track_mem = true;
       }
       if (req.cgroupsMode) opts.manage_cgroups_mode = req.cgroupsMode;
-      if (req.preDump) requireFeature(session.request({ type: 'FEATURE_CHECK', features: { mem_track: true }, keep_open: true }), 'mem_track', '--pre-dump', 'memory tracking (soft-dirty bits)');
-      if (req.lazyPages) {
-        requireFeature(session.request({ type: 'FEATURE_CHECK', features: { lazy_pages: true }, keep_open: true }), 'lazy_pages', '--lazy-pages', 'lazy pages (userfaultfd)');
-        if (req.statusFd >= 0) opts.status_fd = req.statusFd;
-      }
+      if (req.preDump) requireFeature(session, 'mem_track', '--pre-dump', 'memory tracking (soft-dirty bits)');
+      if (req.lazyPages) requireFeature(session, 'lazy_pages', '--lazy-pages', 'lazy pages (userfaultfd)');
+      // CRIU 3.15+ says "status-ready" when its page server waits for the
+      // lazy restore, and we write the byte; older ones open our fd
+      // themselves (/proc/<our pid>/fd/N) from status_fd.
+      const notifyReady = statusFd >= 0 && version >= STATUS_READY_SINCE;
+      if (statusFd >= 0 && !notifyReady) opts.status_fd = statusFd;
       if (!req.preDump) {
         // The config the container was created from: its mounts and namespaces say what is external.
         const spec = readBundleConfig(s.bundle).doc as Spec;
         Object.assign(opts, dumpOptions(spec, s.bundle, {
           isDirectory: inRootIsDirectory(s.rootfs),
           nsInode: (p) => statSync(p).ino,
+          ...cgroupFacts(s.pid),
         }));
         // restore hands pipes on stdio back to the new process under these names.
         writeFileSync(join(imagePath, DESCRIPTORS_FILE), JSON.stringify(stdioDescriptors(s.pid)), { mode: 0o600 });
       }
       const request: CriuReq = { type: req.preDump ? 'PRE_DUMP' : 'DUMP', opts };
       trace(`criu ${request.type}: pid ${s.pid}`);
-      const resp = session.request(request);
+      const resp = session.request(request, (script) => {
+        if (script !== 'status-ready' || !notifyReady) return;
+        // The dump is done and the page server listens: the lazy restore may start.
+        trace('criu status-ready');
+        sendStatusReady(statusFd);
+      });
       if (!resp.success) throw criuFailure(req.preDump ? 'pre-dump' : 'dump', resp, criu, logPathIn(workPath, logFile));
       trace('criu done');
       destroy = !req.leaveRunning && !req.preDump;
@@ -147,7 +161,3 @@ export async function checkpointContainer(store: Store, req: CheckpointRequest):
   }
 }
 
-function requireFeature(resp: { success: boolean; features?: Record<string, boolean | undefined> }, key: string, flag: string, what: string): void {
-  if (resp.success && resp.features?.[key] === true) return;
-  throw new Error(`${flag}: this CRIU and kernel do not support ${what}`);
-}

@@ -16,11 +16,11 @@ import { readBundleConfig } from '../config/read.js';
 import { planNamespaces } from '../linux/namespaces.js';
 import { readProcStat } from '../linux/procfs.js';
 import type { CgroupManager } from '../linux/cgroups/manager.js';
-import { restorePlan } from '../criu/plan.js';
+import { cgroupV1Mounts, restorePlan } from '../criu/plan.js';
 import type { CgMode, CriuOpts } from '../criu/schema.js';
 import { extraFdNumber } from '../criu/swrk.js';
 import {
-  cgroupRoots, configFile, criuFailure, DESCRIPTORS_FILE, imagePathOf, isDir, logPathIn, makeDir, openDir, startCriu,
+  cgroupFacts, cgroupRoots, configFile, criuFailure, DESCRIPTORS_FILE, imagePathOf, isDir, logPathIn, makeDir, openDir, requireFeature, startCriu,
 } from '../criu/common.js';
 import { hookStateJson, type StoredState } from './state.js';
 import { newStateRecord } from './record.js';
@@ -46,6 +46,8 @@ export interface RestoreRequest {
   pidFile: string | undefined;
   consoleSocket: string | undefined;
   noSubreaper: boolean;
+  /** --systemd-cgroup: cgroupsPath is slice:prefix:name, and the cgroup is a transient unit (engines restore as they created) */
+  systemdCgroup: boolean;
   lsmProfile: string | undefined;
   lsmMountContext: string | undefined;
 }
@@ -88,7 +90,7 @@ export async function restoreContainer(store: Store, req: RestoreRequest): Promi
   const { openCgroups, cgroupRecordFor, applyConfigResources, killAndRemoveCgroups } = cgroupLib;
   // A restore that dies part-way leaves a record that resolves as create's does (it names its creator).
   const state: StoredState = newStateRecord({
-    id: req.id, bundle: loaded.bundle, rootfs: loaded.rootfs, spec, namespaces, seccomp: null, cgroup: cgroupRecordFor(spec, req.id),
+    id: req.id, bundle: loaded.bundle, rootfs: loaded.rootfs, spec, namespaces, seccomp: null, cgroup: cgroupRecordFor(spec, req.id, { systemd: req.systemdCgroup }),
   });
   // The id appears with this record in it, locked by us until we return (as create holds it).
   const lock: DirLock = store.claim(state);
@@ -163,6 +165,13 @@ export async function restoreContainer(store: Store, req: RestoreRequest): Promi
     if (req.lsmMountContext) opts.lsm_mount_context = req.lsmMountContext;
     if (req.cgroupsMode) opts.manage_cgroups_mode = req.cgroupsMode;
     if (cgroups) opts.cg_root = cgroupRoots(session.pid);
+    // cgroup v1 binds: the names the dump recorded, bound from the new container's directories (CRIU's own, now).
+    const facts = cgroupFacts(session.pid);
+    for (const b of cgroupV1Mounts(spec, facts.cgroupLines, facts.mountinfo)) {
+      opts.ext_mnt?.push({ key: b.destination, val: b.source });
+    }
+    // The pages come from `criu lazy-pages` over lazy-pages.socket in the work directory.
+    if (req.lazyPages) requireFeature(session, 'lazy_pages', '--lazy-pages', 'lazy pages (userfaultfd)');
     // Pipes the dumped process had on stdio are ours now, as runc hands them over.
     readDescriptors(imagePath).forEach((d, fd) => {
       if (d.includes('pipe:')) opts.inherit_fd?.push({ key: d, fd });

@@ -41,16 +41,18 @@ export function versionText(v: { major: number; minor: number; sublevel?: number
   return `${v.major}.${v.minor}.${v.sublevel ?? 0}`;
 }
 
-/** Throw when the VERSION answer is older than what we need. */
-export function requireVersion(resp: CriuResp, criu: string): string {
+/** 3.17.1 → 31701, as CRIU numbers its versions. */
+export const versionNumber = (v: { major: number; minor: number; sublevel?: number }): number => v.major * 10000 + v.minor * 100 + (v.sublevel ?? 0);
+
+/** Throw when the VERSION answer is older than what we need; else its number (versionNumber). */
+export function requireVersion(resp: CriuResp, criu: string): number {
   const v = resp.version;
   if (!resp.success || !v) throw new Error(`${criu} did not report its version over RPC (CRIU older than 3.0?): checkpoint and restore need CRIU ${versionText(MIN_VERSION)} or newer`);
   const have = { major: v.major_number, minor: v.minor_number, sublevel: v.sublevel ?? 0 };
-  const num = (x: typeof have): number => x.major * 10000 + x.minor * 100 + x.sublevel;
-  if (num(have) < num(MIN_VERSION)) {
+  if (versionNumber(have) < versionNumber(MIN_VERSION)) {
     throw new Error(`CRIU ${versionText(have)} at ${criu} is too old: checkpoint and restore need CRIU ${versionText(MIN_VERSION)} or newer`);
   }
-  return versionText(have);
+  return versionNumber(have);
 }
 
 /**

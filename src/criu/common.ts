@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { O_CLOEXEC, O_DIRECTORY, O_RDONLY } from '../sys/constants.js';
 import { open } from '../sys/calls.js';
 import type { CgroupRecord } from '../linux/cgroups/record.js';
-import { readCgroupLines } from '../linux/procfs.js';
+import { type CgroupLine, type MountInfo, readCgroupLines, readMountinfo } from '../linux/procfs.js';
 import { criuCheck, findCriu, requireVersion } from './check.js';
 import type { CriuResp } from './schema.js';
 import { CriuSession, type SwrkSpawn } from './swrk.js';
@@ -50,16 +50,24 @@ export function isDir(path: string): boolean {
 }
 
 /** Start `criu swrk` and make sure it is a CRIU we can drive (one process: VERSION keeps it open). */
-export function startCriu(criuFlag: string | undefined, spawnOpts: Omit<SwrkSpawn, 'criu'>): { session: CriuSession; criu: string } {
+export function startCriu(criuFlag: string | undefined, spawnOpts: Omit<SwrkSpawn, 'criu'>): { session: CriuSession; criu: string; version: number } {
   const criu = findCriu(criuFlag);
   const session = CriuSession.start({ ...spawnOpts, criu });
+  let version: number;
   try {
-    requireVersion(session.request({ type: 'VERSION', keep_open: true }), criu);
+    version = requireVersion(session.request({ type: 'VERSION', keep_open: true }), criu);
   } catch (err) {
     void session.finish();
     throw err;
   }
-  return { session, criu };
+  return { session, criu, version };
+}
+
+/** Ask CRIU (and through it the kernel) for a feature a flag needs; a clear error naming the flag when it is missing. */
+export function requireFeature(session: CriuSession, key: 'mem_track' | 'lazy_pages', flag: string, what: string): void {
+  const resp = session.request({ type: 'FEATURE_CHECK', features: { [key]: true }, keep_open: true });
+  if (resp.success && resp.features?.[key] === true) return;
+  throw new Error(`${flag}: this CRIU and kernel do not support ${what}`);
 }
 
 /**
@@ -88,6 +96,11 @@ export function cgroupRoots(pid: number): { ctrl?: string; path: string }[] {
   return roots;
 }
 
+/** Where a container's cgroup v1 binds come from (cgroupV1Mounts): the cgroups of a process in them, and the host's mount table. */
+export function cgroupFacts(pid: number): { cgroupLines: CgroupLine[]; mountinfo: MountInfo[] } {
+  return { cgroupLines: readCgroupLines(pid), mountinfo: readMountinfo() };
+}
+
 /** The stdio of a process as runc records it (descriptors.json): what each of fds 0-2 points at. */
 export function stdioDescriptors(pid: number): string[] {
   return [0, 1, 2].map((fd) => {
@@ -97,13 +110,19 @@ export function stdioDescriptors(pid: number): string[] {
 
 export const DESCRIPTORS_FILE = 'descriptors.json';
 
-/** The last error CRIU wrote to its log, without its source location. */
+/**
+ * What CRIU says when a helper program it ran failed ("exited, status=1",
+ * "execvp(...) failed"): the line that names the step (network lock, ...)
+ * is the one to show.
+ */
+const HELPER_FAILED = /^exited, status=\d+$|^execvp\(/;
+
+/** The last error CRIU wrote to its log, without its source location; one that names a step beats a helper's exit status. */
 export function lastLogError(logPath: string): string | null {
   let text: string;
   try { text = readFileSync(logPath, 'utf8'); } catch { return null; }
-  const errors = text.split('\n').filter((l) => /\bError \(/.test(l));
-  const last = errors.at(-1);
-  return last ? cleanMessage(last) : null;
+  const errors = text.split('\n').filter((l) => /\bError \(/.test(l)).map(cleanMessage);
+  return errors.filter((e) => !HELPER_FAILED.test(e)).at(-1) ?? errors.at(-1) ?? null;
 }
 
 /** "(00.04) Error (criu/mount.c:12): mnt: It failed.\n" → "mnt: It failed": one line, no clock or source location. */
@@ -120,7 +139,8 @@ export function criuFailure(what: string, resp: CriuResp | null, criu: string, l
   const parts: string[] = [];
   const kernel = criuCheck(criu);
   if (kernel !== null) parts.push(`CRIU cannot work on this kernel (criu check: ${kernel})`);
-  const said = resp?.cr_errmsg ? cleanMessage(resp.cr_errmsg) : lastLogError(logPath);
+  const told = resp?.cr_errmsg ? cleanMessage(resp.cr_errmsg) : '';
+  const said = told !== '' && !HELPER_FAILED.test(told) ? told : lastLogError(logPath) ?? told;
   const errno = resp?.cr_errno ? ` (errno ${resp.cr_errno})` : '';
   parts.push(`criu ${what} failed${said ? `: ${said}` : ''}${errno}`);
   return new Error(`${parts.join('; ')}; log: ${logPath}`);

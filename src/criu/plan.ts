@@ -7,6 +7,8 @@ import { posix } from 'node:path';
 import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, CLONE_NEWUSER } from '../sys/constants.js';
 import { planDevices } from '../linux/devices.js';
 import { isBindMount, parseMountOptions } from '../linux/mountopts.js';
+import type { CgroupLine, MountInfo } from '../linux/procfs.js';
+import { cgroupV1Binds } from '../linux/rootfs.js';
 import type { Spec } from '../config/types.js';
 import type { CgMode, CriuOpts } from './schema.js';
 
@@ -57,7 +59,7 @@ function inContainer(dest: string): string {
   return posix.normalize(`/${dest}`).replace(/(.)\/$/, '$1');
 }
 
-interface BindMount { destination: string; source: string }
+export interface BindMount { destination: string; source: string }
 
 /** The config's bind mounts, sources resolved as create resolves them (relative to the bundle). */
 function bindMounts(spec: Spec, bundle: string): BindMount[] {
@@ -75,6 +77,24 @@ function maskedFiles(spec: Spec, isDirectory: (pathInRootfs: string) => boolean 
   return (spec.linux?.maskedPaths ?? []).map(inContainer).filter((p) => isDirectory(p) === false);
 }
 
+/**
+ * The binds a config's cgroup mounts became on a cgroup v1 host (create lays
+ * one out per hierarchy, from the host's cgroup mounts: see
+ * linux/rootfs.ts). Their sources are host directories CRIU cannot recreate,
+ * so they are external mounts, as runc makes them. None on cgroup v2 or with
+ * a new cgroup namespace: those are real cgroup mounts, which CRIU dumps.
+ * cgroupLines: /proc/<pid>/cgroup of a process in the container's cgroups.
+ */
+export function cgroupV1Mounts(spec: Spec, cgroupLines: readonly CgroupLine[], mountinfo: readonly MountInfo[]): BindMount[] {
+  if ((spec.linux?.namespaces ?? []).some((ns) => ns.type === 'cgroup' && !ns.path)) return [];
+  const out: BindMount[] = [];
+  for (const m of spec.mounts ?? []) {
+    if (m.type !== 'cgroup') continue;
+    for (const b of cgroupV1Binds(inContainer(m.destination), cgroupLines, mountinfo)) out.push({ destination: inContainer(b.destination), source: b.source });
+  }
+  return out;
+}
+
 function devicePaths(spec: Spec): string[] {
   return planDevices(spec.linux?.devices).map((d) => inContainer(d.path));
 }
@@ -84,10 +104,13 @@ export interface DumpContext {
   isDirectory: (pathInContainer: string) => boolean | null;
   /** the inode of a namespace file, for the ones joined by path */
   nsInode: (path: string) => number;
+  /** /proc/<init>/cgroup of the container, and the host's mount table: where its cgroup v1 binds come from */
+  cgroupLines: readonly CgroupLine[];
+  mountinfo: readonly MountInfo[];
 }
 
 /**
- * External mounts at dump: each bind mount, masked file and device is
+ * External mounts at dump: each bind mount (cgroup v1 binds included), masked file and device is
  * recorded under a name (its path in the container; /dev/null for masked
  * files) that restore maps back to a host path. Namespaces joined by path
  * (network, pid) are external too: CRIU expects them to exist at restore.
@@ -95,6 +118,7 @@ export interface DumpContext {
 export function dumpOptions(spec: Spec, bundle: string, ctx: DumpContext): Pick<CriuOpts, 'ext_mnt' | 'external'> {
   const ext: { key: string; val: string }[] = [];
   for (const m of bindMounts(spec, bundle)) ext.push({ key: m.destination, val: m.destination });
+  for (const m of cgroupV1Mounts(spec, ctx.cgroupLines, ctx.mountinfo)) ext.push({ key: m.destination, val: m.destination });
   for (const p of maskedFiles(spec, ctx.isDirectory)) ext.push({ key: p, val: '/dev/null' });
   for (const p of devicePaths(spec)) ext.push({ key: p, val: p });
   const external: string[] = [];
@@ -122,7 +146,11 @@ export interface RestorePlan {
   mountpoints: { path: string; dir: boolean }[];
 }
 
-/** The restore side of dumpOptions: every recorded name back to its host source. */
+/**
+ * The restore side of dumpOptions: every recorded name back to its host
+ * source. The cgroup v1 binds are added by restore once CRIU is in the new
+ * container's cgroups (cgroupV1Mounts with its /proc/<pid>/cgroup).
+ */
 export function restorePlan(spec: Spec, bundle: string, isDirectory: (hostPath: string) => boolean): RestorePlan {
   const ext: { key: string; val: string }[] = [];
   const mountpoints: { path: string; dir: boolean }[] = [];

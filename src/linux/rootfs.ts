@@ -179,20 +179,37 @@ function v1Hierarchies(cgroupLines: readonly CgroupLine[]): readonly CgroupLine[
   return cgroupLines.filter((l) => l.controllers !== '');
 }
 
+const v1Subdir = (destination: string, controllers: string): string => `${destination}/${controllers.startsWith('name=') ? controllers.slice(5) : controllers}`;
+
+/**
+ * The bind mounts a cgroup mount at `destination` becomes on a v1 host when
+ * the container has no cgroup namespace: one per hierarchy the process is
+ * in (its /proc/<pid>/cgroup lines) that the host has mounted, its source
+ * the process's own directory there. CRIU is told about the same binds as
+ * external mounts (src/criu/plan.ts).
+ */
+export function cgroupV1Binds(destination: string, cgroupLines: readonly CgroupLine[], mountinfo: readonly MountInfo[]): { source: string; destination: string }[] {
+  const binds: { source: string; destination: string }[] = [];
+  for (const { controllers, path } of v1Hierarchies(cgroupLines)) {
+    const wanted = controllers.split(',');
+    const host = mountinfo.find((e) => e.fstype === 'cgroup' && wanted.every((c) => e.superOptions.includes(c)));
+    if (host) binds.push({ source: join(host.mountPoint, path), destination: v1Subdir(destination, controllers) });
+  }
+  return binds;
+}
+
 /** A tmpfs with one cgroup mount per v1 hierarchy the init is in, as runc lays it out. */
 function cgroupV1Ops(what: string, step: MountStep, plan: RootfsPlan, facts: RootfsFacts): Op[] {
   const ops: Op[] = [mountOp(what, MOUNT_IN_ROOT | MOUNT_MKDIR, 'tmpfs', step.destination, 'tmpfs', step.flags & ~C.MS_RDONLY, 'mode=755')];
-  for (const { controllers, path } of v1Hierarchies(facts.cgroupLines)) {
-    const sub = `${step.destination}/${controllers.startsWith('name=') ? controllers.slice(5) : controllers}`;
-    if (plan.cgroupns) {
-      ops.push(mountOp(what, MOUNT_IN_ROOT | MOUNT_MKDIR, 'cgroup', sub, 'cgroup', step.flags, controllers));
-      continue;
+  if (plan.cgroupns) {
+    for (const { controllers } of v1Hierarchies(facts.cgroupLines)) {
+      ops.push(mountOp(what, MOUNT_IN_ROOT | MOUNT_MKDIR, 'cgroup', v1Subdir(step.destination, controllers), 'cgroup', step.flags, controllers));
     }
-    const wanted = controllers.split(',');
-    const host = facts.mountinfo.find((e) => e.fstype === 'cgroup' && wanted.every((c) => e.superOptions.includes(c)));
-    if (!host) continue;
-    ops.push(mountOp(what, MOUNT_IN_ROOT | MOUNT_MKDIR, join(host.mountPoint, path), sub, '', C.MS_BIND | C.MS_REC, ''));
-    if (step.flags) ops.push(mountOp(what, MOUNT_IN_ROOT | MOUNT_KEEP_LOCKED, '', sub, '', REMOUNT_BIND | step.flags, ''));
+  } else {
+    for (const { source, destination: sub } of cgroupV1Binds(step.destination, facts.cgroupLines, facts.mountinfo)) {
+      ops.push(mountOp(what, MOUNT_IN_ROOT | MOUNT_MKDIR, source, sub, '', C.MS_BIND | C.MS_REC, ''));
+      if (step.flags) ops.push(mountOp(what, MOUNT_IN_ROOT | MOUNT_KEEP_LOCKED, '', sub, '', REMOUNT_BIND | step.flags, ''));
+    }
   }
   if (step.flags & C.MS_RDONLY) ops.push(mountOp(what, MOUNT_IN_ROOT, '', step.destination, '', C.MS_REMOUNT | step.flags, 'mode=755'));
   return ops;

@@ -68,6 +68,7 @@ export const AT_EMPTY_PATH = 0x1000;
 export const F_DUPFD_CLOEXEC = 1030;
 export const F_GETFD = 1;
 export const F_SETFD = 2;
+export const F_GETFL = 3;
 export const FD_CLOEXEC = 1;
 
 export const AF_UNIX = 1;

@@ -3,7 +3,7 @@
 // dumps and restores that work are checked in the VM tier (test/vm/criu.ts);
 // here every failure must be one clear line and leave nothing behind.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import t from 'tap';
@@ -52,6 +52,16 @@ t.test('checkpoint: bad flags are refused before anything is touched', { skip: S
     oneLineError(t, box.ocirun(args), pattern, flags.join(' '));
     t.notOk(existsSync(img), `${flags.join(' ')}: no image directory made`);
   }
+  // --status-fd (with --lazy-pages) must be an open, writable fd of ours, as runc checks it.
+  oneLineError(t, box.ocirun(['checkpoint', '--image-path', img, '--lazy-pages', '--status-fd', '99', id]), /invalid --status-fd argument 99: .*(EBADF|[Bb]ad file descriptor)/, '--status-fd 99 (not open)');
+  const readOnly = openSync('/dev/null', 'r');
+  try {
+    const r = box.ocirun(['checkpoint', '--image-path', img, '--lazy-pages', '--status-fd', '3', id], { stdio: ['ignore', 'pipe', 'pipe', readOnly] });
+    oneLineError(t, r, /invalid --status-fd argument 3: not writable/, '--status-fd on a read-only fd');
+  } finally {
+    closeSync(readOnly);
+  }
+  t.notOk(existsSync(img), '--status-fd: no image directory made');
   t.equal(box.state(id)?.status, 'running', 'the container is still running');
   t.ok(existsSync(`/proc/${pid}`));
   const usage = box.ocirun(['checkpoint', '--no-such-flag', id]);
@@ -153,4 +163,20 @@ t.test('features says whether checkpoint can work here', async (t) => {
   const doc = JSON.parse(run(OCIRUN, ['features']).stdout);
   t.equal(doc.annotations['org.opencontainers.runc.checkpoint.enabled'], String(criuPath !== undefined && criuCheckError === null),
     criuCheckError === null ? 'criu check passes: true' : `criu check fails here (${(criuCheckError ?? '').split('\n')[0]}): false`);
+});
+
+t.test('stdio on the host\'s /dev/null is reopened from the container\'s, as runc does (CRIU cannot dump a file on a mount outside the container)', { skip: SKIP_NOT_ROOT }, async (t) => {
+  const box = new Sandbox(t, sleeper());
+  const id = box.id('null');
+  // Sandbox.create gives the container /dev/null (the host's) as stdin, and files as stdout and stderr.
+  const pid = await startContainer(t, box, id);
+  if (!pid) return;
+  const mountIds = new Set(readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n').map((l) => l.split(' ')[0]));
+  const fdinfo = (fd: number): Record<string, string> => Object.fromEntries(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8').split('\n').map((l) => l.split(/:\s*/)));
+  const stdin = fdinfo(0);
+  t.equal(readlinkSync(`/proc/${pid}/fd/0`), '/dev/null', 'stdin is /dev/null');
+  t.ok(mountIds.has(stdin.mnt_id as string), `its mount (${stdin.mnt_id}) is one of the container's, not the host's /dev`);
+  t.equal(Number.parseInt(stdin.flags as string, 8) & 3, 2, 'opened read-write, as runc opens it');
+  const stdout = fdinfo(1);
+  t.notOk(mountIds.has(stdout.mnt_id as string), 'stdout, a host file, is left as it was');
 });

@@ -2,8 +2,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import t from 'tap';
 import { codecFrom, INSTALLED_SCHEMA, OWN_SCHEMA } from '../../src/criu/schema.js';
-import { cgroupsMode, dumpOptions, emptyNsMask, pageServer, restorePlan } from '../../src/criu/plan.js';
+import { cgroupsMode, cgroupV1Mounts, dumpOptions, emptyNsMask, pageServer, restorePlan } from '../../src/criu/plan.js';
 import { lastLogError } from '../../src/criu/common.js';
+import { parseCgroupLines, parseMountinfo } from '../../src/linux/procfs.js';
 import type { Spec } from '../../src/config/types.js';
 
 t.test('our own messages encode exactly as CRIU\'s installed rpc.proto', { skip: existsSync(INSTALLED_SCHEMA) ? false : `${INSTALLED_SCHEMA} is not installed` }, async (t) => {
@@ -73,7 +74,7 @@ const spec: Spec = {
 
 t.test('dump: bind mounts, masked files and devices are external; a joined network namespace too', async (t) => {
   const isDirectory = (p: string): boolean | null => (p === '/proc/acpi' ? true : p === '/proc/missing' ? null : false);
-  const o = dumpOptions(spec, '/b', { isDirectory, nsInode: (p) => (p === '/run/netns/n1' ? 4026532000 : 0) });
+  const o = dumpOptions(spec, '/b', { isDirectory, nsInode: (p) => (p === '/run/netns/n1' ? 4026532000 : 0), cgroupLines: parseCgroupLines('0::/x\n'), mountinfo: [] });
   const ext = Object.fromEntries((o.ext_mnt ?? []).map((e) => [e.key, e.val]));
   t.equal(ext['/data'], '/data', 'a bind mount under its own path');
   t.equal(ext['/etc/hosts'], '/etc/hosts', 'bind by option, relative source');
@@ -100,12 +101,54 @@ t.test('restore: every recorded name maps back to its host source', async (t) =>
   t.throws(() => restorePlan(userns, '/b', () => false), /restore cannot join a user namespace by path/);
 });
 
+// A cgroup v1 (hybrid) host as /proc/<pid>/cgroup and the host's mount table show it.
+const V1_LINES = parseCgroupLines('12:memory:/ctr/a\n11:cpu,cpuacct:/ctr/a\n1:name=systemd:/ctr/a\n0::/ctr/a\n');
+const V1_MOUNTS = parseMountinfo([
+  '30 25 0:26 / /sys/fs/cgroup ro,nosuid shared:9 - tmpfs tmpfs ro,mode=755',
+  '35 30 0:30 / /sys/fs/cgroup/memory rw,nosuid shared:14 - cgroup cgroup rw,memory',
+  '36 30 0:31 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid shared:15 - cgroup cgroup rw,cpu,cpuacct',
+  '31 30 0:27 / /sys/fs/cgroup/systemd rw,nosuid shared:10 - cgroup cgroup rw,xattr,name=systemd',
+  '32 30 0:28 / /sys/fs/cgroup/unified rw,nosuid shared:11 - cgroup2 cgroup2 rw,nsdelegate',
+].join('\n'));
+const withCgroup = { ...spec, mounts: [...(spec.mounts ?? []), { destination: '/sys/fs/cgroup/', type: 'cgroup', source: 'cgroup', options: ['ro'] }] } as Spec;
+
+t.test('cgroup v1: the per-hierarchy binds of a cgroup mount are external mounts, as runc makes them', async (t) => {
+  const binds = cgroupV1Mounts(withCgroup, V1_LINES, V1_MOUNTS);
+  t.same(binds, [
+    { destination: '/sys/fs/cgroup/memory', source: '/sys/fs/cgroup/memory/ctr/a' },
+    { destination: '/sys/fs/cgroup/cpu,cpuacct', source: '/sys/fs/cgroup/cpu,cpuacct/ctr/a' },
+    { destination: '/sys/fs/cgroup/systemd', source: '/sys/fs/cgroup/systemd/ctr/a' },
+  ], 'one per hierarchy the container is in, from the host mount of that hierarchy; the v2 line has none');
+  const o = dumpOptions(withCgroup, '/b', { isDirectory: () => false, nsInode: () => 1, cgroupLines: V1_LINES, mountinfo: V1_MOUNTS });
+  const ext = Object.fromEntries((o.ext_mnt ?? []).map((e) => [e.key, e.val]));
+  for (const d of ['/sys/fs/cgroup/memory', '/sys/fs/cgroup/cpu,cpuacct', '/sys/fs/cgroup/systemd']) t.equal(ext[d], d, `dump names ${d} by itself`);
+  t.notOk('/sys/fs/cgroup' in ext, 'the tmpfs under them is the container\'s: CRIU dumps it');
+  // Restore: the same names, now bound from the new container's cgroup directories.
+  const moved = cgroupV1Mounts(withCgroup, V1_LINES.map((l) => ({ ...l, path: '/ctr/b' })), V1_MOUNTS);
+  t.same(moved.map((b) => b.source), ['/sys/fs/cgroup/memory/ctr/b', '/sys/fs/cgroup/cpu,cpuacct/ctr/b', '/sys/fs/cgroup/systemd/ctr/b']);
+  t.same(cgroupV1Mounts(withCgroup, parseCgroupLines('0::/ctr/a\n'), V1_MOUNTS), [], 'cgroup v2: a real cgroup2 mount, nothing external');
+  const ownNs = { ...withCgroup, linux: { ...withCgroup.linux, namespaces: [...(withCgroup.linux?.namespaces ?? []), { type: 'cgroup' }] } } as Spec;
+  t.same(cgroupV1Mounts(ownNs, V1_LINES, V1_MOUNTS), [], 'a new cgroup namespace: real cgroup mounts, which CRIU dumps');
+  t.same(cgroupV1Mounts(spec, V1_LINES, V1_MOUNTS), [], 'no cgroup mount in the config: nothing');
+});
+
 t.test('the last error of a CRIU log, without its clock and source location', async (t) => {
   const { mkdtempSync, writeFileSync } = await import('node:fs');
   const dir = mkdtempSync('/tmp/criu-log-');
   writeFileSync(`${dir}/x.log`, '(00.001) Version: 3.17\n(00.04) Error (criu/mount.c:1): mnt: Something went wrong.\n(00.05) Error (criu/cr-dump.c:2): Dumping FAILED.\n');
   t.equal(lastLogError(`${dir}/x.log`), 'Dumping FAILED');
   t.equal(lastLogError(`${dir}/none.log`), null);
+  // A helper program's exit status says less than the step that ran it (CRIU 3.17 without iptables-restore).
+  writeFileSync(`${dir}/y.log`, [
+    '(03.74) Running network-lock scripts',
+    'Error (criu/util.c:627): execvp("iptables-restore", ...) failed: No such file or directory',
+    '(03.82) Error (criu/util.c:642): exited, status=1',
+    '(03.87) Error (criu/net.c:3071): Locking network failed: iptables-restore returned -1. This may be connected to disabled CONFIG_NETFILTER_XT_MARK kernel build config option.',
+    '(03.94) Error (criu/util.c:642): exited, status=1', '',
+  ].join('\n'));
+  t.equal(lastLogError(`${dir}/y.log`), 'Locking network failed: iptables-restore returned -1. This may be connected to disabled CONFIG_NETFILTER_XT_MARK kernel build config option');
+  writeFileSync(`${dir}/z.log`, '(01.7) Error (criu/util.c:642): exited, status=1\n');
+  t.equal(lastLogError(`${dir}/z.log`), 'exited, status=1', 'nothing better: the helper\'s status');
   (await import('node:fs')).rmSync(dir, { recursive: true });
 });
 

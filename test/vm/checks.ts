@@ -9,6 +9,7 @@ import { type ChildProcess, spawn, spawnSync, type SpawnSyncOptions } from 'node
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Helpers } from './criu-engines.js';
 
 const TOP = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const OCIRUN = join(TOP, 'bin/ocirun');
@@ -574,6 +575,7 @@ async function systemdChecks(): Promise<void> {
   systemdDriver();
   systemdDefaultsAndSlices();
   podmanChecks();
+  (await criuEngines()).podmanCheckpoint(criuHelpers());
   containerdChecks();
   rootlessUserChecks();
 }
@@ -654,6 +656,14 @@ function ocDetachedArgv(argv: string[]): Result {
   }
 }
 
+/** The checkpoint/restore checks, kept apart (they need CRIU in the image); node runs the .ts itself. */
+const criuEngines = (): Promise<typeof import('./criu-engines.js')> => import(join(dirname(fileURLToPath(import.meta.url)), 'criu-engines.ts'));
+
+/** What the checks in criu-engines.ts borrow from this file. */
+function criuHelpers(): Helpers {
+  return { ok, eq, section, run: (cmd, args) => run(cmd, args), image: IMAGE, rootfs: ROOTFS, ocirun: OCIRUN, work: WORK };
+}
+
 // ------------------------------------------------------------ async helpers
 
 const pending: Promise<void>[] = [];
@@ -687,6 +697,7 @@ async function main(): Promise<void> {
       leftovers();
     } else if (MODE === 'systemd-hybrid') {
       systemdHybridChecks();
+      (await criuEngines()).cgroupV1Checkpoint(criuHelpers());
     } else {
       await systemdChecks();
       leftovers();

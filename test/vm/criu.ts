@@ -5,7 +5,7 @@
 // ocirun and runc, and what each runtime did is compared at the end.
 // Prints TAP lines; the exit status is the number of failures (capped).
 import { type ChildProcess, spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -267,6 +267,127 @@ async function consoleSocket(rt: string, t: Trace): Promise<void> {
   }
 }
 
+/** Waits for a child's exit (null: still running at the deadline). */
+function exitOf(child: ChildProcess, timeoutMs: number): Promise<number | null> {
+  return new Promise((res) => {
+    if (child.exitCode !== null) { res(child.exitCode); return; }
+    const timer = setTimeout(() => res(null), timeoutMs);
+    child.once('exit', (code) => { clearTimeout(timer); res(code); });
+  });
+}
+
+/**
+ * A pipe for --status-fd: a FIFO's write end (O_WRONLY, as a shell's `3>`
+ * would give; runc 1.1 takes a read-write socket for not writable) and its
+ * read end, non-blocking, to poll.
+ */
+function statusPipe(path: string): { writer: number; read: () => number[]; close: () => void } {
+  run('mkfifo', [path]);
+  const reader = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  const writer = openSync(path, constants.O_WRONLY);
+  const got: number[] = [];
+  const buf = Buffer.alloc(16);
+  return {
+    writer,
+    read: () => {
+      try { const n = readSync(reader, buf, 0, buf.length, null); got.push(...buf.subarray(0, n)); } catch { /* EAGAIN: nothing yet */ }
+      return got;
+    },
+    close: () => { for (const fd of [reader, writer]) { try { closeSync(fd); } catch { /* closed */ } } },
+  };
+}
+
+/** Bytes in an image's pages-*.img files: the memory it holds. */
+function pageBytes(dir: string): number {
+  try { return readdirSync(dir).filter((f) => /^pages-\d+\.img$/.test(f)).reduce((n, f) => n + statSync(join(dir, f)).size, 0); } catch { return -1; }
+}
+
+/**
+ * Lazy migration as runc offers it: checkpoint --lazy-pages dumps all but
+ * the anonymous memory, serves that from a page server and says so with a
+ * zero byte on --status-fd; `criu lazy-pages` connects to it, and restore
+ * --lazy-pages starts the process with its memory still remote
+ * (userfaultfd). The restored copy is a second container (a new id and
+ * bundle, its own /out): it counts on from where the first stopped. The
+ * checkpoint returns once every page has moved, and the first container is
+ * then gone. The copy is left running for pageServerDump.
+ */
+async function lazyPages(rt: string, t: Trace, port: number): Promise<void> {
+  const id = 'lazy';
+  const bundle = makeBundle(rt, id, COUNTER);
+  const r = await detached(rt, ['run', '-d', '--bundle', bundle, id]);
+  if (!ok(r.code === 0, `${rt}: run -d a counting container for a lazy dump`, r.stderr)) return;
+  await until(() => counted(rt, id) >= 5);
+  const img = join(WORK, `lazy-${rt}`);
+  const pipe = statusPipe(join(WORK, `status-${rt}`));
+  // fd 3 of the checkpoint: where the status byte arrives.
+  const cp = spawn(RUNTIMES[rt] as string, ['--root', rootOf(rt), 'checkpoint', '--lazy-pages', '--page-server', `127.0.0.1:${port}`, '--status-fd', '3', '--image-path', img, id],
+    { stdio: ['ignore', 'ignore', 'pipe', pipe.writer] });
+  closeSync(pipe.writer);
+  let cpErr = '';
+  cp.stderr?.on('data', (d: Buffer) => { cpErr += d.toString(); });
+  const lp: ChildProcess[] = [];
+  try {
+    const ready = await until(() => pipe.read().length > 0 || cp.exitCode !== null, 60_000);
+    const bytes = pipe.read();
+    t.lazyStatusByte = JSON.stringify(bytes);
+    ok(ready && bytes.length === 1 && bytes[0] === 0, `${rt}: checkpoint --lazy-pages writes one zero byte to --status-fd when the page server is ready`, `${JSON.stringify(bytes)} ${cpErr} ${tail(join(img, 'dump.log'))}`);
+    if (!ready || cp.exitCode !== null) return;
+    const atDump = counted(rt, id);
+    // The full dump of the same program (dumpAndRestore) holds its heap; this one leaves it with the page server.
+    const lazyBytes = pageBytes(img);
+    const fullBytes = pageBytes(join(WORK, `img-${rt}`));
+    t.lazyFewerPages = String(lazyBytes >= 0 && lazyBytes < fullBytes);
+    ok(t.lazyFewerPages === 'true', `${rt}: the image holds less memory than a full dump (${lazyBytes} vs ${fullBytes} bytes of pages)`);
+    // The daemon on the restoring side: it fetches the pages the restored process faults on, then the rest.
+    lp.push(spawn('criu', ['lazy-pages', '--page-server', '--address', '127.0.0.1', '--port', String(port), '-D', img, '-o', 'lazy-pages.log', '-v4'], { stdio: 'ignore' }));
+    const daemon = lp[0] as ChildProcess;
+    await until(() => existsSync(join(img, 'lazy-pages.socket')) || daemon.exitCode !== null, 30_000);
+    const id2 = 'lazy2';
+    const bundle2 = makeBundle(rt, id2, COUNTER);
+    const rs = await detached(rt, ['restore', '-d', '--lazy-pages', '--image-path', img, '--bundle', bundle2, id2]);
+    t.lazyRestore = rs.code === 0 ? 'ok' : `failed: ${rs.stderr.trim()}`;
+    ok(rs.code === 0, `${rt}: restore -d --lazy-pages`, `${rs.stderr} ${tail(join(img, 'restore.log'))} ${tail(join(img, 'lazy-pages.log'))}`);
+    t.lazyCounts = String(await until(() => counted(rt, id2) > atDump + 3, 15_000));
+    ok(t.lazyCounts === 'true', `${rt}: the lazily restored container counts on from ${atDump} (now ${counted(rt, id2)})`);
+    t.lazyCheckpointExit = String(await exitOf(cp, 60_000));
+    eq(t.lazyCheckpointExit, '0', `${rt}: the lazy checkpoint returns 0 once every page has moved`);
+    t.lazyDaemonExit = String(await exitOf(daemon, 30_000));
+    eq(t.lazyDaemonExit, '0', `${rt}: criu lazy-pages is done too`);
+    t.afterLazy = status(rt, id);
+    eq(t.afterLazy, 'gone', `${rt}: the lazily dumped container is gone`);
+    t.lazy2 = status(rt, id2);
+    eq(t.lazy2, 'running', `${rt}: its restored copy runs on with all its memory local`);
+  } finally {
+    pipe.close();
+    for (const c of [cp, ...lp]) if (c.exitCode === null) c.kill('SIGKILL');
+  }
+}
+
+/**
+ * --page-server without lazy pages, on the lazily restored copy: the dump
+ * sends the memory to a `criu page-server`, the rest goes to --image-path,
+ * and the two together restore it.
+ */
+async function pageServerDump(rt: string, port: number): Promise<void> {
+  const id = 'lazy2';
+  if (!ok(status(rt, id) === 'running', `${rt}: a running container for a page-server dump`)) return;
+  const pages = join(WORK, `ps-pages-${rt}`);
+  const img = join(WORK, `ps-img-${rt}`);
+  mkdirSync(pages, { recursive: true });
+  // --daemon: it returns once it listens.
+  const srv = run('criu', ['page-server', '--daemon', '--address', '127.0.0.1', '--port', String(port), '-D', pages, '-o', 'page-server.log', '-v4']);
+  if (!ok(srv.code === 0, `${rt}: criu page-server listens`, srv.stderr)) return;
+  const c = rtc(rt, ['checkpoint', '--page-server', `127.0.0.1:${port}`, '--image-path', img, id]);
+  ok(c.code === 0, `${rt}: checkpoint --page-server`, `${c.stderr} ${tail(join(img, 'dump.log'))}`);
+  const atDump = counted(rt, id);
+  ok(pageBytes(pages) > 0 && pageBytes(img) === 0, `${rt}: the pages went to the page server (${pageBytes(pages)} bytes), none to --image-path`, `server: ${readdirSync(pages).join(' ')}; image: ${readdirSync(img).join(' ')}`);
+  for (const f of readdirSync(pages)) if (f.endsWith('.img')) cpSync(join(pages, f), join(img, f));
+  const rs = await detached(rt, ['restore', '-d', '--image-path', img, '--bundle', bundleOf(rt, id), id]);
+  ok(rs.code === 0, `${rt}: restore -d from the image and the page server's pages`, `${rs.stderr} ${tail(join(img, 'restore.log'))}`);
+  ok(await until(() => counted(rt, id) > atDump + 3, 10_000), `${rt}: the count carries on from ${atDump}`);
+}
+
 async function failureLeavesNothing(): Promise<void> {
   const rt = 'ocirun';
   const id = 'broken';
@@ -364,6 +485,11 @@ async function main(): Promise<void> {
       await dumpAndRestore(rt, t);
       console.log(`# ${rt}: a terminal through a console socket`);
       await consoleSocket(rt, t);
+      console.log(`# ${rt}: --lazy-pages with --page-server and --status-fd${rt === 'ocirun' ? ', then a page-server dump' : ''}`);
+      await lazyPages(rt, t, rt === 'ocirun' ? 27101 : 27102);
+      // What --page-server does alone is CRIU's: once, with ocirun.
+      if (rt === 'ocirun') await pageServerDump(rt, 27103);
+      rtc(rt, ['delete', '--force', 'lazy2']);
     }
     console.log('# failure');
     await failureLeavesNothing();
@@ -373,7 +499,7 @@ async function main(): Promise<void> {
   } catch (err) {
     ok(false, 'the checks ran to the end', (err as Error).stack ?? String(err));
   } finally {
-    for (const rt of Object.keys(RUNTIMES)) for (const id of ['count', 'tty', 'broken', 'fg', 'sock']) rtc(rt, ['delete', '--force', id]);
+    for (const rt of Object.keys(RUNTIMES)) for (const id of ['count', 'tty', 'broken', 'fg', 'sock', 'lazy', 'lazy2']) rtc(rt, ['delete', '--force', id]);
     for (const c of keptPipes) { try { process.kill(-(c.pid as number), 'SIGKILL'); } catch { /* gone */ } }
   }
   console.log(`# ${count - failures} passed, ${failures} failed, ${((Date.now() - started) / 1000).toFixed(0)} s`);

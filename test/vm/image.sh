@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The systemd VM's disk: Debian 12 (minbase) with systemd as PID 1, D-Bus,
-# podman and containerd from Debian's packages, the kernel's modules, and a
+# podman, containerd and CRIU with iptables (podman checkpoint/restore; CRIU
+# locks the network with iptables-restore) from Debian's
+# packages, the kernel's modules, and a
 # unit that runs the host's payload once the system is up. Called by
 # test/vm/run with CACHE set; writes $CACHE/rootfs.ext4 (a sparse 3 GB file).
 set -euo pipefail
@@ -10,7 +12,7 @@ KVER=$(cat "$CACHE/kver")
 MIRROR=${OCIVM_MIRROR:-http://deb.debian.org/debian}
 rm -rf "$R"
 debootstrap --variant=minbase \
-  --include=systemd,systemd-sysv,dbus,dbus-user-session,kmod,procps,iproute2,podman,netavark,containerd,catatonit \
+  --include=systemd,systemd-sysv,dbus,dbus-user-session,kmod,procps,iproute2,podman,netavark,containerd,catatonit,criu,iptables \
   bookworm "$R" "$MIRROR" > "$CACHE/debootstrap.log" 2>&1 || { tail -20 "$CACHE/debootstrap.log"; exit 1; }
 rm -rf "$R"/var/cache/apt/archives/*.deb "$R"/var/lib/apt/lists/*_Packages
 # Modules: filesystems, networking and virtio, not the whole 400 MB tree.

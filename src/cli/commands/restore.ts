@@ -26,6 +26,7 @@ export function restore(args: ParsedArgs, ctx: Context): Promise<number> {
     pidFile: pidFile ? resolve(pidFile) : undefined,
     consoleSocket: str(o['console-socket']),
     noSubreaper: o['no-subreaper'] === true,
+    systemdCgroup: args.globals['systemd-cgroup'] === true,
     lsmProfile: str(o['lsm-profile']),
     lsmMountContext: str(o['lsm-mount-context']),
   });
