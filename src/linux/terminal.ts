@@ -10,9 +10,9 @@
 // size).
 import { createReadStream, createWriteStream } from 'node:fs';
 import { isatty } from 'node:tty';
-import { close, socketpair } from '../sys/calls.js';
+import { close, socketpair, writeAll } from '../sys/calls.js';
 import { recvWithFds } from '../sys/socket.js';
-import { getWinSize, makeRaw, setWinSize, type WinSize } from '../sys/tty.js';
+import { getWinSize, makeRaw, makeRawKeepingInput, setWinSize, type WinSize } from '../sys/tty.js';
 
 export interface TerminalPlan {
   /** process.consoleSize: applied to the pty before anyone reads it */
@@ -77,7 +77,10 @@ export async function proxyTerminal(master: number, done: Promise<unknown>): Pro
   };
   resize();
   process.on('SIGWINCH', resize);
-  const restore = ttyFd === undefined ? null : makeRaw(ttyFd);
+  // When stdin is that terminal, what was typed before it went raw is passed on first.
+  const raw = ttyFd === 0 ? makeRawKeepingInput(0) : null;
+  const restore = raw ? raw.restore : ttyFd === undefined ? null : makeRaw(ttyFd);
+  if (raw?.pending.length) try { writeAll(master, raw.pending); } catch { /* pty gone */ }
   const fromPty = createReadStream('', { fd: master, autoClose: false });
   const toPty = createWriteStream('', { fd: master, autoClose: false });
   process.stdin.pipe(toPty);
