@@ -5,7 +5,8 @@
 //   3. dist/: CommonJS bundles. Every command is a new process, and an ESM
 //      graph costs ~1 ms a file to resolve and link before the compile cache
 //      can help; one CommonJS file costs a fraction of that.
-//        cli.cjs       the entry: turns the compile cache on, then loads
+//        cli.cjs       the entry (scripts/entry.cjs): sets up the bundles'
+//                      code cache (made after a command ran), then loads
 //        hot.cjs       start, state, kill, delete, list only (engines call
 //                      them for every container; the whole CLI's code costs
 //                      them ~3 ms a call to load), handing anything else to
@@ -14,7 +15,7 @@
 //        validate.cjs  the config validator (create, run, exec)
 //        protobuf.cjs  protobufjs, for CRIU's RPC (checkpoint and restore only)
 import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -69,6 +70,10 @@ const common = {
   legalComments: 'none',
   // koffi finds its prebuilt .node file relative to its own package.
   external: ['koffi'],
+  // import() of a separate file becomes a require(): dist/cli.cjs compiles the
+  // bundles through vm.Script for their code cache, and import() from such a
+  // script needs an experimental loader hook.
+  supported: { 'dynamic-import': false },
   // The sources are ES modules; in a CommonJS file their import.meta.url is this file's URL.
   banner: { js: 'const __ocirunFileUrl = require("node:url").pathToFileURL(__filename).href;' },
   // `ocirun --version` prints the commit it was built from (src/cli/version.ts).
@@ -86,28 +91,6 @@ await Promise.all([
   bundle('node_modules/protobufjs/index.js', 'protobuf.cjs'), // CRIU's RPC (checkpoint, restore)
 ]);
 
-// The entry: V8's code cache must be on before the bundle is compiled, so it
-// is switched on here, in a file too small to need it. A cache directory we
-// cannot write (a read-only install, another user) falls back to the
-// user's own cache directory, or no cache.
-// A command line naming a hot command loads hot.cjs; the guess only has to
-// be cheap, not right: hot.cjs parses properly and hands the rest over.
-// The exit happens here, in one place, with the status main() returns.
-writeFileSync(join(dist, 'cli.cjs'), `'use strict';
-try {
-  const m = require('node:module'), p = require('node:path'), e = process.env;
-  const r = m.enableCompileCache?.(p.join(__dirname, '..', 'node_modules', '.cache', 'ocirun-v8'));
-  // An install we may not write (root's, used by a rootless user): the user's own cache, never a shared directory.
-  const home = e.XDG_CACHE_HOME || (e.HOME && e.HOME !== '/' ? p.join(e.HOME, '.cache') : '');
-  if (r?.status === m.constants.compileCacheStatus.FAILED && home) m.enableCompileCache(p.join(home, 'ocirun-v8'));
-} catch {}
-const argv = process.argv.slice(2);
-const hot = argv.some((a) => a === 'state' || a === 'start' || a === 'kill' || a === 'delete' || a === 'list');
-require(hot ? './hot.cjs' : './ocirun.cjs').main(argv).then(
-  (code) => process.exit(code),
-  (err) => {
-    require('node:fs').writeSync(2, \`ocirun: \${err instanceof Error ? err.stack ?? err.message : String(err)}\\n\`);
-    process.exit(1);
-  },
-);
-`);
+// The entry, dist/cli.cjs: scripts/entry.cjs as it is (it sets up the code
+// cache of the bundles before any of them is compiled; see its header).
+copyFileSync(join(top, 'scripts', 'entry.cjs'), join(dist, 'cli.cjs'));

@@ -31,6 +31,7 @@ import { trace, warn } from '../trace.js';
 import { PeerError } from '../linux/sync.js';
 import { mountsAt, undoHostRootfs } from '../linux/hostmounts.js';
 import type { CgroupManager } from '../linux/cgroups/manager.js';
+import { warmCgroupMigration } from '../linux/cgroups/warmup.js';
 // Everything else (validator, planners, cgroups, hooks) is imported after the
 // init has been forked: loading it overlaps the kernel's work on the fork.
 
@@ -126,6 +127,8 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
   // The init is forked first, from the raw config when it is plainly well-formed:
   // its namespaces are made while the config is loaded and validated.
   let early = forkEarly(read.doc, passFds);
+  // The init's cgroup placement, later, will not wait for the kernel's lock (warmup.ts).
+  warmCgroupMigration();
   const cleanup = new CleanupStack();
   try {
     const c = await planCreate(store, req, read, cleanup, listenFds, passFds);

@@ -25,6 +25,7 @@ import { openProcessFds } from './processfds.js';
 import { trace } from '../trace.js';
 import { openCgroups } from '../linux/cgroups/lifecycle.js';
 import { enterSubCgroups } from '../linux/cgroups/subcgroup.js';
+import { warmCgroupMigration } from '../linux/cgroups/warmup.js';
 
 export interface ExecRequest {
   id: string;
@@ -131,6 +132,8 @@ interface ExecPlan {
 export async function execInContainer(store: Store, req: ExecRequest): Promise<{ pid: number; state: StoredState; master: number | null }> {
   const s = store.read(req.id);
   requireStatus(req.ignorePaused ? 'exec --ignore-paused' : 'exec', currentStatus(store, s), req.id);
+  // The process's placement, below, will wait less for the kernel's lock (warmup.ts).
+  if (s.cgroup) warmCgroupMigration();
   const plan = await planExec(s, req);
   const cleanup = new CleanupStack();
   try {

@@ -1,5 +1,5 @@
 // User namespace id maps, written by the parent into /proc/<pid>/.
-import { spawnSync } from 'node:child_process';
+import type { spawnSync as SpawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { errnoCode } from '../config/errors.js';
 
@@ -47,6 +47,8 @@ export function writeIdMaps(pid: number, uidMap: readonly IdMapping[], gidMap: r
 
 function runMapHelper(helper: string, pid: number, maps: readonly IdMapping[], subidFile: string): void {
   const args = [String(pid), ...maps.flatMap((m) => [String(m.containerID), String(m.hostID), String(m.size)])];
+  // child_process costs create, run and exec several ms to load: only the newuidmap path pays for it.
+  const spawnSync = process.getBuiltinModule('node:child_process').spawnSync as typeof SpawnSync;
   const r = spawnSync(helper, args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
   if (r.error) {
     const code = errnoCode(r.error);

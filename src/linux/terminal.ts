@@ -9,7 +9,6 @@
 // user's terminal to the container's pty (fully raw, both directions, window
 // size).
 import { createReadStream, createWriteStream } from 'node:fs';
-import { isatty } from 'node:tty';
 import { close, fcntl, socketpair, writeAll } from '../sys/calls.js';
 import { F_DUPFD_CLOEXEC } from '../sys/constants.js';
 import { recvWithFds } from '../sys/socket.js';
@@ -71,6 +70,8 @@ export function ownTerminalSize(): WinSize | null {
  */
 export async function proxyTerminal(master: number, done: Promise<unknown>): Promise<void> {
   // runc's console: the first of stdin, stdout, stderr that is a terminal is made raw.
+  // node:tty (with net and stream behind it) costs several ms to load: only a run with a terminal pays.
+  const { isatty } = process.getBuiltinModule('node:tty');
   const ttyFd = [0, 1, 2].find((fd) => isatty(fd));
   const resize = (): void => {
     const size = getWinSize(1) ?? getWinSize(0);

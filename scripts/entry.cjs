@@ -1,0 +1,87 @@
+'use strict';
+// dist/cli.cjs, the entry (copied here by scripts/build.mjs). Small, so that it
+// needs no cache itself; it sets up the code cache of the bundles, loads the
+// one the command line names (hot.cjs for the commands engines call for every
+// container, else the whole CLI) and exits, in this one place, with the
+// status main() returns.
+//
+// The code cache: Node's own (module.enableCompileCache) is made right after
+// a file is compiled, before it runs, so it holds only the code V8 compiles
+// eagerly (the top level); every command then parsed and compiled each
+// function it called, each time (measured: ~100 functions of hot.cjs for a
+// `kill`, most of them fully parsed). So the bundles of dist/ are compiled
+// here, through vm.Script, with a cache made *after* the command ran (V8 then
+// includes every function compiled so far), one per bundle and command, in
+// the directory Node's compile cache chose (an install we may not write falls
+// back to the user's own cache directory, never a shared one). V8 checks a
+// cache against its own version, flags and the source's length; the file's
+// name carries the bundle's size and mtime, so a rebuild starts afresh.
+const m = require('node:module'), p = require('node:path'), fs = require('node:fs');
+/** Whether path exists, belongs to our effective user and no one else may write it. */
+function ownedByUs(path) {
+  try {
+    const st = fs.statSync(path);
+    return st.uid === process.geteuid() && (st.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+let cacheDir;
+try {
+  const e = process.env;
+  let r = m.enableCompileCache?.(p.join(__dirname, '..', 'node_modules', '.cache', 'ocirun-v8'));
+  const home = e.XDG_CACHE_HOME || (e.HOME && e.HOME !== '/' ? p.join(e.HOME, '.cache') : '');
+  // Only a cache directory of our own: cached code is code we run (root under `sudo -E` keeps the user's HOME).
+  if (r?.status === m.constants.compileCacheStatus.FAILED && home && ownedByUs(home)) r = m.enableCompileCache(p.join(home, 'ocirun-v8'));
+  if (r && r.status !== m.constants.compileCacheStatus.FAILED && r.status !== m.constants.compileCacheStatus.DISABLED) cacheDir = m.getCompileCacheDir?.() ?? r.directory;
+} catch {}
+const argv = process.argv.slice(2);
+const COMMANDS = new Set(['checkpoint', 'create', 'delete', 'events', 'exec', 'features', 'kill', 'list', 'pause', 'plan', 'ps', 'restore', 'resume', 'run', 'spec', 'start', 'state', 'update']);
+const command = argv.find((a) => COMMANDS.has(a)) ?? 'other';
+const hot = command === 'state' || command === 'start' || command === 'kill' || command === 'delete' || command === 'list';
+
+if (cacheDir) {
+  const vm = require('node:vm');
+  const fresh = [];
+  const compile = m.prototype._compile;
+  m.prototype._compile = function (content, filename, ...rest) {
+    if (p.dirname(filename) !== __dirname) return compile.call(this, content, filename, ...rest);
+    const st = fs.statSync(filename);
+    const file = p.join(cacheDir, `${p.basename(filename)}-${command}-${st.size}-${Math.trunc(st.mtimeMs)}`);
+    let cachedData;
+    try {
+      const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+      try {
+        const own = fs.fstatSync(fd);
+        // A cache file someone else wrote (or could have) is not used: it would run as our code.
+        if (own.uid === process.geteuid() && (own.mode & 0o022) === 0) cachedData = fs.readFileSync(fd);
+      } finally { fs.closeSync(fd); }
+    } catch {}
+    // The bundles make no import() (build.mjs turns it into require()).
+    const script = new vm.Script(m.wrap(content), { filename, cachedData });
+    if (cachedData === undefined || script.cachedDataRejected) fresh.push({ script, file });
+    const wrapper = script.runInThisContext({ displayErrors: true });
+    const require = m.createRequire(filename);
+    return wrapper.call(this.exports, this.exports, require, this, filename, p.dirname(filename));
+  };
+  // At exit, whatever the path to it: the caches this run had to make, with all it compiled.
+  process.on('exit', () => {
+    for (const { script, file } of fresh) {
+      const tmp = `${file}.${process.pid}.tmp`;
+      try {
+        fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
+        fs.renameSync(tmp, file);
+      } catch {
+        try { fs.unlinkSync(tmp); } catch {}
+      }
+    }
+  });
+}
+
+require(hot ? './hot.cjs' : './ocirun.cjs').main(argv).then(
+  (code) => process.exit(code),
+  (err) => {
+    fs.writeSync(2, `ocirun: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

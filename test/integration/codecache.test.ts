@@ -1,0 +1,51 @@
+// The bundles' code cache (scripts/entry.cjs): made after a command ran, one
+// file per bundle and command beside Node's own compile cache; a cache V8
+// refuses (damaged, another build) costs time, never the command, and is
+// made again.
+import t from 'tap';
+import { chmodSync, chownSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { OCIRUN, run, SKIP_NOT_ROOT, TOP } from '../helpers.js';
+
+const BASE = join(TOP, 'node_modules', '.cache', 'ocirun-v8');
+
+/** The cache files of ocirun.cjs for `features`, in every Node version's directory, newest first. */
+function featureCaches(): string[] {
+  let dirs: string[] = [];
+  try { dirs = readdirSync(BASE).map((d) => join(BASE, d)); } catch { /* none yet */ }
+  return dirs.flatMap((d) => {
+    try { return readdirSync(d).filter((f) => /^ocirun\.cjs-features-\d+-\d+$/.test(f)).map((f) => join(d, f)); } catch { return []; }
+  }).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+}
+
+t.test('features leaves a code cache, and a damaged one is refused and made again', async (t) => {
+  const first = run(OCIRUN, ['features']);
+  t.equal(first.code, 0, first.stderr);
+  const files = featureCaches();
+  t.ok(files.length >= 1, `a cache of ocirun.cjs for features in ${BASE}`);
+  const file = files[0] as string;
+  const size = readFileSync(file).length;
+  t.ok(size > 10_000, `it holds the compiled functions (${size} bytes)`);
+  const garbage = Buffer.alloc(size, 0x5a);
+  writeFileSync(file, garbage);
+  const second = run(OCIRUN, ['features']);
+  t.equal(second.code, 0, 'the command runs on a damaged cache');
+  t.equal(second.stdout, first.stdout, 'with the same output');
+  t.equal(second.stderr, '', 'and says nothing about it');
+  t.notSame(readFileSync(file), garbage, 'the cache was made again');
+});
+
+t.test('a cache file another user owns or may write is not run, and is made again', { skip: SKIP_NOT_ROOT }, async (t) => {
+  t.equal(run(OCIRUN, ['features']).code, 0);
+  const file = featureCaches()[0] as string;
+  for (const spoil of [() => chownSync(file, 1001, 1001), () => chmodSync(file, 0o666)]) {
+    spoil();
+    const before = statSync(file);
+    const r = run(OCIRUN, ['features']);
+    t.equal(r.code, 0, r.stderr);
+    const after = statSync(file);
+    t.not(after.ino, before.ino, 'the file was replaced, not read');
+    t.equal(after.uid, 0, 'by one of our own');
+    t.equal(after.mode & 0o777, 0o600, 'that only we may write');
+  }
+});
