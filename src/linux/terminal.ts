@@ -9,9 +9,10 @@
 // user's terminal to the container's pty (fully raw, both directions, window
 // size).
 import { createReadStream, createWriteStream } from 'node:fs';
-import { close, socketpair } from '../sys/calls.js';
+import { close, fcntl, socketpair, writeAll } from '../sys/calls.js';
+import { F_DUPFD_CLOEXEC } from '../sys/constants.js';
 import { recvWithFds } from '../sys/socket.js';
-import { getWinSize, makeRaw, setWinSize, type WinSize } from '../sys/tty.js';
+import { getWinSize, makeRaw, makeRawKeepingInput, setWinSize, type WinSize } from '../sys/tty.js';
 
 export interface TerminalPlan {
   /** process.consoleSize: applied to the pty before anyone reads it */
@@ -78,9 +79,16 @@ export async function proxyTerminal(master: number, done: Promise<unknown>): Pro
   };
   resize();
   process.on('SIGWINCH', resize);
-  const restore = ttyFd === undefined ? null : makeRaw(ttyFd);
-  const fromPty = createReadStream('', { fd: master, autoClose: false });
-  const toPty = createWriteStream('', { fd: master, autoClose: false });
+  // When stdin is that terminal, what was typed before it went raw is passed on first.
+  const raw = ttyFd === 0 ? makeRawKeepingInput(0) : null;
+  const restore = raw ? raw.restore : ttyFd === undefined ? null : makeRaw(ttyFd);
+  if (raw?.pending.length) try { writeAll(master, raw.pending); } catch { /* pty gone */ }
+  // Each stream owns its fd and Node closes it once, after any read or write
+  // still in flight on the thread pool. Closing the master ourselves as well
+  // raced that close: the number, reused meanwhile (the store's lock file),
+  // was closed under its new owner ("close: EBADF" at the end of run -t).
+  const fromPty = createReadStream('', { fd: master });
+  const toPty = createWriteStream('', { fd: fcntl(master, F_DUPFD_CLOEXEC, 3) });
   process.stdin.pipe(toPty);
   const drained = new Promise<void>((resolve) => {
     // EIO from the master means every slave is closed: the container is gone.
@@ -97,7 +105,6 @@ export async function proxyTerminal(master: number, done: Promise<unknown>): Pro
     restore?.();
     process.stdin.pause();
     fromPty.destroy();
-    // A read stream that hit EIO may have closed the master already.
-    try { close(master); } catch { /* closed */ }
+    toPty.destroy();
   }
 }
