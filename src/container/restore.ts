@@ -8,7 +8,7 @@
 // it like `run`, then delete it. Any failure leaves nothing behind.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { becomeSubreaper, reapChild } from '../linux/children.js';
+import { becomeSubreaper, killChild, reapChild } from '../linux/children.js';
 import { closeFd } from '../linux/runtimefds.js';
 import { bindRoot, makeCriuRootDir, makeMountpoints, openNamespaceFd, removeCriuRoot, sendPtyMaster } from '../criu/restoreroot.js';
 import type { Spec } from '../config/types.js';
@@ -204,7 +204,7 @@ export async function restoreContainer(store: Store, req: RestoreRequest): Promi
     return restoredPid;
   } catch (err) {
     // Undo: whatever CRIU restored dies with the cgroups, and the id is free again.
-    if (restoredPid > 0) { try { process.kill(restoredPid, 'SIGKILL'); } catch { /* gone */ } }
+    if (restoredPid > 0) killChild(restoredPid);
     if (cgroups) {
       try { killAndRemoveCgroups(cgroups); } catch (cleanup) { (err as Error).message += ` (and removing its cgroups failed: ${(cleanup as Error).message})`; }
     }

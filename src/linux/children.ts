@@ -18,6 +18,14 @@ export function reapExitedChildren(): void {
   try { while (waitpid(-1, WNOHANG).pid > 0) { /* reaped */ } } catch { /* ECHILD */ }
 }
 
+/**
+ * SIGKILL our own child, or an orphan that came to us as subreaper; never
+ * throws. Until we reap it its pid cannot be reused, so plain kill(2) is safe.
+ */
+export function killChild(pid: number): void {
+  try { kill(pid, signalNumber('SIGKILL')); } catch { /* gone already */ }
+}
+
 /** Reap one child that has been killed (or is about to exit); never throws. */
 export function reapChild(pid: number): void {
   try { waitpid(pid, 0); } catch { /* not ours, or reaped */ }
