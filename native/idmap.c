@@ -20,6 +20,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "fdutil.h"
 
 #ifndef SYS_open_tree
 #define SYS_open_tree 428
@@ -40,9 +41,7 @@ static int write_proc(pid_t pid, const char *name, const char *text)
 	if (fd < 0)
 		return -1;
 	ssize_t n = write(fd, text, strlen(text));
-	int err = errno;
-	close(fd);
-	errno = err;
+	close_keep_errno(fd);
 	return n < 0 ? -1 : 0;
 }
 

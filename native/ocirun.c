@@ -54,6 +54,7 @@
 #include "hooks.h"
 #include "plan.h"
 #include "sync.h"
+#include "fdutil.h"
 
 struct ocirun_spawn {
 	int sync_fd;			/* child end of the sync socket */
@@ -238,9 +239,7 @@ static int bring_loopback_up(void)
 		ifr.ifr_flags |= IFF_UP;
 		rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
 	}
-	int err = errno;
-	close(fd);
-	errno = err;
+	close_keep_errno(fd);
 	return rc;
 }
 

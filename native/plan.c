@@ -12,6 +12,7 @@
 #include "hooks.h"
 #include "resolve.h"
 #include "sync.h"
+#include "fdutil.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/mount.h>
@@ -180,9 +181,7 @@ static int bind_host_sys(struct ctx *x, const char *target, uint64_t flags)
 		FAIL("resolve");
 	fd_path(tbuf, sizeof(tbuf), fd);
 	int rc = mount("/sys", tbuf, NULL, MS_BIND | MS_REC, NULL);
-	int err = errno;
-	close(fd);
-	errno = err;
+	close_keep_errno(fd);
 	if (rc < 0)
 		FAIL("bind /sys");
 	struct mount_attr attr = { 0 };
@@ -206,9 +205,7 @@ static int bind_host_sys(struct ctx *x, const char *target, uint64_t flags)
 		fd_path(tbuf, sizeof(tbuf), fd);
 		rc = mount(NULL, tbuf, NULL, MS_BIND | MS_REMOUNT | f | locked_flags(tbuf), NULL);
 	}
-	err = errno;
-	close(fd);
-	errno = err;
+	close_keep_errno(fd);
 	if (rc < 0)
 		FAIL("mount_setattr /sys");
 	return 0;
@@ -274,9 +271,7 @@ static int op_attach(struct ctx *x, struct cur *c)
 	if (fd < 0)
 		FAIL("resolve");
 	int rc = (int)syscall(SYS_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
-	int err = errno;
-	close(fd);
-	errno = err;
+	close_keep_errno(fd);
 	if (rc < 0)
 		FAIL("move_mount");
 	return 0;
@@ -292,9 +287,7 @@ static int op_setattr(struct ctx *x, struct cur *c)
 		FAIL("resolve");
 	struct mount_attr attr = { .attr_set = set, .attr_clr = clr };
 	int rc = (int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr));
-	int err = errno;
-	close(fd);
-	errno = err;
+	close_keep_errno(fd);
 	if (rc < 0)
 		FAIL("mount_setattr");
 	return 0;
@@ -309,9 +302,7 @@ static int bind_device(struct ctx *x, const char *path)
 		FAIL("resolve");
 	fd_path(tbuf, sizeof(tbuf), fd);
 	int rc = mount(path, tbuf, NULL, MS_BIND, NULL);
-	int err = errno;
-	close(fd);
-	errno = err;
+	close_keep_errno(fd);
 	if (rc < 0)
 		FAIL("mount");
 	return 0;
@@ -334,9 +325,7 @@ static int op_mknod(struct ctx *x, struct cur *c)
 		FAIL("resolve");
 	const char *name = slash + 1;
 	if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT) {
-		int err = errno;
-		close(dfd);
-		errno = err;
+		close_keep_errno(dfd);
 		FAIL("unlink");
 	}
 	if (mknodat(dfd, name, (mode_t)mode, makedev(major, minor)) < 0) {
@@ -353,9 +342,7 @@ static int op_mknod(struct ctx *x, struct cur *c)
 	/* mknod's mode went through our umask. */
 	if (rc == 0)
 		rc = fchmodat(dfd, at, mode & 07777, 0);
-	int err = errno;
-	close(dfd);
-	errno = err;
+	close_keep_errno(dfd);
 	if (rc < 0)
 		FAIL("chown");
 	return 0;
@@ -376,9 +363,7 @@ static int op_symlink(struct ctx *x, struct cur *c)
 		rc = -1;
 	if (rc == 0 && symlinkat(target, dfd, name) < 0 && (replace || errno != EEXIST))
 		rc = -1;
-	int err = errno;
-	close(dfd);
-	errno = err;
+	close_keep_errno(dfd);
 	if (rc < 0)
 		FAIL("symlink");
 	return 0;
@@ -405,9 +390,7 @@ static int reopen_dev_null(struct ctx *x)
 		if (n < 0)
 			FAIL("open the container's /dev/null for stdio");
 		int rc = dup3(n, fd, 0);
-		int err = errno;
-		close(n);
-		errno = err;
+		close_keep_errno(n);
 		if (rc < 0)
 			FAIL("dup3 /dev/null onto stdio");
 	}
@@ -489,9 +472,7 @@ static int op_mask(struct ctx *x, struct cur *c)
 		rc = mount("tmpfs", tbuf, "tmpfs", MS_RDONLY, NULL);
 	else if (rc == 0)
 		rc = mount("/dev/null", tbuf, NULL, MS_BIND, NULL);
-	int err = errno;
-	close(fd);
-	errno = err;
+	close_keep_errno(fd);
 	if (rc < 0)
 		FAIL("mount");
 	return 0;
@@ -507,9 +488,7 @@ static int op_write(struct ctx *x, struct cur *c)
 	if (fd < 0)
 		FAIL("write");
 	ssize_t w = write(fd, data, n);
-	int err = errno;
-	close(fd);
-	errno = err;
+	close_keep_errno(fd);
 	if (w < 0)
 		FAIL("write");
 	if ((size_t)w != n) { errno = EIO; FAIL("write"); }
