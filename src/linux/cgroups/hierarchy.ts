@@ -100,11 +100,17 @@ export function parseProcCgroup(text: string): OwnCgroups {
 }
 
 /** The host's hierarchies, read now. `force` narrows a hybrid host to one side (tests use it). */
+/** The host's cgroup mounts and /sys/fs/cgroup's filesystem, read once a process: create asks early (warmup.ts) and again to place the init. */
+let hostCgroupMounts: { mounts: ReturnType<typeof parseCgroupMounts>; magic: number | null } | null = null;
+
 export function detectHierarchies(force?: CgroupMode): Hierarchies {
-  const mounts = parseCgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8'));
-  let magic: number | null = null;
-  try { magic = statfsSync('/sys/fs/cgroup').type; } catch { /* not mounted: decide from the mounts */ }
-  return classifyHierarchies(mounts, magic, force);
+  if (!hostCgroupMounts) {
+    const mounts = parseCgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8'));
+    let magic: number | null = null;
+    try { magic = statfsSync('/sys/fs/cgroup').type; } catch { /* not mounted: decide from the mounts */ }
+    hostCgroupMounts = { mounts, magic };
+  }
+  return classifyHierarchies(hostCgroupMounts.mounts, hostCgroupMounts.magic, force);
 }
 
 export function readOwnCgroups(): OwnCgroups {
