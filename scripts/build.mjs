@@ -15,7 +15,7 @@
 //        validate.cjs  the config validator (create, run, exec)
 //        protobuf.cjs  protobufjs, for CRIU's RPC (checkpoint and restore only)
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -90,6 +90,15 @@ await Promise.all([
   bundle('src/config/generated/config.validate.js', 'validate.cjs'),
   bundle('node_modules/protobufjs/index.js', 'protobuf.cjs'), // CRIU's RPC (checkpoint, restore)
 ]);
+
+// Every bundle pure ASCII: one other character makes Node read the whole
+// file into a two-byte string (twice the memory, measured ~0.6 ms more for
+// ocirun.cjs), and esbuild leaves non-ASCII in regular expressions as it is.
+for (const f of readdirSync(dist)) {
+  const text = readFileSync(join(dist, f), 'latin1');
+  const at = text.search(/[^\x00-\x7f]/);
+  if (at >= 0) throw new Error(`build: dist/${f} is not ASCII at offset ${at} (${JSON.stringify(text.slice(Math.max(0, at - 40), at + 10))}): write the character as \\u escape in the source`);
+}
 
 // The entry, dist/cli.cjs: scripts/entry.cjs as it is (it sets up the code
 // cache of the bundles before any of them is compiled; see its header).
