@@ -89,8 +89,9 @@ const bundle = (entry, out, extra = {}) =>
 // costs ~3 us a KB here (page faults on fresh memory), and short names make
 // the code cache smaller too (measured: loading launch.cjs for `run` 6.9 ->
 // 5.8 ms). Their stack traces map back to src/ through the .map beside them:
-// `node --enable-source-maps dist/cli.cjs ...`.
-const minified = { minifyWhitespace: true, minifyIdentifiers: true, sourcemap: 'linked', sourcesContent: false };
+// `node --enable-source-maps dist/cli.cjs ...`. OCIRUN_BUILD_PLAIN=1 builds
+// them unminified, for a CPU profile that names the functions.
+const minified = process.env.OCIRUN_BUILD_PLAIN ? {} : { minifyWhitespace: true, minifyIdentifiers: true, sourcemap: 'linked', sourcesContent: false };
 
 await Promise.all([
   bundle('src/cli/main.ts', 'ocirun.cjs', { plugins: [separate], ...minified }),
