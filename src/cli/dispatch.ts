@@ -37,7 +37,7 @@ export async function dispatch(args: ParsedArgs, loadHandler: HandlerLoader | un
   }
   try {
     // Before anything is done, logged included: a large input goes to a Node with a random hash seed.
-    guardHashSeed(args, ctx.store.root);
+    await guardHashSeed(args, ctx.store.root);
   } catch (err) {
     ctx.report.error(where, (err as Error).message);
     return 1;

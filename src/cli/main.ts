@@ -37,7 +37,7 @@ export async function main(argv: string[]): Promise<number> {
   let args = fastParse(argv);
   if (!args) {
     // yargs keys what it parses by the option names it is given.
-    guardHashSeed(null, '');
+    await guardHashSeed(null, '');
     const { slowParse } = await import('./yargs.js');
     const result = await slowParse(argv);
     if ('exitCode' in result) return result.exitCode;

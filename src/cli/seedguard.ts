@@ -102,22 +102,26 @@ const realProbe: InputProbe = {
 /**
  * Call before the command does anything (nothing created, opened or locked
  * yet). Returns when this process may go on; otherwise it becomes a Node
- * with a random seed running the same command and never returns.
+ * with a random seed running the same command, and never returns.
  */
-export function guardHashSeed(args: ParsedArgs | null, root: string): void {
+export async function guardHashSeed(args: ParsedArgs | null, root: string): Promise<void> {
   if (!fixedHashSeed()) return;
   if (!needsRandomSeed(process.argv.slice(2), args, root, realProbe)) {
     if (args && CREATORS.has(args.command)) recordIsDerived();
     return;
   }
-  // process.execve (Node ≥ 22.15) clears FD_CLOEXEC on fds 0–2, which Node
-  // set at start-up, and touches no other fd: those ocirun passes on
-  // (--preserve-fds, LISTEN_FDS) came in without FD_CLOEXEC and Node leaves
-  // them so (measured in /proc/self/fdinfo), so they cross the exec as they
-  // are. The environment goes along whole (_OCIRUN_NOFILE included). It runs
-  // no exit handler: entry.cjs writes no code cache for this half-run.
-  // bin/ocirun passes the flag only to the pinned Node, which has execve.
-  if (!process.execve) throw new Error(`an input larger than ${HASH_INPUT_LIMIT / 1024} KiB needs a random hash seed: run Node without ${NO_REHASH_FLAG}`);
-  const node = process.execPath;
-  process.execve(node, [node, ...process.execArgv.filter((a) => a !== NO_REHASH_FLAG), ...process.argv.slice(1)], process.env);
+  const { passedFds, reexecWithout } = await import('../container/reexec.js');
+  const preserve = args ? args.options['preserve-fds'] : preserveFdsIn(process.argv.slice(2));
+  reexecWithout(NO_REHASH_FLAG, passedFds(args?.command ?? 'create', typeof preserve === 'number' ? preserve : 0));
+}
+
+/** --preserve-fds N of a command line the fast parser declined (yargs parses it later): the largest given, to keep enough fds. */
+export function preserveFdsIn(argv: readonly string[]): number {
+  let n = 0;
+  argv.forEach((a, i) => {
+    const m = /^--?preserve-fds(?:=(\d+))?$/.exec(a);
+    const v = m && (m[1] ?? (/^\d+$/.test(argv[i + 1] ?? '') ? argv[i + 1] : undefined));
+    if (v) n = Math.max(n, Number(v));
+  });
+  return n;
 }

@@ -2,7 +2,7 @@
 // measured, and when they exceed HASH_INPUT_LIMIT together.
 import t from 'tap';
 import { join, resolve } from 'node:path';
-import { needsRandomSeed, type InputProbe } from '../../src/cli/seedguard.js';
+import { needsRandomSeed, preserveFdsIn, type InputProbe } from '../../src/cli/seedguard.js';
 import { fastParse } from '../../src/cli/fastparse.js';
 import { HASH_INPUT_LIMIT } from '../../src/config/hashlimit.js';
 import type { ParsedArgs } from '../../src/cli/defs.js';
@@ -92,4 +92,11 @@ t.test('an id that is no plain name reads nothing outside the root', async (t) =
   t.equal(needsRandomSeed(['state', '..'], parsed(['state', '..']), ROOT, p), false);
   t.same(p.asked, [], 'no file was measured');
   t.equal(decide(['spec'], {}), false, 'spec reads no input');
+});
+
+t.test('--preserve-fds of a command line only yargs parses', async (t) => {
+  t.equal(preserveFdsIn(['exec', '--preserve-fds', '2', '--no-such-flag', 'c1', 'true']), 2);
+  t.equal(preserveFdsIn(['run', '--preserve-fds=3', 'c1']), 3);
+  t.equal(preserveFdsIn(['run', '-preserve-fds', '1', 'c1']), 1);
+  t.equal(preserveFdsIn(['run', '--preserve-fds', 'x', 'c1']), 0);
 });
