@@ -12,14 +12,17 @@
 // (src/cli/seedguard.ts re-executes ocirun without the flag for it).
 //
 // Why 64 KiB: the shortest JSON member that can carry distinct colliding
-// keys is ~9 bytes (`"abcd":0,`), so 64 KiB holds at most ~7,300 keys and
-// their worst case is ~2.7·10⁷ probes, ~0.1 s of CPU at the ~4 ns a probe
-// measured for a chained table (see the commit that set it), repeated a few
-// times over (the string table, the object's dictionary, a Set of the
-// checks): a slow command, not a stuck one. At the 64 MiB a config may have
-// (read.ts) the same attack would be ~2.8·10¹³ probes: days. Real inputs are
-// far below the limit (the state of a container with the usual annotations
-// is 2–5 KiB), so the re-executed path is the rare one.
+// keys is ~9 bytes (`"abcd":0,`), so 64 KiB holds at most ~7,300 keys, and
+// their worst case is ~7,300²/2 = 2.7·10⁷ probes. Measured here with a C
+// model of V8's probing (open addressing, bucket = hash & mask, then
+// last + i; the entry's hash field compared first, then the contents):
+// 31 ms when the keys share only a bucket, 98 ms when they share the whole
+// hash (3.7 ns a probe). JSON.parse probes the string table and then the
+// object's dictionary, and the checks may put the keys in a Set: a few
+// tenths of a second at worst, a slow command and not a stuck one. At the
+// 64 MiB a config may have (read.ts), the same attack is ~2.8·10¹³ probes:
+// more than a day. Real inputs are far below the limit (the test bundle's
+// state.json is 2 KiB), so the re-executed path is the rare one.
 export const HASH_INPUT_LIMIT = 64 * 1024;
 
 /** The V8 flag bin/ocirun passes, kept in one place. */
