@@ -265,7 +265,7 @@ struct placed {
  * Whatever fails here is left to the runtime (a cgroup.procs write), which
  * also words the error: so failures are not reported, only what was done.
  */
-static pid_t fork_into_cgroups(int fd, struct placed *placed)
+static pid_t fork_into_cgroups(int fd, int newpid, struct placed *placed)
 {
 	int fds[SYNC_MAX_FDS], nfds = 0;
 	uint8_t *msg;
@@ -290,9 +290,9 @@ static pid_t fork_into_cgroups(int fd, struct placed *placed)
 		struct clone_args args;
 		memset(&args, 0, sizeof(args));
 		/* With CLONE_PARENT clone3 wants no exit_signal: the child takes ours (SIGCHLD). */
-		args.flags = CLONE_PARENT | CLONE_INTO_CGROUP;
+		args.flags = CLONE_PARENT | CLONE_INTO_CGROUP | (uint64_t)newpid;
 		args.cgroup = (uint64_t)dir;
-		/* ENOSYS, EINVAL (older kernels), EACCES (a user namespace), EBUSY: the plain clone below. */
+		/* ENOSYS, EINVAL (older kernels), EACCES (a user namespace), EBUSY: the plain clone below (and a new pid namespace with it). */
 		child = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 		if (child == 0)
 			return 0;	/* the child: its copy of dir is closed with the rest by the init */
@@ -301,7 +301,7 @@ static pid_t fork_into_cgroups(int fd, struct placed *placed)
 		close(dir);
 	}
 	if (child < 0)
-		child = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+		child = (pid_t)syscall(SYS_clone, CLONE_PARENT | newpid | SIGCHLD, 0, 0, 0, 0);
 	return child;
 }
 
@@ -355,7 +355,14 @@ static void __attribute__((noreturn)) stage1(const struct ocirun_spawn *s)
 		if (setresuid(0, 0, 0) < 0)
 			bail(fd, "setresuid 0 in user namespace", errno);
 	}
-	if (s->unshare_flags && unshare(s->unshare_flags) < 0)
+	/*
+	 * A new pid namespace is made by the clone of stage 2, not by unshare:
+	 * a clone that fails after taking pid 1 of a namespace unshare made
+	 * leaves that namespace taking no more pids (ENOMEM), and the clone into
+	 * a cgroup below may fail and be retried.
+	 */
+	int unshare_flags = s->unshare_flags & ~CLONE_NEWPID;
+	if (unshare_flags && unshare(unshare_flags) < 0)
 		bail(fd, "unshare namespaces", errno);
 	if (s->loopback_up && bring_loopback_up() < 0)
 		bail(fd, "bring up the loopback interface", errno);
@@ -375,7 +382,7 @@ static void __attribute__((noreturn)) stage1(const struct ocirun_spawn *s)
 	 * It is born in the container's cgroups where that is cheap (below).
 	 */
 	struct placed placed = { 0, 0 };
-	pid_t child = fork_into_cgroups(fd, &placed);
+	pid_t child = fork_into_cgroups(fd, s->unshare_flags & CLONE_NEWPID, &placed);
 	if (child < 0)
 		bail(fd, "clone init", errno);
 	if (child == 0)
