@@ -5,7 +5,7 @@
 // annotations is handled by the same process re-executed once without the
 // flag (a random seed), with its fds, environment and RLIMIT_NOFILE intact.
 import t from 'tap';
-import { spawn } from 'node:child_process';
+import { spawn, type SpawnSyncOptions } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readlinkSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { baseConfig, OCIRUN, run, Sandbox, sharedRootfs, SKIP_NOT_ROOT, until } from '../helpers.js';
@@ -55,13 +55,13 @@ async function pausedAt(box: Sandbox, args: string[], step: string, extraFds: nu
   return { spawned: child.pid ?? -1, paused, cmdline, code, stderr: readFileSync(join(ctl, 'stderr'), 'utf8') };
 }
 
-/** The argv of every execve of ocirun's process (and children) for `args`, from strace, and how it ended. */
-function execves(box: Sandbox, args: string[]): { argvs: string[]; code: number | null; stdout: string } {
+/** The argv of every execve of ocirun's process (and, with `follow`, its children) for `args`, from strace, and how it ended. */
+function execves(box: Sandbox, args: string[], follow = true, opts: SpawnSyncOptions = {}): { argvs: string[]; code: number | null; stdout: string; stderr: string } {
   const log = join(box.dir, `strace-${Math.random().toString(36).slice(2)}`);
-  const r = run('strace', ['-f', '-s', '256', '-e', 'trace=execve', '-o', log, OCIRUN, '--root', box.root, ...args], { maxBuffer: 256 << 20, env: { ...process.env, NODE_OPTIONS: '' } });
+  const r = run('strace', [...(follow ? ['-f'] : []), '-s', '256', '-e', 'trace=execve', '-o', log, OCIRUN, '--root', box.root, ...args], { maxBuffer: 256 << 20, env: { ...process.env, NODE_OPTIONS: '' }, ...opts });
   // The re-exec comes from a threaded process: strace shows it `<unfinished ...>`, resumed later.
   const argvs = readFileSync(log, 'utf8').split('\n').filter((l) => /execve\("[^"]*\/node",/.test(l) && !/= -1 /.test(l));
-  return { argvs, code: r.code, stdout: r.stdout };
+  return { argvs, code: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 t.test('a small config: create, state and delete keep the snapshot\'s seed', { skip: SKIP_NOT_ROOT }, async (t) => {
@@ -134,4 +134,25 @@ t.test('a long command line is parsed under a random seed, once', { skip: !HAS_S
   t.equal(r.code, 1, 'exec of a missing container fails as ever');
   t.equal(r.argvs.length, 2, 'after one re-exec');
   t.notMatch(r.argvs[1], FLAG);
+});
+
+t.test('exec --process of 3,000 variables: one re-exec, and the preserved fd reaches the process', { skip: !HAS_STRACE || SKIP_NOT_ROOT }, async (t) => {
+  const box = new Sandbox(t, baseConfig(['sleep', '30'], sharedRootfs()));
+  const id = box.id('exec');
+  t.equal(box.create(id).code, 0);
+  t.equal(box.ocirun(['start', id]).code, 0);
+  const file = join(box.dir, 'process.json');
+  const env = ['PATH=/bin', ...Array.from({ length: 3000 }, (_, i) => `VARIABLE_${i}=${'x'.repeat(20)}`)];
+  writeFileSync(file, JSON.stringify({ args: ['sh', '-c', 'cat <&3; echo " $VARIABLE_2999"'], env, cwd: '/', user: { uid: 0, gid: 0 } }));
+  const passed = join(box.dir, 'passed');
+  writeFileSync(passed, 'through fd 3');
+  const fd = openSync(passed, 'r');
+  // strace follows only ocirun's own pid: the re-exec keeps it.
+  const r = execves(box, ['exec', '--preserve-fds', '1', '--process', file, id], false, { stdio: ['ignore', 'pipe', 'pipe', fd] });
+  closeSync(fd);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stdout, `through fd 3 ${'x'.repeat(20)}\n`, 'the process read the preserved fd and has its environment');
+  t.equal(r.argvs.length, 2, 'node exec\'d twice');
+  t.notMatch(r.argvs[1] ?? '', FLAG, 'the second time without the flag');
+  t.equal(box.ocirun(['delete', '--force', id]).code, 0);
 });
