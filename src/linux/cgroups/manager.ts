@@ -272,8 +272,10 @@ export class V1Cgroups implements CgroupManager {
   }
 
   destroy(): void {
-    for (const dir of new Set(this.places().map((p) => p.dir))) removeCgroupTree(dir);
-    removeCreatedParents(this.created.filter((d) => this.places().some((p) => d.startsWith(`${p.mountPoint}/`))));
+    const leaves = new Set(this.places().map((p) => p.dir));
+    for (const dir of leaves) removeCgroupTree(dir);
+    // The parents we made (the leaves are gone already: no second rmdir for each).
+    removeCreatedParents(this.created.filter((d) => !leaves.has(d) && this.places().some((p) => d.startsWith(`${p.mountPoint}/`))));
   }
 }
 
@@ -424,7 +426,7 @@ export class V2Cgroups implements CgroupManager {
   destroy(): void {
     const p = this.place();
     removeCgroupTree(p.dir);
-    removeCreatedParents(this.created.filter((d) => d.startsWith(`${p.mountPoint}/`)));
+    removeCreatedParents(this.created.filter((d) => d !== p.dir && d.startsWith(`${p.mountPoint}/`)));
     // Give back what we enabled on cgroups we did not make, where no other
     // cgroup below them could be using it.
     for (const e of [...this.enabled].reverse()) {
