@@ -13,6 +13,7 @@
 import { existsSync, fstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode } from '../config/errors.js';
+import { HASH_INPUT_LIMIT, tooBigForFixedSeed } from '../config/hashlimit.js';
 import { honorsXdgRuntimeDir } from '../linux/rootless.js';
 import { lockExclusive, openDir, renameIfAbsent, tryLockDir, unlock } from '../linux/filelock.js';
 import type { StoredState } from './state.js';
@@ -156,6 +157,8 @@ export class Store {
     } catch {
       throw new NotFoundError();
     }
+    // Measured at start-up (cli/seedguard.ts); larger now only if it was replaced meanwhile.
+    if (tooBigForFixedSeed(text.length, true)) throw new Error(`the state of ${id} grew past ${HASH_INPUT_LIMIT / 1024} KiB while ocirun ran; run the command again`);
     return JSON.parse(text) as StoredState;
   }
 
