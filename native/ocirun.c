@@ -32,10 +32,12 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -243,6 +245,66 @@ static int bring_loopback_up(void)
 	return rc;
 }
 
+/* What fork_into_cgroups() managed: the runtime places the process in the rest. */
+struct placed {
+	uint32_t tasks_mask;	/* bit i: the i-th `tasks` fd was written */
+	int32_t cloned_into;	/* 1: born in the cgroup2 directory */
+};
+
+/*
+ * Fork stage 2 in the container's cgroups, as the runtime's CGROUPS message
+ * says, without the wait a cgroup.procs write costs: every such write takes
+ * a system-wide percpu rwsem for writing, which waits for an RCU grace
+ * period (5-15 ms) when no migration happened just before. Two ways around
+ * it that the kernel offers:
+ *   - cgroup v1: writing "0" to a hierarchy's `tasks` file moves only the
+ *     calling thread and skips that lock (cgroup_procs_write_start()); we
+ *     are single-threaded, so this moves us, and the child inherits it. The
+ *     kernel checks the credentials the runtime opened the file with.
+ *   - cgroup v2: clone3(CLONE_INTO_CGROUP) takes the lock only for reading.
+ * Whatever fails here is left to the runtime (a cgroup.procs write), which
+ * also words the error: so failures are not reported, only what was done.
+ */
+static pid_t fork_into_cgroups(int fd, int newpid, struct placed *placed)
+{
+	int fds[SYNC_MAX_FDS], nfds = 0;
+	uint8_t *msg;
+	size_t len;
+	int rc = sync_recv(fd, SYNC_CGROUPS, &msg, &len, fds, &nfds);
+	if (rc < 0)
+		bail(fd, "waiting for the cgroups", -rc);
+	uint32_t head[2] = { 0, 0 };
+	if (len == sizeof(head))
+		memcpy(head, msg, sizeof(head));
+	free(msg);
+	if (len != sizeof(head) || head[0] > 31 || head[1] > 1 || (int)(head[0] + head[1]) != nfds)
+		bail(fd, "malformed cgroups message", EINVAL);
+	for (uint32_t i = 0; i < head[0]; i++) {
+		if (write(fds[i], "0", 1) == 1)
+			placed->tasks_mask |= 1U << i;
+		close(fds[i]);
+	}
+	pid_t child = -1;
+	if (head[1]) {
+		int dir = fds[head[0]];
+		struct clone_args args;
+		memset(&args, 0, sizeof(args));
+		/* With CLONE_PARENT clone3 wants no exit_signal: the child takes ours (SIGCHLD). */
+		args.flags = CLONE_PARENT | CLONE_INTO_CGROUP | (uint64_t)newpid;
+		args.cgroup = (uint64_t)dir;
+		/* ENOSYS, EINVAL (older kernels), EACCES (a user namespace), EBUSY: the plain clone below (and a new pid namespace with it). */
+		child = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+		if (child == 0)
+			return 0;	/* the child: its copy of dir is closed with the rest by the init */
+		if (child > 0)
+			placed->cloned_into = 1;
+		close(dir);
+	}
+	if (child < 0)
+		child = (pid_t)syscall(SYS_clone, CLONE_PARENT | newpid | SIGCHLD, 0, 0, 0, 0);
+	return child;
+}
+
 static void __attribute__((noreturn)) stage1(const struct ocirun_spawn *s)
 {
 	char line[64];
@@ -293,7 +355,14 @@ static void __attribute__((noreturn)) stage1(const struct ocirun_spawn *s)
 		if (setresuid(0, 0, 0) < 0)
 			bail(fd, "setresuid 0 in user namespace", errno);
 	}
-	if (s->unshare_flags && unshare(s->unshare_flags) < 0)
+	/*
+	 * A new pid namespace is made by the clone of stage 2, not by unshare:
+	 * a clone that fails after taking pid 1 of a namespace unshare made
+	 * leaves that namespace taking no more pids (ENOMEM), and the clone into
+	 * a cgroup below may fail and be retried.
+	 */
+	int unshare_flags = s->unshare_flags & ~CLONE_NEWPID;
+	if (unshare_flags && unshare(unshare_flags) < 0)
 		bail(fd, "unshare namespaces", errno);
 	if (s->loopback_up && bring_loopback_up() < 0)
 		bail(fd, "bring up the loopback interface", errno);
@@ -310,14 +379,16 @@ static void __attribute__((noreturn)) stage1(const struct ocirun_spawn *s)
 	 * Stage 2 is created as our sibling, a child of the runtime, so the
 	 * runtime (and after it, whoever reaps it) owns the container process.
 	 * A new pid namespace only applies to children, hence this second fork.
+	 * It is born in the container's cgroups where that is cheap (below).
 	 */
-	pid_t child = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+	struct placed placed = { 0, 0 };
+	pid_t child = fork_into_cgroups(fd, s->unshare_flags & CLONE_NEWPID, &placed);
 	if (child < 0)
 		bail(fd, "clone init", errno);
 	if (child == 0)
 		stage2(s);
-	int32_t pid = child;
-	sync_send(fd, SYNC_INIT_PID, &pid, sizeof(pid));
+	int32_t reply[3] = { child, (int32_t)placed.tasks_mask, placed.cloned_into };
+	sync_send(fd, SYNC_INIT_PID, reply, sizeof(reply));
 	_exit(0);
 }
 

@@ -7,12 +7,14 @@
  *     u32 length    payload bytes that follow (at most SYNC_MAX_PAYLOAD)
  * followed by its payload.  File descriptors travel as SCM_RIGHTS on the
  * sendmsg that carries the header, so they arrive with the message that
- * names them (today only PLAN carries any).
+ * names them (PLAN and CGROUPS carry some).
  *
  *   type  name            from -> to             payload
  *   1     IDMAP_REQUEST   stage 1 -> runtime     i32 pid (new user namespace only)
  *   2     IDMAP_DONE      runtime -> stage 1     -
- *   3     INIT_PID        stage 1 -> runtime     i32 pid of the container process
+ *   3     INIT_PID        stage 1 -> runtime     i32 pid of the container process,
+ *                                                u32 mask of the CGROUPS `tasks` fds written,
+ *                                                u32 1 if it was cloned into the cgroup2 dir
  *   4     PLAN            runtime -> init        the plan (plan.h) + its fds
  *   5     RUN_HOOKS       init -> runtime        - (mounts done: prestart, createRuntime)
  *   6     HOOKS_DONE      runtime -> init        -
@@ -21,6 +23,9 @@
  *   9     ERROR           native -> runtime      i32 op index (-1: not a plan op),
  *                                                i32 errno, i32 detail,
  *                                                then the step's name, NUL-terminated
+ *  10     CGROUPS         runtime -> stage 1     u32 number of v1 `tasks` fds, u32 1 if a
+ *                                                cgroup2 directory fd follows them; the fds
+ *                                                (stage 1 waits for this before it forks)
  */
 #ifndef OCIRUN_SYNC_H
 #define OCIRUN_SYNC_H
@@ -37,10 +42,11 @@ enum sync_type {
 	SYNC_READY = 7,
 	SYNC_EXEC = 8,
 	SYNC_ERROR = 9,
+	SYNC_CGROUPS = 10,
 };
 
 #define SYNC_MAX_PAYLOAD (64u << 20)
-#define SYNC_MAX_FDS 8
+#define SYNC_MAX_FDS 32	/* cgroup v1 has up to ~16 hierarchies */
 
 /* Send one message; 0 or -errno. */
 int sync_send(int fd, uint32_t type, const void *payload, size_t len);

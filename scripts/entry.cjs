@@ -40,6 +40,11 @@ const COMMANDS = new Set(['checkpoint', 'create', 'delete', 'events', 'exec', 'f
 const command = argv.find((a) => COMMANDS.has(a)) ?? 'other';
 const hot = command === 'state' || command === 'start' || command === 'kill' || command === 'delete' || command === 'list';
 const launch = command === 'create' || command === 'run' || command === 'exec';
+// V8 refuses a cache made under other flags: a run that kept the snapshot's
+// hash seed (bin/ocirun's --no-rehash-snapshot) and one that drew its own
+// (re-executed for a large input by src/cli/seedguard.ts, or dist/cli.cjs
+// run directly) each keep their own file, so neither throws the other's away.
+const seed = process.execArgv.includes('--no-rehash-snapshot') ? 'fixedseed' : 'rehashed';
 
 if (cacheDir) {
   const vm = require('node:vm');
@@ -48,7 +53,7 @@ if (cacheDir) {
   m.prototype._compile = function (content, filename, ...rest) {
     if (p.dirname(filename) !== __dirname) return compile.call(this, content, filename, ...rest);
     const st = fs.statSync(filename);
-    const file = p.join(cacheDir, `${p.basename(filename)}-${command}-${st.size}-${Math.trunc(st.mtimeMs)}`);
+    const file = p.join(cacheDir, `${p.basename(filename)}-${command}-${seed}-${st.size}-${Math.trunc(st.mtimeMs)}`);
     let cachedData;
     try {
       const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);

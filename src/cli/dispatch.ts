@@ -4,6 +4,7 @@
 import { type Context, makeContext } from './context.js';
 import type { ParsedArgs } from './defs.js';
 import { setTrace, setWarn } from '../trace.js';
+import { guardHashSeed } from './seedguard.js';
 
 export type Handler = (args: ParsedArgs, ctx: Context) => number | Promise<number>;
 export type HandlerLoader = () => Promise<Handler>;
@@ -32,6 +33,13 @@ export async function dispatch(args: ParsedArgs, loadHandler: HandlerLoader | un
   const where = id === undefined ? args.command : `${args.command} ${id}`;
   if (!loadHandler) {
     ctx.report.error('', `unknown command "${args.command}"`);
+    return 1;
+  }
+  try {
+    // Before anything is done, logged included: a large input goes to a Node with a random hash seed.
+    await guardHashSeed(args, ctx.store.root);
+  } catch (err) {
+    ctx.report.error(where, (err as Error).message);
     return 1;
   }
   setWarn((msg) => ctx.report.warn(msg));

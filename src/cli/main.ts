@@ -3,6 +3,7 @@
 import { writeSync } from 'node:fs';
 import { HOT_HANDLERS, type HandlerLoader, dispatch, supportedPlatform } from './dispatch.js';
 import { fastParse } from './fastparse.js';
+import { guardHashSeed } from './seedguard.js';
 
 // Each command is its own chunk, loaded on use: `state` must not pay for the
 // config validator, and `kill` not for the rootfs planner.
@@ -35,6 +36,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   let args = fastParse(argv);
   if (!args) {
+    // yargs keys what it parses by the option names it is given.
+    await guardHashSeed(null, '');
     const { slowParse } = await import('./yargs.js');
     const result = await slowParse(argv);
     if ('exitCode' in result) return result.exitCode;

@@ -4,6 +4,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, errnoCode } from './errors.js';
+import { HASH_INPUT_LIMIT, tooBigForFixedSeed } from './hashlimit.js';
 
 export interface ReadBundle {
   /** absolute, symlinks resolved */
@@ -172,6 +173,7 @@ export function readText(file: string): string {
     let got = 0;
     for (let n = 1; n > 0 && got < buf.length; got += n) n = readSync(fd, buf, got, buf.length - got, null);
     if (got > CONFIG_SIZE_LIMIT) throw new ConfigError(file, '', `cannot read: larger than ${CONFIG_SIZE_LIMIT / 1024 / 1024} MiB`);
+    if (tooBigForFixedSeed(got)) throw new ConfigError(file, '', `cannot read: it grew past ${HASH_INPUT_LIMIT / 1024} KiB while ocirun ran; run the command again`);
     return buf.toString('utf8', 0, got);
   } catch (err) {
     if (err instanceof ConfigError) throw err;

@@ -32,6 +32,7 @@ import { PeerError } from '../linux/sync.js';
 import { mountsAt, undoHostRootfs } from '../linux/hostmounts.js';
 import type { CgroupManager } from '../linux/cgroups/manager.js';
 import { warmCgroupMigration } from '../linux/cgroups/warmup.js';
+import { openPlacement } from '../linux/cgroups/selfplace.js';
 // Everything else (validator, planners, cgroups, hooks) is imported after the
 // init has been forked: loading it overlaps the kernel's work on the fork.
 
@@ -129,8 +130,9 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
   // The init is forked first, from the raw config when it is plainly well-formed:
   // its namespaces are made while the config is loaded and validated.
   let early = forkEarly(read.doc, passFds);
-  // The init's cgroup placement, later, will not wait for the kernel's lock (warmup.ts).
-  warmCgroupMigration();
+  // systemd moves the init into its unit with a cgroup.procs write: that write will not wait for the kernel's lock (warmup.ts).
+  // Otherwise stage 1 places it without that lock (selfplace.ts), and a warm-up would only hold cgroup_mutex while our mkdirs wait.
+  if (req.systemdCgroup) warmCgroupMigration();
   const cleanup = new CleanupStack();
   try {
     const c = await planCreate(store, req, read, cleanup, listenFds, passFds);
@@ -295,10 +297,12 @@ function startInit(c: Creating, state: StoredState, cg: CgroupManager | null, la
   const initNeedsState = Boolean(plan.init.hooks.createContainer.length || plan.init.hooks.startContainer.length || plan.init.process.seccompListener);
   const uidMap = loaded.spec.linux?.uidMappings ?? [];
   const gidMap = loaded.spec.linux?.gidMappings ?? [];
-  completeLaunch(launch, uidMap, gidMap, store.fifoPath(c.req.id), extraFds, (pid) => {
-    trace(`init pid ${pid}`);
-    // Before the init runs anything (it unshares its cgroup namespace first).
-    cg?.apply(pid);
+  // Stage 1 puts the init in its cgroups itself where it can, as it forks it (selfplace.ts).
+  const placement = openPlacement(cg?.selfPlacement() ?? null);
+  completeLaunch(launch, uidMap, gidMap, store.fifoPath(c.req.id), extraFds, placement, (pid, placed) => {
+    trace(`init pid ${pid}, in ${placed.size} of its cgroup directories already`);
+    // The rest before the init runs anything (it unshares its cgroup namespace first).
+    cg?.apply(pid, placed);
     trace('init placed in its cgroups');
     plan.init.hookState = JSON.parse(hookStateJson(initNeedsState ? state : { ...state, annotations: {} }, 'created', pid)) as Record<string, unknown>;
     // Recorded at once: should we die before the end, state and delete find the init.

@@ -29,6 +29,7 @@ import { trace } from '../trace.js';
 import { openCgroups } from '../linux/cgroups/lifecycle.js';
 import { enterSubCgroups } from '../linux/cgroups/subcgroup.js';
 import { warmCgroupMigration } from '../linux/cgroups/warmup.js';
+import { openPlacement } from '../linux/cgroups/selfplace.js';
 
 export interface ExecRequest {
   id: string;
@@ -147,8 +148,9 @@ interface Placement {
 export async function execInContainer(store: Store, req: ExecRequest): Promise<{ pid: number; state: StoredState; master: number | null }> {
   const s = store.read(req.id);
   requireStatus(req.ignorePaused ? 'exec --ignore-paused' : 'exec', currentStatus(store, s), req.id);
-  // The process's placement, below, will wait less for the kernel's lock (warmup.ts).
-  if (s.cgroup) warmCgroupMigration();
+  // A placement by cgroup.procs writes (systemd's unit, --cgroup) will wait less for the kernel's lock (warmup.ts);
+  // otherwise stage 1 places the process itself, without that lock (selfplace.ts).
+  if (s.cgroup && (s.cgroup.systemd || req.cgroups.length)) warmCgroupMigration();
   const plan = await planExec(s, req);
   const cleanup = new CleanupStack();
   try {
@@ -157,7 +159,10 @@ export async function execInContainer(store: Store, req: ExecRequest): Promise<{
     // Once it has exec'd, the process is the user's: a later failure (the pid file) leaves it running.
     let started = false;
     cleanup.onFailure('stopping the process', () => { if (!started) abortLaunch(launch); });
-    const pid = completeExecLaunch(launch, plan.settings, (pid) => placeProcess(s, req, pid, plan.placement));
+    // Stage 1 puts it in the container's cgroups itself where it can (selfplace.ts); not with --cgroup, which goes
+    // further down, nor with an initial CPU affinity, which must be set before the move.
+    const cg = s.cgroup && !req.cgroups.length && !plan.placement.initialCpus ? openCgroups(s.cgroup) : null;
+    const pid = completeExecLaunch(launch, plan.settings, openPlacement(cg?.selfPlacement() ?? null), (pid, placed) => placeProcess(s, req, pid, plan.placement, placed));
     started = true;
     if (req.pidFile) writePidFile(req.pidFile, pid);
     cleanup.succeed();
@@ -211,12 +216,12 @@ function openTerminal(cleanup: CleanupStack, proc: Process, req: ExecRequest): {
  * rlimits; process.execCPUAffinity.initial is set before the move
  * (config.md), the final one by the process after it.
  */
-function placeProcess(s: StoredState, req: ExecRequest, pid: number, placement: Placement): void {
-  trace(`exec process ${pid}`);
+function placeProcess(s: StoredState, req: ExecRequest, pid: number, placement: Placement, placed: ReadonlySet<string>): void {
+  trace(`exec process ${pid}, in ${placed.size} of the cgroup directories already`);
   if (placement.initialCpus) setCpuAffinityOf(pid, placement.initialCpus, 'process.execCPUAffinity.initial');
   if (s.cgroup) {
     const cg = openCgroups(s.cgroup);
-    cg.apply(pid);
+    cg.apply(pid, placed);
     // --cgroup: further down, into sub-cgroups that already exist.
     enterSubCgroups(cg.paths, req.cgroups, pid);
   } else if (req.cgroups.length) {

@@ -13,6 +13,7 @@ import { closeFd } from '../linux/runtimefds.js';
 import { bindRoot, makeCriuRootDir, makeMountpoints, openNamespaceFd, removeCriuRoot, sendPtyMaster } from '../criu/restoreroot.js';
 import type { Spec } from '../config/types.js';
 import { readBundleConfig } from '../config/read.js';
+import { HASH_INPUT_LIMIT, tooBigForFixedSeed } from '../config/hashlimit.js';
 import { planNamespaces } from '../linux/namespaces.js';
 import { readProcStat } from '../linux/procfs.js';
 import type { CgroupManager } from '../linux/cgroups/manager.js';
@@ -54,8 +55,13 @@ export interface RestoreRequest {
 
 /** What the image recorded about the stdio of the dumped process. */
 function readDescriptors(imagePath: string): string[] {
+  const file = join(imagePath, DESCRIPTORS_FILE);
+  let text: string;
+  try { text = readFileSync(file, 'utf8'); } catch { return []; }
+  // Measured at start-up (cli/seedguard.ts); larger now only if it was replaced meanwhile.
+  if (tooBigForFixedSeed(text.length)) throw new Error(`${file}: grew past ${HASH_INPUT_LIMIT / 1024} KiB while ocirun ran; run the command again`);
   try {
-    const list = JSON.parse(readFileSync(join(imagePath, DESCRIPTORS_FILE), 'utf8')) as unknown;
+    const list = JSON.parse(text) as unknown;
     return Array.isArray(list) ? list.map(String) : [];
   } catch {
     return [];

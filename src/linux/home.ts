@@ -20,7 +20,11 @@ import type { MountStep } from './rootfs.js';
 const PASSWD_LIMIT = 4 << 20;
 const PASSWD = '/etc/passwd';
 
-/** The home field of uid's line in passwd(5) text, or null. */
+/**
+ * The home field of uid's line in passwd(5) text, or null. The image's lines
+ * are compared, never made keys of a Map, Set or object: a passwd built to
+ * collide cannot grow a hash table (cli/seedguard.ts, config/hashlimit.ts).
+ */
 export function homeInPasswd(text: string, uid: number): string | null {
   for (const line of text.split('\n')) {
     const fields = line.split(':');

@@ -3,7 +3,7 @@
 // it) and the seccomp notify listener. Both are connected here, as the
 // runtime (a user-namespace init may not be allowed to connect), and placed
 // above the fds --preserve-fds passes on.
-import { F_DUPFD_CLOEXEC } from '../sys/constants.js';
+import { F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, FD_CLOEXEC } from '../sys/constants.js';
 import { close, connectUnix, fcntl } from '../sys/calls.js';
 
 /** Connect to the engine's --console-socket; the error names the flag. */
@@ -41,4 +41,18 @@ export function closeFd(fd: number): void {
 /** Close an fd that may be closed already (a stream that hit EIO closes its own). */
 export function closeQuietly(fd: number): void {
   try { close(fd); } catch { /* closed */ }
+}
+
+/**
+ * Let fd cross an execve of this process. Node marks the fds it inherits
+ * close-on-exec at start-up: 0–2, and (measured in /proc/self/fdinfo) every
+ * inherited fd from 3 up to a little past its own first fds (3, 4 and 9
+ * were marked, 30 was not), so the fds ocirun passes on, from 3 up, would
+ * be lost when ocirun re-executes itself. One that is not open is left so:
+ * the command then reports it as it would have.
+ */
+export function keepAcrossExec(fd: number): void {
+  let flags: number;
+  try { flags = fcntl(fd, F_GETFD, 0); } catch { return; }
+  if (flags & FD_CLOEXEC) fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
 }

@@ -15,6 +15,7 @@ import { openExecFifoForInit } from './execfifo.js';
 import { CLONE_FLAG, type NamespacePlan, PROC_NS_NAME } from './namespaces.js';
 import { readlinkSync } from 'node:fs';
 import { SyncChannel } from './sync.js';
+import { closePlacement, type OpenPlacement, placedDirs } from './cgroups/selfplace.js';
 import { trace } from '../trace.js';
 
 export interface Launch {
@@ -81,32 +82,45 @@ export function launchInit(ns: NamespacePlan, preserveFds: number, exec?: Finali
   }
 }
 
-/** Write the id maps if asked and learn the container process's pid. */
-function receivePid(l: Launch, uidMap: readonly IdMapping[], gidMap: readonly IdMapping[]): number {
+/**
+ * Write the id maps if asked, tell stage 1 where the process goes (it places
+ * it itself where it can, selfplace.ts), and learn its pid and which of
+ * those directories it entered.
+ */
+function receivePid(l: Launch, uidMap: readonly IdMapping[], gidMap: readonly IdMapping[], placement: OpenPlacement): { pid: number; placed: Set<string> } {
   try {
-    let msg = l.channel.receive();
-    if (msg.type === 'idmap-request') {
+    if (l.namespaces.newUserns) {
+      const msg = l.channel.receive();
+      if (msg.type !== 'idmap-request') throw l.channel.errorOf(msg) ?? new Error(`sync: unexpected ${msg.type} from the native step`);
       writeIdMaps(msg.pid, uidMap, gidMap, chooseMapWriter(process.geteuid?.() ?? 0, process.getegid?.() ?? 0, uidMap, gidMap));
       l.channel.send({ type: 'idmap-done' });
-      msg = l.channel.receive();
     }
+    try {
+      l.channel.send({ type: 'cgroups', tasks: placement.tasksDirs.length, v2: placement.v2Dir !== null }, placement.fds);
+    } catch (err) {
+      // Stage 1 failed before it read this: its error is what to report.
+      const said = l.channel.receiveIfReady();
+      throw (said && l.channel.errorOf(said)) ?? err;
+    }
+    const msg = l.channel.receive();
     const err = l.channel.errorOf(msg);
     if (err) throw err;
     if (msg.type !== 'init-pid') throw new Error(`sync: unexpected ${msg.type} from the native step`);
     l.initPid = msg.pid;
-    return msg.pid;
+    return { pid: msg.pid, placed: placedDirs(placement, msg.tasksDone, msg.clonedInto) };
   } catch (err) {
     // Stage 1 may be waiting for a word that will never come (id maps refused): end it, or reaping it would hang.
     if (l.stage1 > 0) try { kill(l.stage1, SIGKILL); } catch { /* gone */ }
     throw err;
   } finally {
+    closePlacement(placement);
     reapStage1(l);
   }
 }
 
 /**
- * Write the id maps if asked, learn the init's pid (`planFor` places it and
- * builds the plan), send the plan with its fds (exec.fifo first, as an
+ * Write the id maps if asked, learn the init's pid and where it placed
+ * itself (`planFor` places it in the rest and builds the plan), send the plan with its fds (exec.fifo first, as an
  * O_PATH fd: a user-namespace init may not reach its path), run the
  * runtime's hooks when the init asks, and wait until it is ready.
  */
@@ -117,10 +131,13 @@ export function completeLaunch(
   fifoPath: string,
   /** sent after exec.fifo, in the plan's slot order: the seccomp listener, the console socket */
   extraFds: readonly number[],
-  planFor: (pid: number) => EncodedPlan,
+  /** the cgroups the init can enter by itself (closed here) */
+  placement: OpenPlacement,
+  planFor: (pid: number, placed: ReadonlySet<string>) => EncodedPlan,
   runRuntimeHooks: () => void,
 ): void {
-  const plan = planFor(receivePid(l, uidMap, gidMap));
+  const { pid, placed } = receivePid(l, uidMap, gidMap, placement);
+  const plan = planFor(pid, placed);
   // From here a failure names the op, and through it the config field.
   l.channel.describe = (f) => ({ message: describeFailure(plan.ops, f), hook: failedHook(plan.ops, f) });
   const fifoFd = openExecFifoForInit(fifoPath);
@@ -144,10 +161,10 @@ export function completeLaunch(
   closeChannel(l);
 }
 
-/** exec: learn the process's pid, let the caller place it (cgroups, rlimits), then let it exec. */
-export function completeExecLaunch(l: Launch, settings: EncodedPlan, place: (pid: number) => void): number {
-  receivePid(l, [], []);
-  place(l.initPid);
+/** exec: learn the process's pid and where it placed itself, let the caller place it (the other cgroups, rlimits), then let it exec. */
+export function completeExecLaunch(l: Launch, settings: EncodedPlan, placement: OpenPlacement, place: (pid: number, placed: ReadonlySet<string>) => void): number {
+  const { pid, placed } = receivePid(l, [], [], placement);
+  place(pid, placed);
   // A failing settings op names its field, as the init's plan does.
   l.channel.describe = (f) => ({ message: describeFailure(settings.ops, f), hook: false });
   l.channel.send({ type: 'exec', plan: settings.ops.length ? encodePlan(settings) : Buffer.alloc(0) });

@@ -7,13 +7,14 @@
 //   type  message         from → to               payload
 //   1     idmap-request   stage 1 → runtime       i32 pid (new user namespace only)
 //   2     idmap-done      runtime → stage 1       –
-//   3     init-pid        stage 1 → runtime       i32 pid
+//   3     init-pid        stage 1 → runtime       i32 pid, u32 mask of the `tasks` fds written, u32 1: cloned into the cgroup2 dir
 //   4     plan            runtime → init          the plan (native/plan.h) + exec.fifo, listener, console fds
 //   5     run-hooks       init → runtime          – (mounts done: prestart, createRuntime)
 //   6     hooks-done      runtime → init          –
 //   7     ready           init → runtime          – (from finalize: process prepared, next it waits on exec.fifo)
 //   8     exec            runtime → exec process  its settings plan, or nothing (placed in cgroups: go on)
 //   9     error           native → runtime        i32 op index, i32 errno, i32 detail, step name + NUL
+//  10     cgroups         runtime → stage 1       u32 number of v1 `tasks` fds, u32 1: a cgroup2 dir fd follows; the fds
 import { pollOne, writeAll } from '../sys/calls.js';
 import { recvWithFds, sendWithFds } from '../sys/socket.js';
 import { POLLIN } from '../sys/constants.js';
@@ -25,19 +26,22 @@ export interface NativeFailure { op: number; errno: number; detail: number; step
 export type SyncMessage =
   | { type: 'idmap-request'; pid: number }
   | { type: 'idmap-done' }
-  | { type: 'init-pid'; pid: number }
+  /** tasksDone: bit i set when the i-th `tasks` fd of `cgroups` was written; clonedInto: born in the cgroup2 dir */
+  | { type: 'init-pid'; pid: number; tasksDone: number; clonedInto: boolean }
   | { type: 'plan'; plan: Buffer }
   | { type: 'run-hooks' }
   | { type: 'hooks-done' }
   | { type: 'ready' }
   /** the process settings the exec'd process applies itself (a plan of ops, native/plan.h; empty: none) */
   | { type: 'exec'; plan: Buffer }
-  | { type: 'error'; failure: NativeFailure };
+  | { type: 'error'; failure: NativeFailure }
+  /** where stage 1 puts the process itself (its fds: `tasks` files, then the cgroup2 dir) */
+  | { type: 'cgroups'; tasks: number; v2: boolean };
 
 type MessageType = SyncMessage['type'];
 
 const TYPE_CODE: Record<MessageType, number> = {
-  'idmap-request': 1, 'idmap-done': 2, 'init-pid': 3, plan: 4, 'run-hooks': 5, 'hooks-done': 6, ready: 7, exec: 8, error: 9,
+  'idmap-request': 1, 'idmap-done': 2, 'init-pid': 3, plan: 4, 'run-hooks': 5, 'hooks-done': 6, ready: 7, exec: 8, error: 9, cgroups: 10,
 };
 const CODE_TYPE = new Map(Object.entries(TYPE_CODE).map(([k, v]) => [v, k as MessageType]));
 const HEADER = 8;
@@ -53,7 +57,20 @@ export class PeerError extends Error {
 
 function encodePayload(msg: SyncMessage): Buffer {
   switch (msg.type) {
-    case 'idmap-request': case 'init-pid': { const b = Buffer.alloc(4); b.writeInt32LE(msg.pid); return b; }
+    case 'idmap-request': { const b = Buffer.alloc(4); b.writeInt32LE(msg.pid); return b; }
+    case 'init-pid': {
+      const b = Buffer.alloc(12);
+      b.writeInt32LE(msg.pid, 0);
+      b.writeUInt32LE(msg.tasksDone >>> 0, 4);
+      b.writeInt32LE(msg.clonedInto ? 1 : 0, 8);
+      return b;
+    }
+    case 'cgroups': {
+      const b = Buffer.alloc(8);
+      b.writeUInt32LE(msg.tasks, 0);
+      b.writeUInt32LE(msg.v2 ? 1 : 0, 4);
+      return b;
+    }
     case 'plan': case 'exec': return msg.plan;
     case 'error': {
       const step = Buffer.from(`${msg.failure.step}\0`);
@@ -70,7 +87,9 @@ function encodePayload(msg: SyncMessage): Buffer {
 function decode(type: MessageType, p: Buffer): SyncMessage {
   const int = (off: number): number => (p.length >= off + 4 ? p.readInt32LE(off) : 0);
   switch (type) {
-    case 'idmap-request': case 'init-pid': return { type, pid: int(0) };
+    case 'idmap-request': return { type, pid: int(0) };
+    case 'init-pid': return { type, pid: int(0), tasksDone: int(4) >>> 0, clonedInto: int(8) === 1 };
+    case 'cgroups': return { type, tasks: int(0), v2: int(4) === 1 };
     case 'plan': case 'exec': return { type, plan: p };
     case 'error': {
       const end = p.indexOf(0, 12);

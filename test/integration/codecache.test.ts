@@ -9,12 +9,12 @@ import { OCIRUN, run, SKIP_NOT_ROOT, TOP } from '../helpers.js';
 
 const BASE = join(TOP, 'node_modules', '.cache', 'ocirun-v8');
 
-/** The cache files of ocirun.cjs for `features`, in every Node version's directory, newest first. */
-function featureCaches(): string[] {
+/** The cache files of ocirun.cjs for `features` (bin/ocirun's runs keep the snapshot's hash seed), in every Node version's directory, newest first. */
+function featureCaches(seed = 'fixedseed'): string[] {
   let dirs: string[] = [];
   try { dirs = readdirSync(BASE).map((d) => join(BASE, d)); } catch { /* none yet */ }
   return dirs.flatMap((d) => {
-    try { return readdirSync(d).filter((f) => /^ocirun\.cjs-features-\d+-\d+$/.test(f)).map((f) => join(d, f)); } catch { return []; }
+    try { return readdirSync(d).filter((f) => new RegExp(`^ocirun\\.cjs-features-${seed}-\\d+-\\d+$`).test(f)).map((f) => join(d, f)); } catch { return []; }
   }).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
 }
 
@@ -48,4 +48,20 @@ t.test('a cache file another user owns or may write is not run, and is made agai
     t.equal(after.uid, 0, 'by one of our own');
     t.equal(after.mode & 0o777, 0o600, 'that only we may write');
   }
+});
+
+t.test('a run that drew a random hash seed keeps its own cache: the normal runs keep hitting theirs', async (t) => {
+  t.equal(run(OCIRUN, ['features']).code, 0);
+  const normal = featureCaches()[0] as string;
+  const before = statSync(normal);
+  // What a re-executed ocirun (src/cli/seedguard.ts) runs: the same node and entry without --no-rehash-snapshot.
+  const node = join(TOP, 'node_modules', `node-linux-${process.arch}`, 'bin', 'node');
+  const rehashed = run(node, [join(TOP, 'dist', 'cli.cjs'), 'features'], { env: { ...process.env, NODE_OPTIONS: '' } });
+  t.equal(rehashed.code, 0, rehashed.stderr);
+  t.ok(featureCaches('rehashed').length >= 1, 'it made a cache of its own');
+  t.equal(run(OCIRUN, ['features']).code, 0);
+  const after = statSync(normal);
+  // A cache V8 refused is written again (a new file renamed over it): same inode and mtime, it was used.
+  t.equal(after.ino, before.ino, 'the normal cache was not replaced');
+  t.equal(after.mtimeMs, before.mtimeMs, 'nor written');
 });

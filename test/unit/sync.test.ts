@@ -18,7 +18,7 @@ function pair(t: { teardown(fn: () => void): void }): [SyncChannel, SyncChannel]
 t.test('every message type round-trips', async (t) => {
   const [a, b] = pair(t);
   const messages: SyncMessage[] = [
-    { type: 'idmap-request', pid: 1234 }, { type: 'idmap-done' }, { type: 'init-pid', pid: 99 },
+    { type: 'idmap-request', pid: 1234 }, { type: 'idmap-done' }, { type: 'init-pid', pid: 99, tasksDone: 5, clonedInto: true }, { type: 'cgroups', tasks: 3, v2: false },
     { type: 'plan', plan: Buffer.from('OCIPLAN1 payload') }, { type: 'run-hooks' }, { type: 'hooks-done' },
     { type: 'ready' }, { type: 'exec', plan: Buffer.alloc(0) }, { type: 'exec', plan: Buffer.from('OCIPLAN1 settings') }, { type: 'error', failure: { op: 3, errno: 2, detail: 0x201, step: 'mount' } },
   ];
@@ -32,11 +32,11 @@ t.test('fds come with the message that carries them, not with a later one', asyn
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'f'), 'carried');
   const fd = openSync(join(dir, 'f'), 'r');
-  a.send({ type: 'init-pid', pid: 7 });
+  a.send({ type: 'init-pid', pid: 7, tasksDone: 0, clonedInto: false });
   a.send({ type: 'plan', plan: Buffer.from('p') }, [fd]);
   close(fd);
   a.send({ type: 'ready' });
-  t.same(b.receiveWithFds(), { msg: { type: 'init-pid', pid: 7 }, fds: [] });
+  t.same(b.receiveWithFds(), { msg: { type: 'init-pid', pid: 7, tasksDone: 0, clonedInto: false }, fds: [] });
   const got = b.receiveWithFds();
   t.same(got.msg, { type: 'plan', plan: Buffer.from('p') });
   t.equal(got.fds.length, 1);
@@ -53,14 +53,15 @@ t.test('a message split across writes, and two in one write, are framed right', 
     h.writeUInt32LE(payload.length, 4);
     return Buffer.concat([h, payload]);
   };
-  const pid = Buffer.alloc(4);
+  const pid = Buffer.alloc(12);
   pid.writeInt32LE(42);
+  pid.writeUInt32LE(3, 4);
   const bytes = Buffer.concat([frame(3, pid), frame(7, Buffer.alloc(0))]);
   writeAll(a.fd, bytes.subarray(0, 5));
   // The rest comes later from another process, while receive() is blocked on the first five bytes.
   const rest = [...bytes.subarray(5)].map((x) => `\\${x.toString(8).padStart(3, '0')}`).join('');
   const writer = spawn('sh', ['-c', `sleep 0.1; printf '${rest}'`], { stdio: ['ignore', a.fd, 'inherit'] });
-  t.same(b.receive(), { type: 'init-pid', pid: 42 });
+  t.same(b.receive(), { type: 'init-pid', pid: 42, tasksDone: 3, clonedInto: false });
   t.same(b.receive(), { type: 'ready' });
   await new Promise((r) => writer.on('exit', r));
 });

@@ -5,6 +5,7 @@ import type { Resources } from '../../config/types.js';
 import type { Context } from '../context.js';
 import type { ArgValue, ParsedArgs } from '../defs.js';
 import { errnoCode } from '../../config/errors.js';
+import { HASH_INPUT_LIMIT, tooBigForFixedSeed } from '../../config/hashlimit.js';
 
 const MULTIPLIERS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
 
@@ -91,6 +92,8 @@ function readResources(path: string): string {
       got += n;
       if (got > RESOURCES_SIZE_LIMIT) throw new Error(`--resources ${path === '-' ? '(standard input)' : path}: larger than ${RESOURCES_SIZE_LIMIT} bytes`);
     }
+    // Measured at start-up (seedguard.ts); larger now only if the file was replaced meanwhile.
+    if (tooBigForFixedSeed(got)) throw new Error(`--resources ${path}: grew past ${HASH_INPUT_LIMIT / 1024} KiB while ocirun ran; run the command again`);
     return buf.toString('utf8', 0, got);
   } finally {
     if (fd !== 0) closeSync(fd);

@@ -18,6 +18,12 @@ export interface SetOptions {
   devices?: DeviceRule[];
 }
 
+/** The container's cgroup directories a new process can enter by itself: v1 ones through their `tasks` file, a cgroup2 one by being cloned into it. */
+export interface SelfPlacement {
+  tasksDirs: string[];
+  v2Dir: string | null;
+}
+
 /** Where a controller's files are for this container, and in which cgroup version. */
 export interface Located {
   dir: string;
@@ -30,8 +36,13 @@ export interface CgroupManager {
   readonly created: string[];
   /** make the container's cgroup directories (cpuset v1 and v2 controllers ready for tasks) */
   create(): void;
-  /** move a process (and so its future children) into every hierarchy */
-  apply(pid: number): void;
+  /**
+   * Where a process about to be forked can put itself without a cgroup.procs
+   * write (selfplace.ts), or null when only apply() can place it.
+   */
+  selfPlacement(): SelfPlacement | null;
+  /** move a process (and so its future children) into every hierarchy; `placed`: directories it already entered by itself */
+  apply(pid: number, placed?: ReadonlySet<string>): void;
   /** apply linux.resources; a field this host cannot honour fails naming it */
   set(resources: Resources, opts?: SetOptions): void;
   freeze(): void;
@@ -180,8 +191,12 @@ export class V1Cgroups implements CgroupManager {
     }
   }
 
-  apply(pid: number): void {
-    for (const dir of new Set(this.places().map((p) => p.dir))) joinCgroup(dir, pid);
+  selfPlacement(): SelfPlacement {
+    return { tasksDirs: [...new Set(this.places().map((p) => p.dir))], v2Dir: null };
+  }
+
+  apply(pid: number, placed?: ReadonlySet<string>): void {
+    for (const dir of new Set(this.places().map((p) => p.dir))) if (!placed?.has(dir)) joinCgroup(dir, pid);
   }
 
   /** Whether this hierarchy can take a resource group. */
@@ -257,8 +272,10 @@ export class V1Cgroups implements CgroupManager {
   }
 
   destroy(): void {
-    for (const dir of new Set(this.places().map((p) => p.dir))) removeCgroupTree(dir);
-    removeCreatedParents(this.created.filter((d) => this.places().some((p) => d.startsWith(`${p.mountPoint}/`))));
+    const leaves = new Set(this.places().map((p) => p.dir));
+    for (const dir of leaves) removeCgroupTree(dir);
+    // The parents we made (the leaves are gone already: no second rmdir for each).
+    removeCreatedParents(this.created.filter((d) => !leaves.has(d) && this.places().some((p) => d.startsWith(`${p.mountPoint}/`))));
   }
 }
 
@@ -327,8 +344,12 @@ export class V2Cgroups implements CgroupManager {
     }
   }
 
-  apply(pid: number): void {
-    joinCgroup(this.dir, pid);
+  selfPlacement(): SelfPlacement {
+    return { tasksDirs: [], v2Dir: this.dir };
+  }
+
+  apply(pid: number, placed?: ReadonlySet<string>): void {
+    if (!placed?.has(this.dir)) joinCgroup(this.dir, pid);
   }
 
   private controllers(): Set<string> {
@@ -405,7 +426,7 @@ export class V2Cgroups implements CgroupManager {
   destroy(): void {
     const p = this.place();
     removeCgroupTree(p.dir);
-    removeCreatedParents(this.created.filter((d) => d.startsWith(`${p.mountPoint}/`)));
+    removeCreatedParents(this.created.filter((d) => d !== p.dir && d.startsWith(`${p.mountPoint}/`)));
     // Give back what we enabled on cgroups we did not make, where no other
     // cgroup below them could be using it.
     for (const e of [...this.enabled].reverse()) {
@@ -437,9 +458,13 @@ export class HybridCgroups implements CgroupManager {
     this.v2.create();
   }
 
-  apply(pid: number): void {
-    this.v1.apply(pid);
-    this.v2.apply(pid);
+  selfPlacement(): SelfPlacement {
+    return { tasksDirs: this.v1.selfPlacement().tasksDirs, v2Dir: this.v2.dir };
+  }
+
+  apply(pid: number, placed?: ReadonlySet<string>): void {
+    this.v1.apply(pid, placed);
+    this.v2.apply(pid, placed);
   }
 
   set(r: Resources, opts: SetOptions = {}): void {

@@ -12,7 +12,7 @@
 //   error: its limits depend on it.
 import type { Resources } from '../../config/types.js';
 import { errnoCode } from '../../config/errors.js';
-import type { CgroupManager, Located, SetOptions } from './manager.js';
+import type { CgroupManager, Located, SelfPlacement, SetOptions } from './manager.js';
 import type { CgroupPaths } from './paths.js';
 
 const denied = (err: unknown): boolean => {
@@ -34,9 +34,13 @@ export class RootlessCgroups implements CgroupManager {
     this.inner.create();
   }
 
-  apply(pid: number): void {
+  selfPlacement(): SelfPlacement | null {
+    return this.inner.selfPlacement();
+  }
+
+  apply(pid: number, placed?: ReadonlySet<string>): void {
     try {
-      this.inner.apply(pid);
+      this.inner.apply(pid, placed);
     } catch (err) {
       if (this.creating || !denied(err)) throw err;
     }

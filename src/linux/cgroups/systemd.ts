@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import type { Resources } from '../../config/types.js';
 import { DBusError, type DBusValue, SystemBus } from '../../sys/sdbus.js';
 import { sleepMs } from './fsutil.js';
-import type { CgroupManager, Located, SetOptions } from './manager.js';
+import type { CgroupManager, Located, SelfPlacement, SetOptions } from './manager.js';
 import type { CgroupPaths } from './paths.js';
 import { resourceProperties, type UnitProperty } from './systemdunit.js';
 
@@ -135,6 +135,11 @@ export class SystemdCgroups implements CgroupManager {
    */
   private ownsNothing(): boolean {
     return this.starting && !this.startedHere;
+  }
+
+  /** systemd moves the process (the unit's PIDs): nothing to do ourselves. */
+  selfPlacement(): SelfPlacement | null {
+    return null;
   }
 
   apply(pid: number): void {
