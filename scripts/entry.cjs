@@ -2,8 +2,8 @@
 // dist/cli.cjs, the entry (copied here by scripts/build.mjs). Small, so that it
 // needs no cache itself; it sets up the code cache of the bundles, loads the
 // one the command line names (hot.cjs for the commands engines call for every
-// container, else the whole CLI) and exits, in this one place, with the
-// status main() returns.
+// container, launch.cjs for create, run and exec, else the whole CLI) and
+// exits, in this one place, with the status main() returns.
 //
 // The code cache: Node's own (module.enableCompileCache) is made right after
 // a file is compiled, before it runs, so it holds only the code V8 compiles
@@ -39,6 +39,7 @@ const argv = process.argv.slice(2);
 const COMMANDS = new Set(['checkpoint', 'create', 'delete', 'events', 'exec', 'features', 'kill', 'list', 'pause', 'plan', 'ps', 'restore', 'resume', 'run', 'spec', 'start', 'state', 'update']);
 const command = argv.find((a) => COMMANDS.has(a)) ?? 'other';
 const hot = command === 'state' || command === 'start' || command === 'kill' || command === 'delete' || command === 'list';
+const launch = command === 'create' || command === 'run' || command === 'exec';
 // V8 refuses a cache made under other flags: a run that kept the snapshot's
 // hash seed (bin/ocirun's --no-rehash-snapshot) and one that drew its own
 // (re-executed for a large input by src/cli/seedguard.ts, or dist/cli.cjs
@@ -83,7 +84,7 @@ if (cacheDir) {
   });
 }
 
-require(hot ? './hot.cjs' : './ocirun.cjs').main(argv).then(
+require(hot ? './hot.cjs' : launch ? './launch.cjs' : './ocirun.cjs').main(argv).then(
   (code) => process.exit(code),
   (err) => {
     fs.writeSync(2, `ocirun: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);

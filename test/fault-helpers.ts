@@ -88,6 +88,11 @@ export function defaultCgroupDirs(id: string): string[] {
   return [...dirs];
 }
 
+/** An absolute cgroupsPath's directory in every hierarchy. */
+export function cgroupDirsAt(path: string): string[] {
+  return [...new Set([...MOUNTS.v1.map((h) => join(h.mountPoint, path)), ...(MOUNTS.unified ? [join(MOUNTS.unified.mountPoint, path)] : [])])];
+}
+
 /** Pids in any of the container's cgroup directories. */
 export function pidsInCgroups(id: string): number[] {
   const pids = new Set<number>();

@@ -47,6 +47,40 @@ function withRegistry(root: string, create: boolean, fn: (lines: string[]) => st
   }
 }
 
+/** Every directory above the container's own ones, up to /. */
+function ancestorsOf(leaves: Iterable<string>): string[] {
+  const out: string[] = [];
+  for (const leaf of leaves) for (let d = dirname(leaf); d !== dirname(d); d = dirname(d)) out.push(d);
+  return out;
+}
+
+/** Outermost first, as delete removes them in reverse. */
+const byDepth = (a: string, b: string): number => a.split('/').length - b.split('/').length;
+
+/**
+ * What the record's `created` will hold once create has made the cgroup
+ * directories and called shareCreatedParents, known before: the directories
+ * from each mount point down to the container's that do not exist yet, and
+ * the existing parents the list names. create's first record carries it, so
+ * that a delete after a crash while they are made removes them (rmdir
+ * leaves alone what is not there yet, or not empty). Under systemd the
+ * directories are made later, when the init is placed, and recorded then.
+ */
+export function expectedCreated(root: string, rec: CgroupRecord): string[] {
+  if (rec.systemd) return [];
+  const out = new Set<string>();
+  for (const p of [...rec.paths.v1, ...(rec.paths.unified ? [rec.paths.unified] : [])]) {
+    for (let d = p.dir; d !== p.mountPoint && d.startsWith(`${p.mountPoint}/`); d = dirname(d)) if (!existsSync(d)) out.add(d);
+  }
+  let listed: string[] = [];
+  try { listed = readFileSync(registry(root), 'utf8').split('\n'); } catch { /* no list */ }
+  if (listed.length) {
+    const known = new Set(listed);
+    for (const d of ancestorsOf(leafDirs(rec.paths))) if (known.has(d)) out.add(d);
+  }
+  return [...out].sort(byDepth);
+}
+
 /**
  * After the cgroup directories are made: list the parents this create made,
  * and add to the record the existing parents another create made.
@@ -54,11 +88,7 @@ function withRegistry(root: string, create: boolean, fn: (lines: string[]) => st
 export function shareCreatedParents(root: string, rec: CgroupRecord): void {
   const leaves = new Set(leafDirs(rec.paths));
   const made = rec.created.filter((d) => !leaves.has(d));
-  const ancestors = [...leaves].flatMap((leaf) => {
-    const out: string[] = [];
-    for (let d = dirname(leaf); d !== dirname(d); d = dirname(d)) out.push(d);
-    return out;
-  });
+  const ancestors = ancestorsOf(leaves);
   if (!made.length && !existsSync(registry(root))) return;
   withRegistry(root, made.length > 0, (lines) => {
     const known = new Set(lines);
@@ -66,8 +96,7 @@ export function shareCreatedParents(root: string, rec: CgroupRecord): void {
     for (const d of ancestors) if (known.has(d) && !mine.has(d)) { rec.created.push(d); mine.add(d); }
     return made.some((d) => !known.has(d)) ? [...lines, ...made.filter((d) => !known.has(d))] : null;
   });
-  // Outermost first, as delete removes them in reverse.
-  rec.created.sort((a, b) => a.split('/').length - b.split('/').length);
+  rec.created.sort(byDepth);
 }
 
 /** After a delete removed its cgroups: forget the parents that are gone. */

@@ -26,7 +26,7 @@ import { openProcessFds } from './processfds.js';
 import type { ContainerPlan } from './plan.js';
 import { faultPoint } from './faultpoint.js';
 import { Interrupts } from './interrupts.js';
-import { forgetRemovedParents, shareCreatedParents } from './cgroupparents.js';
+import { expectedCreated, forgetRemovedParents, shareCreatedParents } from './cgroupparents.js';
 import { trace, warn } from '../trace.js';
 import { PeerError } from '../linux/sync.js';
 import { mountsAt, undoHostRootfs } from '../linux/hostmounts.js';
@@ -224,7 +224,10 @@ function claimAndRecord(c: Creating): StoredState {
     // No mount namespace: the mounts go into ours, on the rootfs; delete takes off those above this many.
     ...(plan.init.rootfs.ownMountNamespace ? {} : { hostRootfsMounts: mountsAt(loaded.rootfs) }),
   };
-  const lock = store.claim(interim(state));
+  // The cgroups are made after the claim (makeCgroups); this first record already names what that will make.
+  const first = interim(state);
+  if (state.cgroup) first.cgroup = { ...state.cgroup, created: expectedCreated(store.root, state.cgroup) };
+  const lock = store.claim(first);
   c.cleanup.always('releasing the lock', () => lock.release());
   // runtime.md lifecycle steps 3-5, 12, 13: after a failed prestart, createRuntime or
   // createContainer hook, create is undone and then the poststop hooks run.
@@ -249,7 +252,11 @@ function interim(state: StoredState): StoredState {
   return { ...state, annotations: {} };
 }
 
-/** Step 3, cgroups: made (and recorded, for a delete after a crash) before the init is placed in them. Undone: killed and removed. */
+/**
+ * Step 3, cgroups: made before the init is placed in them. Not recorded
+ * again: the first record names them already (expectedCreated), for a delete
+ * after a crash; the next record has what was made. Undone: killed and removed.
+ */
 function makeCgroups(c: Creating, state: StoredState): CgroupManager | null {
   if (!state.cgroup) return null;
   const cg = c.lib.cgroups.openCgroups(state.cgroup);
@@ -259,7 +266,6 @@ function makeCgroups(c: Creating, state: StoredState): CgroupManager | null {
   });
   cg.create();
   shareCreatedParents(c.store.root, state.cgroup);
-  c.store.write(interim(state)); // with the directories made, for a delete after a crash
   faultPoint('create:cgroups-made');
   return cg;
 }

@@ -301,6 +301,7 @@ t.test('update merging (runc\'s update), CLI parsing of sizes, durations and fla
   t.equal(parseDuration('5s'), 5000);
   t.equal(parseDuration('1m30s'), 90_000);
   t.equal(parseDuration('250ms'), 250);
+  t.equal(parseDuration('1500µs'), 1.5); // the micro sign (written \u00b5 in the source: the bundles stay ASCII)
   t.throws(() => parseDuration('5'), /invalid value "5" for flag -interval/);
 
   const r = resourcesFromArgs({ memory: '64m', 'memory-swap': '-1', 'cpu-quota': '-1', 'cpu-share': '256', 'pids-limit': '20', 'cpuset-cpus': '0-1', 'blkio-weight': '300' }, () => '');
