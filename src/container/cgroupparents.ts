@@ -65,6 +65,10 @@ const byDepth = (a: string, b: string): number => a.split('/').length - b.split(
  * that a delete after a crash while they are made removes them (rmdir
  * leaves alone what is not there yet, or not empty). Under systemd the
  * directories are made later, when the init is placed, and recorded then.
+ * The prediction is made before the mkdirs: a concurrent create or delete
+ * that makes or removes a shared parent in between can, if we then crash,
+ * leave that parent behind or have our delete rmdir an empty one it made.
+ * Before, the same window existed only inside the mkdirs themselves.
  */
 export function expectedCreated(root: string, rec: CgroupRecord): string[] {
   if (rec.systemd) return [];
