@@ -305,10 +305,46 @@ static pid_t fork_into_cgroups(int fd, int newpid, struct placed *placed)
 	return child;
 }
 
+/*
+ * A fork holds every fd of the runtime's Node: its end of the sync socket
+ * (while we hold it too, a runtime that dies never gives us end of file, and
+ * we would wait forever), the container's lock (its flock would outlive the
+ * runtime), its pipes. Keep stdio, the preserved fds and what the request
+ * names; close the rest.
+ */
+static int close_unneeded(const struct ocirun_spawn *s)
+{
+	unsigned int keep[MAX_JOIN + 3], n = 0, first = 3U + (unsigned int)s->preserve_fds;
+	keep[n++] = (unsigned int)s->sync_fd;
+	if (s->console_fd >= 0)
+		keep[n++] = (unsigned int)s->console_fd;
+	if (s->exec && s->exec->listener_fd >= 0)
+		keep[n++] = (unsigned int)s->exec->listener_fd;
+	for (int i = 0; i < s->join_count; i++)
+		keep[n++] = (unsigned int)s->join_fds[i];
+	for (unsigned int i = 1; i < n; i++)	/* a handful: insertion sort */
+		for (unsigned int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			unsigned int t = keep[j];
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	for (unsigned int i = 0; i < n; i++) {
+		if (keep[i] < first)
+			continue;
+		if (keep[i] > first && syscall(SYS_close_range, first, keep[i] - 1, 0) < 0)
+			return -1;
+		first = keep[i] + 1;
+	}
+	return (int)syscall(SYS_close_range, first, ~0U, 0);
+}
+
 static void __attribute__((noreturn)) stage1(const struct ocirun_spawn *s)
 {
 	char line[64];
 	int fd = s->sync_fd;
+
+	if (close_unneeded(s) < 0)
+		bail(fd, "close_range", errno);
 
 	/*
 	 * Not dumpable from the start: once we join the container's namespaces

@@ -178,14 +178,27 @@ export async function checkTruth(box: Sandbox, id: string): Promise<Truth> {
   return { status: s.status, pid: s.pid, problems };
 }
 
-/** What of the id is left: files under the root, live pids, cgroup directories. */
+/** Processes (other than us) with the id as one of their arguments. */
+export function pidsNaming(id: string): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').includes(id)) found.push(Number(name));
+    } catch { /* gone */ }
+  }
+  return found;
+}
+
+/** What of the id is left: files under the root, live pids (the runtime's own forks included), cgroup directories. */
 export function leftovers(box: Sandbox, id: string, pids: number[]): string[] {
   const left: string[] = [];
   let entries: string[] = [];
   try { entries = readdirSync(box.root); } catch { /* no root */ }
   const mine = entries.filter((e) => e === id || e.startsWith(`${id}:`));
   if (mine.length) left.push(`state files: ${mine.join(' ')}`);
-  const live = [...pids, ...pidsInCgroups(id)].filter(isLive);
+  // The runtime's own forks too (stage 1 keeps Node's command line, and the id in it).
+  const live = [...pids, ...pidsInCgroups(id), ...pidsNaming(id)].filter(isLive);
   if (live.length) left.push(`processes: ${[...new Set(live)].join(' ')}`);
   const cgroups = defaultCgroupDirs(id).filter((d) => existsSync(d));
   if (cgroups.length) left.push(`cgroups: ${cgroups.join(' ')}`);
