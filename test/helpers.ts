@@ -229,6 +229,16 @@ export interface TapAsserts {
   ok(v: any, ...rest: any[]): boolean;
 }
 
+/** A sandbox with one container created and started from `config` (sleep 60 by default): the box, its id, the init's host pid. */
+export function runningContainer(t: Tap & TapAsserts, config: Config = baseConfig(['sleep', '60'], sharedRootfs())): { box: Sandbox; id: string; pid: number } {
+  const box = new Sandbox(t, config);
+  const id = box.id();
+  const c = box.create(id);
+  t.equal(c.code, 0, c.stderr);
+  t.equal(box.ocirun(['start', id]).code, 0);
+  return { box, id, pid: c.pid };
+}
+
 /** create + start a container whose program ends in `comm` (e.g. sleep); its host pid once running, 0 on failure. */
 export async function startContainer(t: TapAsserts, box: Sandbox, id: string, comm = 'sleep', extra: string[] = []): Promise<number> {
   const c = box.create(id, extra);

@@ -9,7 +9,7 @@
 import type { LoadedBundle } from '../config/load.js';
 import { type ReadBundle, readBundleConfig } from '../config/read.js';
 import type { Spec } from '../config/types.js';
-import { closeFd } from '../linux/runtimefds.js';
+import { closeFd, socketActivationFds } from '../linux/runtimefds.js';
 import { makeExecFifo } from '../linux/execfifo.js';
 import { checkConsoleSocket } from '../linux/terminal.js';
 import { mapToHost } from '../linux/idmap.js';
@@ -77,13 +77,6 @@ function earlyNamespacePlan(doc: unknown): NamespacePlan | null {
   } catch {
     return null;
   }
-}
-
-/** LISTEN_FDS, when LISTEN_PID says it is meant for us (sd_listen_fds' rule), else 0. */
-export function socketActivationFds(): number {
-  const n = Number(process.env.LISTEN_FDS);
-  if (!Number.isInteger(n) || n <= 0 || Number(process.env.LISTEN_PID) !== process.pid) return 0;
-  return n;
 }
 
 export async function createContainer(store: Store, req: CreateRequest, held?: Interrupts): Promise<Created> {

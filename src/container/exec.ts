@@ -27,6 +27,7 @@ import { CleanupStack } from './cleanup.js';
 import { openProcessFds } from './processfds.js';
 import { trace } from '../trace.js';
 import { openCgroups } from '../linux/cgroups/lifecycle.js';
+import type { CgroupManager } from '../linux/cgroups/manager.js';
 import { enterSubCgroups } from '../linux/cgroups/subcgroup.js';
 import { warmCgroupMigration } from '../linux/cgroups/warmup.js';
 import { openPlacement } from '../linux/cgroups/selfplace.js';
@@ -161,8 +162,9 @@ export async function execInContainer(store: Store, req: ExecRequest): Promise<{
     cleanup.onFailure('stopping the process', () => { if (!started) abortLaunch(launch); });
     // Stage 1 puts it in the container's cgroups itself where it can (selfplace.ts); not with --cgroup, which goes
     // further down, nor with an initial CPU affinity, which must be set before the move.
-    const cg = s.cgroup && !req.cgroups.length && !plan.placement.initialCpus ? openCgroups(s.cgroup) : null;
-    const pid = completeExecLaunch(launch, plan.settings, openPlacement(cg?.selfPlacement() ?? null), (pid, placed) => placeProcess(s, req, pid, plan.placement, placed));
+    const cg = s.cgroup ? openCgroups(s.cgroup) : null;
+    const selfPlaced = cg && !req.cgroups.length && !plan.placement.initialCpus ? cg.selfPlacement() : null;
+    const pid = completeExecLaunch(launch, plan.settings, openPlacement(selfPlaced), (pid, placed) => placeProcess(cg, req, pid, plan.placement, placed));
     started = true;
     if (req.pidFile) writePidFile(req.pidFile, pid);
     cleanup.succeed();
@@ -216,11 +218,10 @@ function openTerminal(cleanup: CleanupStack, proc: Process, req: ExecRequest): {
  * rlimits; process.execCPUAffinity.initial is set before the move
  * (config.md), the final one by the process after it.
  */
-function placeProcess(s: StoredState, req: ExecRequest, pid: number, placement: Placement, placed: ReadonlySet<string>): void {
+function placeProcess(cg: CgroupManager | null, req: ExecRequest, pid: number, placement: Placement, placed: ReadonlySet<string>): void {
   trace(`exec process ${pid}, in ${placed.size} of the cgroup directories already`);
   if (placement.initialCpus) setCpuAffinityOf(pid, placement.initialCpus, 'process.execCPUAffinity.initial');
-  if (s.cgroup) {
-    const cg = openCgroups(s.cgroup);
+  if (cg) {
     cg.apply(pid, placed);
     // --cgroup: further down, into sub-cgroups that already exist.
     enterSubCgroups(cg.paths, req.cgroups, pid);

@@ -2,16 +2,11 @@
 // anything else happened, when an input is too large to hash under the
 // snapshot's fixed seed (config/hashlimit.ts). Same pid, same arguments and
 // environment (_OCIRUN_NOFILE, LISTEN_PID included), Node's flags less one.
-import { keepAcrossExec } from '../linux/runtimefds.js';
+import { keepAcrossExec, socketActivationFds } from '../linux/runtimefds.js';
 
-/** The fds the command passes on to a container: socket activation's (create.ts's rule, for create and run), then --preserve-fds. */
+/** The fds the command passes on to a container: socket activation's (create and run), then --preserve-fds. */
 export function passedFds(command: string, preserveFds: number): number {
-  let listen = 0;
-  if (command === 'create' || command === 'run') {
-    const n = Number(process.env.LISTEN_FDS);
-    if (Number.isInteger(n) && n > 0 && Number(process.env.LISTEN_PID) === process.pid) listen = n;
-  }
-  return listen + preserveFds;
+  return (command === 'create' || command === 'run' ? socketActivationFds() : 0) + preserveFds;
 }
 
 /**

@@ -6,6 +6,13 @@
 import { F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, FD_CLOEXEC } from '../sys/constants.js';
 import { close, connectUnix, fcntl } from '../sys/calls.js';
 
+/** LISTEN_FDS, when LISTEN_PID says it is meant for us (sd_listen_fds' rule), else 0: fds 3.. handed on first. */
+export function socketActivationFds(): number {
+  const n = Number(process.env.LISTEN_FDS);
+  if (!Number.isInteger(n) || n <= 0 || Number(process.env.LISTEN_PID) !== process.pid) return 0;
+  return n;
+}
+
 /** Connect to the engine's --console-socket; the error names the flag. */
 export function connectConsoleSocket(path: string): number {
   try {

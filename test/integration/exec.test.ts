@@ -2,21 +2,12 @@
 import t from 'tap';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { baseConfig, Sandbox, sharedRootfs, SKIP_NOT_ROOT, type Tap, type TapAsserts, until } from '../helpers.js';
+import { baseConfig, runningContainer, Sandbox, sharedRootfs, SKIP_NOT_ROOT, until } from '../helpers.js';
 
 const skip = SKIP_NOT_ROOT;
 
-async function running(t: Tap & TapAsserts, config = baseConfig(['sleep', '60'], sharedRootfs())): Promise<{ box: Sandbox; id: string; pid: number }> {
-  const box = new Sandbox(t, config);
-  const id = box.id();
-  const c = box.create(id);
-  t.equal(c.code, 0, c.stderr);
-  t.equal(box.ocirun(['start', id]).code, 0);
-  return { box, id, pid: c.pid };
-}
-
 t.test('exec runs a command inside, with its output and exit status', { skip }, async (t) => {
-  const { box, id } = await running(t);
+  const { box, id } = runningContainer(t);
   const r = box.ocirun(['exec', id, 'sh', '-c', 'echo out; echo err >&2; hostname; exit 3']);
   t.equal(r.code, 3, 'exit status of the process');
   t.equal(r.stdout, 'out\ntestbox\n', 'stdout, and the container hostname');
@@ -27,7 +18,7 @@ t.test('exec runs a command inside, with its output and exit status', { skip }, 
 });
 
 t.test('exec joins every namespace of the container', { skip }, async (t) => {
-  const { box, id, pid } = await running(t);
+  const { box, id, pid } = runningContainer(t);
   const pidFile = join(box.dir, 'exec.pid');
   const r = box.detached(['exec', '--detach', '--pid-file', pidFile, id, 'sleep', '30'], 'exec');
   t.equal(r.code, 0, r.stderr);
@@ -43,7 +34,7 @@ t.test('exec joins every namespace of the container', { skip }, async (t) => {
 });
 
 t.test('exec with its own user, env, cwd, capabilities and no_new_privs', { skip }, async (t) => {
-  const { box, id } = await running(t);
+  const { box, id } = runningContainer(t);
   const r = box.ocirun(['exec', '--user', '1000:1001', '--additional-gids', '5', '--additional-gids', '7', '--env', 'FOO=bar', '-e', 'X=y', '--cwd', '/tmp', '--cap', 'CAP_SYS_ADMIN', '--no-new-privs', id,
     'sh', '-c', 'echo "$FOO $X"; pwd; grep -E "^(Uid|Gid|Groups|CapBnd|NoNewPrivs):" /proc/self/status']);
   t.equal(r.code, 0, r.stderr);
@@ -59,7 +50,7 @@ t.test('exec with its own user, env, cwd, capabilities and no_new_privs', { skip
 });
 
 t.test('exec --process takes a process.json', { skip }, async (t) => {
-  const { box, id } = await running(t);
+  const { box, id } = runningContainer(t);
   const file = join(box.dir, 'process.json');
   const { writeFileSync } = await import('node:fs');
   writeFileSync(file, JSON.stringify({ args: ['sh', '-c', 'echo "$WHO" from $(pwd); exit 4'], env: ['WHO=process.json', 'PATH=/bin'], cwd: '/dev', user: { uid: 0, gid: 0 } }));
@@ -69,7 +60,7 @@ t.test('exec --process takes a process.json', { skip }, async (t) => {
 });
 
 t.test('exec of a missing program, into a stopped or unknown container', { skip }, async (t) => {
-  const { box, id } = await running(t);
+  const { box, id } = runningContainer(t);
   const missing = box.ocirun(['exec', id, 'no-such-program']);
   t.equal(missing.code, 1);
   t.match(missing.stderr, /exec: "no-such-program": executable file not found in \$PATH/);
@@ -93,7 +84,7 @@ t.test('exec of a missing program, into a stopped or unknown container', { skip 
 });
 
 t.test('exec --preserve-fds passes exactly the fds asked for', { skip }, async (t) => {
-  const { box, id } = await running(t);
+  const { box, id } = runningContainer(t);
   const { openSync } = await import('node:fs');
   const a = openSync('/etc/hostname', 'r');
   const b = openSync('/etc/hostname', 'r');
@@ -106,7 +97,7 @@ t.test('exec --preserve-fds passes exactly the fds asked for', { skip }, async (
 });
 
 t.test('exec --apparmor / --process-label name the LSM this host lacks', { skip }, async (t) => {
-  const { box, id } = await running(t);
+  const { box, id } = runningContainer(t);
   const a = box.ocirun(['exec', '--apparmor', 'some-profile', id, 'true']);
   t.equal(a.code, 1);
   t.match(a.stderr, /process\.apparmorProfile: AppArmor is not enabled on this host/);
@@ -120,7 +111,7 @@ t.test('exec into a user-namespace container runs as its mapped root', { skip },
   config.linux.namespaces.push({ type: 'user' });
   config.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
   config.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-  const { box, id, pid } = await running(t, config);
+  const { box, id, pid } = runningContainer(t, config);
   const { chmodSync } = await import('node:fs');
   chmodSync(box.dir, 0o711);
   const pidFile = join(box.dir, 'exec.pid');
@@ -135,7 +126,7 @@ t.test('exec into a user-namespace container runs as its mapped root', { skip },
 
 t.test('exec --cgroup puts the process in an existing sub-cgroup', { skip }, async (t) => {
   const config = baseConfig(['sleep', '60'], sharedRootfs());
-  const { box, id, pid } = await running(t, config);
+  const { box, id, pid } = runningContainer(t, config);
   const { mkdirSync, rmdirSync, existsSync } = await import('node:fs');
   // The container's own cgroup, per hierarchy, from the kernel's view of its init.
   const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n').map((l) => l.split(':'));

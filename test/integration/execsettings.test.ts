@@ -6,20 +6,15 @@
 import t, { type Test } from 'tap';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { baseConfig, type Config, procComm, readProcFile, run as runCmd, Sandbox, sharedRootfs, SKIP_NOT_ROOT, statusField, until } from '../helpers.js';
+import { baseConfig, type Config, procComm, runningContainer, readProcFile, run as runCmd, Sandbox, sharedRootfs, SKIP_NOT_ROOT, statusField, until } from '../helpers.js';
 
 const skip = SKIP_NOT_ROOT;
 
 /** A running container (`sleep 60`) with config changes. */
-async function running(t: Test, change: (c: Config) => void = () => {}): Promise<{ box: Sandbox; id: string; pid: number }> {
+function running(t: Test, change: (c: Config) => void = () => {}): { box: Sandbox; id: string; pid: number } {
   const config = baseConfig(['sleep', '60'], sharedRootfs());
   change(config);
-  const box = new Sandbox(t, config);
-  const id = box.id();
-  const c = box.create(id);
-  t.equal(c.code, 0, c.stderr);
-  t.equal(box.ocirun(['start', id]).code, 0);
-  return { box, id, pid: c.pid };
+  return runningContainer(t, config);
 }
 
 /** exec --detach; the exec'd process's host pid once it runs `comm` (0 on failure). */

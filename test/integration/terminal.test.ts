@@ -6,7 +6,7 @@ import { closeSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { acceptUnix, listenUnix, recvWithFds } from '../../src/sys/socket.js';
 import { getWinSize } from '../../src/sys/tty.js';
-import { baseConfig, Sandbox, sharedRootfs, SKIP_NOT_ROOT, until } from '../helpers.js';
+import { baseConfig, run, runningContainer, Sandbox, sharedRootfs, SKIP_NOT_ROOT, until } from '../helpers.js';
 
 const skip = SKIP_NOT_ROOT;
 
@@ -76,17 +76,13 @@ t.test('run with a terminal and no socket joins the caller\'s terminal', { skip 
   config.process.terminal = true;
   const box = new Sandbox(t, config);
   // script(1) gives ocirun a terminal of its own to join.
-  const { run } = await import('../helpers.js');
   const r = run('script', ['-qec', `${join(process.cwd(), 'bin/ocirun')} --root ${box.root} run --bundle ${box.bundle} ${box.id()}`, '/dev/null'], { env: { ...process.env, NODE_OPTIONS: '' } });
   t.match(r.stdout, /\/dev\/pts\/\d+/, 'the container\'s stdin is a pty');
   t.equal(r.code, 7, 'exit status through the terminal');
 });
 
 t.test('exec --tty sends its own pty master over the console socket', { skip }, async (t) => {
-  const box = new Sandbox(t, baseConfig(['sleep', '60'], sharedRootfs()));
-  const id = box.id();
-  t.equal(box.create(id).code, 0);
-  t.equal(box.ocirun(['start', id]).code, 0);
+  const { box, id } = runningContainer(t);
   const sock = join(box.dir, 'exec-console.sock');
   const listener = listenUnix(sock);
   t.teardown(() => closeSync(listener));
@@ -107,22 +103,14 @@ t.test('exec --tty sends its own pty master over the console socket', { skip }, 
 });
 
 t.test('exec -t without a socket joins the caller\'s terminal', { skip }, async (t) => {
-  const box = new Sandbox(t, baseConfig(['sleep', '60'], sharedRootfs()));
-  const id = box.id();
-  t.equal(box.create(id).code, 0);
-  t.equal(box.ocirun(['start', id]).code, 0);
-  const { run } = await import('../helpers.js');
+  const { box, id } = runningContainer(t);
   const r = run('script', ['-qec', `${join(process.cwd(), 'bin/ocirun')} --root ${box.root} exec -t ${id} sh -c 'tty; exit 6'`, '/dev/null'], { env: { ...process.env, NODE_OPTIONS: '' } });
   t.match(r.stdout, /\/dev\/pts\/\d+/);
   t.equal(r.code, 6);
 });
 
 t.test('exec -t and run -t put the caller\'s terminal fully raw (no "\\r\\r\\n") and restore it', { skip }, async (t) => {
-  const box = new Sandbox(t, baseConfig(['sleep', '60'], sharedRootfs()));
-  const id = box.id();
-  t.equal(box.create(id).code, 0);
-  t.equal(box.ocirun(['start', id]).code, 0);
-  const { run } = await import('../helpers.js');
+  const { box, id } = runningContainer(t);
   const ocirun = `${join(process.cwd(), 'bin/ocirun')} --root ${box.root}`;
   const before = join(box.dir, 'stty.before');
   const after = join(box.dir, 'stty.after');
@@ -151,11 +139,7 @@ t.test('exec -t and run -t put the caller\'s terminal fully raw (no "\\r\\r\\n")
 // into a data byte, forwarded to the container's pty and echoed as "^@"
 // (before the output, after it, or lost as the process exited: a race).
 t.test('an end-of-file typed before the terminal goes raw reaches the container as one, not as a "^@"', { skip }, async (t) => {
-  const box = new Sandbox(t, baseConfig(['sleep', '60'], sharedRootfs()));
-  const id = box.id();
-  t.equal(box.create(id).code, 0);
-  t.equal(box.ocirun(['start', id]).code, 0);
-  const { run } = await import('../helpers.js');
+  const { box, id } = runningContainer(t);
   const ocirun = `${join(process.cwd(), 'bin/ocirun')} --root ${box.root}`;
   const underScript = (cmd: string, timeout = 20_000) => run('script', ['-qec', cmd, '/dev/null'], { timeout, env: { ...process.env, NODE_OPTIONS: '' } });
   // Byte for byte: before the fix about 4 in 10 of these had a "^@" (runc: nearly all).

@@ -29,34 +29,26 @@ export interface OpenPlacement {
   v2Dir: string | null;
 }
 
-/** Nothing to place by itself (no cgroups, or systemd places it). */
-export const NO_PLACEMENT: OpenPlacement = { fds: [], tasksDirs: [], v2Dir: null };
-
 /** Stage 1 takes at most 31 `tasks` fds (a u32 mask answers for them). */
 const MAX_TASKS = 31;
 
-/** Open what the process needs to place itself; what cannot be opened is left to apply(). */
+/** Open what the process needs to place itself (null: nothing, no cgroups or systemd places it); what cannot be opened is left to apply(). */
 export function openPlacement(p: SelfPlacement | null): OpenPlacement {
-  if (!p) return NO_PLACEMENT;
   const out: OpenPlacement = { fds: [], tasksDirs: [], v2Dir: null };
-  try {
-    for (const dir of p.tasksDirs.slice(0, MAX_TASKS)) {
-      try {
-        out.fds.push(open(join(dir, 'tasks'), O_WRONLY | O_CLOEXEC));
-        out.tasksDirs.push(dir);
-      } catch { /* apply() joins it, or says why it cannot */ }
-    }
-    if (p.v2Dir !== null) {
-      try {
-        out.fds.push(open(p.v2Dir, O_PATH | O_DIRECTORY | O_CLOEXEC));
-        out.v2Dir = p.v2Dir;
-      } catch { /* as above */ }
-    }
-    return out;
-  } catch (err) {
-    closePlacement(out);
-    throw err;
+  if (!p) return out;
+  for (const dir of p.tasksDirs.slice(0, MAX_TASKS)) {
+    try {
+      out.fds.push(open(join(dir, 'tasks'), O_WRONLY | O_CLOEXEC));
+      out.tasksDirs.push(dir);
+    } catch { /* apply() joins it, or says why it cannot */ }
   }
+  if (p.v2Dir !== null) {
+    try {
+      out.fds.push(open(p.v2Dir, O_PATH | O_DIRECTORY | O_CLOEXEC));
+      out.v2Dir = p.v2Dir;
+    } catch { /* as above */ }
+  }
+  return out;
 }
 
 export function closePlacement(p: OpenPlacement): void {
