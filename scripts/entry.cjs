@@ -11,12 +11,17 @@
 // function it called, each time (measured: ~100 functions of hot.cjs for a
 // `kill`, most of them fully parsed). So the bundles of dist/ are compiled
 // here, through vm.Script, with a cache made *after* the command ran (V8 then
-// includes every function compiled so far), one per bundle and command, in
-// the directory Node's compile cache chose (an install we may not write falls
-// back to the user's own cache directory, never a shared one). V8 checks a
-// cache against its own version, flags and the source's length; the file's
-// name carries the bundle's size and mtime, so a rebuild starts afresh.
-const m = require('node:module'), p = require('node:path'), fs = require('node:fs');
+// includes every function compiled so far), one per bundle and command, in a
+// directory of our own per Node version and user (an install we may not
+// write falls back to the user's own cache directory, never a shared one).
+// V8 checks a cache against its own version, flags and the source's length;
+// the file's name carries the bundle's size and mtime, so a rebuild starts
+// afresh. node:module is not loaded for this: it pulls in the ES module
+// loader, ~0.9 ms of every command (Node's builtins compile without their
+// cache under bin/ocirun's --no-rehash-snapshot); `module.constructor` is
+// the CommonJS loader it would give us.
+const p = require('node:path'), fs = require('node:fs');
+const Module = module.constructor;
 /** Whether path exists, belongs to our effective user and no one else may write it. */
 function ownedByUs(path) {
   try {
@@ -26,14 +31,26 @@ function ownedByUs(path) {
     return false;
   }
 }
+/** dir/<node version>-<arch>-<uid>, made if need be, when it is ours alone; else undefined. */
+function cacheIn(dir) {
+  const own = p.join(dir, `${process.version}-${process.arch}-${process.geteuid()}`);
+  try {
+    fs.mkdirSync(own, { recursive: true, mode: 0o700 });
+    fs.accessSync(own, fs.constants.W_OK);
+  } catch {
+    return undefined;
+  }
+  return ownedByUs(own) ? own : undefined;
+}
 let cacheDir;
 try {
   const e = process.env;
-  let r = m.enableCompileCache?.(p.join(__dirname, '..', 'node_modules', '.cache', 'ocirun-v8'));
-  const home = e.XDG_CACHE_HOME || (e.HOME && e.HOME !== '/' ? p.join(e.HOME, '.cache') : '');
-  // Only a cache directory of our own: cached code is code we run (root under `sudo -E` keeps the user's HOME).
-  if (r?.status === m.constants.compileCacheStatus.FAILED && home && ownedByUs(home)) r = m.enableCompileCache(p.join(home, 'ocirun-v8'));
-  if (r && r.status !== m.constants.compileCacheStatus.FAILED && r.status !== m.constants.compileCacheStatus.DISABLED) cacheDir = m.getCompileCacheDir?.() ?? r.directory;
+  if (!e.NODE_DISABLE_COMPILE_CACHE) {
+    cacheDir = cacheIn(p.join(__dirname, '..', 'node_modules', '.cache', 'ocirun-v8'));
+    const home = e.XDG_CACHE_HOME || (e.HOME && e.HOME !== '/' ? p.join(e.HOME, '.cache') : '');
+    // Only a cache directory of our own: cached code is code we run (root under `sudo -E` keeps the user's HOME).
+    if (!cacheDir && home && ownedByUs(home)) cacheDir = cacheIn(p.join(home, 'ocirun-v8'));
+  }
 } catch {}
 const argv = process.argv.slice(2);
 const COMMANDS = new Set(['checkpoint', 'create', 'delete', 'events', 'exec', 'features', 'kill', 'list', 'pause', 'plan', 'ps', 'restore', 'resume', 'run', 'spec', 'start', 'state', 'update']);
@@ -49,8 +66,8 @@ const seed = process.execArgv.includes('--no-rehash-snapshot') ? 'fixedseed' : '
 if (cacheDir) {
   const vm = require('node:vm');
   const fresh = [];
-  const compile = m.prototype._compile;
-  m.prototype._compile = function (content, filename, ...rest) {
+  const compile = Module.prototype._compile;
+  Module.prototype._compile = function (content, filename, ...rest) {
     if (p.dirname(filename) !== __dirname) return compile.call(this, content, filename, ...rest);
     const st = fs.statSync(filename);
     const file = p.join(cacheDir, `${p.basename(filename)}-${command}-${seed}-${st.size}-${Math.trunc(st.mtimeMs)}`);
@@ -64,10 +81,10 @@ if (cacheDir) {
       } finally { fs.closeSync(fd); }
     } catch {}
     // The bundles make no import() (build.mjs turns it into require()).
-    const script = new vm.Script(m.wrap(content), { filename, cachedData });
+    const script = new vm.Script(Module.wrap(content), { filename, cachedData });
     if (cachedData === undefined || script.cachedDataRejected) fresh.push({ script, file });
     const wrapper = script.runInThisContext({ displayErrors: true });
-    const require = m.createRequire(filename);
+    const require = Module.createRequire(filename);
     return wrapper.call(this.exports, this.exports, require, this, filename, p.dirname(filename));
   };
   // At exit, whatever the path to it: the caches this run had to make, with all it compiled.

@@ -1,6 +1,6 @@
 // start, kill, delete and state: small operations on an existing container,
 // each under the container's lock.
-import { rmSync, writeFileSync } from 'node:fs';
+import { unlinkSync, writeFileSync } from 'node:fs';
 import { releaseInit } from '../linux/execfifo.js';
 import { isProcessAlive } from '../linux/procfs.js';
 import { parseSignal, SIGKILL } from '../linux/signals.js';
@@ -41,7 +41,7 @@ function thawLeftFreeze(store: Store, s: StoredState): void {
   if (!s.cgroup || !killFreezeLeft(store, s.id)) return;
   const m = openCgroups(s.cgroup);
   try { if (m.isFrozen()) m.thaw(); } catch { /* no freezer */ }
-  rmSync(killFreezeMarker(store, s.id), { force: true });
+  dropMarker(killFreezeMarker(store, s.id));
 }
 
 /**
@@ -54,7 +54,12 @@ function signalCgroupMarked(store: Store, s: StoredState, signal: number): void 
   const marker = killFreezeMarker(store, s.id);
   writeFileSync(marker, '');
   signalCgroup(openCgroups(s.cgroup), signal, () => faultPoint('kill:frozen'));
-  rmSync(marker, { force: true });
+  dropMarker(marker);
+}
+
+/** Remove a marker file that may be gone already (not rmSync: it loads Node's rimraf). */
+function dropMarker(path: string): void {
+  try { unlinkSync(path); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; }
 }
 
 /** `signal` as the command line gives it (a name, with or without SIG, or a number), checked before the container is looked at. */

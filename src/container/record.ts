@@ -1,7 +1,6 @@
 // The first record of a new container (create, restore): still creating,
 // with the creating process named, so that if it dies before the end,
 // `state` and `delete` can tell (an orphaned record resolves).
-import { userInfo } from 'node:os';
 import type { Spec } from '../config/types.js';
 import type { NamespacePlan } from '../linux/namespaces.js';
 import { readProcStat } from '../linux/procfs.js';
@@ -30,7 +29,6 @@ export function newStateRecord(r: NewRecord): StoredState {
     bundle: r.bundle,
     rootfs: r.rootfs,
     created: nowRfc3339Nano(),
-    owner: userInfo().username,
     annotations: r.spec.annotations ?? {},
     creating: true,
     creator: { pid: process.pid, startTime: self?.startTime ?? 0 },

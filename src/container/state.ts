@@ -28,7 +28,6 @@ export interface StoredState {
   rootfs: string;
   /** RFC 3339 with nanoseconds, UTC */
   created: string;
-  owner: string;
   annotations: Record<string, string>;
   /** set until the init reports ready */
   creating: boolean;

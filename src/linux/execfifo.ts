@@ -4,7 +4,7 @@
 // init (native/ocirun.c, wait_for_start) opens that fd for writing, which
 // blocks until `start` opens the fifo for reading; it then runs the
 // startContainer hooks and answers "0", or "E" and the error, and execs.
-import { chmodSync, chownSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, unlinkSync } from 'node:fs';
 import { O_CLOEXEC, O_NONBLOCK, O_PATH, O_RDONLY, POLLIN } from '../sys/constants.js';
 import { close, mkfifo, open, pollOne, readSome } from '../sys/calls.js';
 
@@ -35,7 +35,8 @@ export function releaseInit(path: string, initAlive: () => boolean, onReleased: 
   const fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   let answer = '';
   try {
-    rmSync(path, { force: true });
+    // Not rmSync: it loads Node's rimraf (~0.3 ms of every start) for one file.
+    try { unlinkSync(path); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; }
     onReleased();
     for (;;) {
       if (pollOne(fd, POLLIN, 100) !== 0) {

@@ -17,7 +17,7 @@ const freshStore = (): Store => new Store(join(top, `root${++n}`));
 function record(id: string): StoredState {
   return {
     ociVersion: '1.3.0', id, pid: 0, pidStartTime: 0, bundle: '/b', rootfs: '/b/rootfs', created: '2026-01-01T00:00:00.000000000Z',
-    owner: '', annotations: {}, creating: true, ownPidNamespace: true,
+    annotations: {}, creating: true, ownPidNamespace: true,
   };
 }
 
