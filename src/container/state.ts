@@ -123,6 +123,31 @@ export function hookStateJson(s: StoredState, status: Status, pid: number): stri
 /** RFC 3339 with nanosecond precision, as Go prints time.Time. */
 export function nowRfc3339Nano(): string {
   const ns = process.hrtime.bigint() % 1_000_000n;
-  const iso = new Date().toISOString(); // …T12:34:56.789Z
-  return `${iso.slice(0, -1)}${ns.toString().padStart(6, '0')}Z`;
+  return `${isoUtcMillis(Date.now()).slice(0, -1)}${ns.toString().padStart(6, '0')}Z`;
+}
+
+const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
+
+/**
+ * Date's toISOString, by arithmetic: V8 looks up the host's time zone on
+ * a Date's first formatting (ICU reads /etc/localtime, ~0.15 ms of every
+ * create), although UTC needs none. Proleptic Gregorian calendar, years
+ * 0–9999; the year is counted from March so that the leap day comes last.
+ */
+export function isoUtcMillis(ms: number): string {
+  const day = Math.floor(ms / 86_400_000);
+  const inDay = ms - day * 86_400_000;
+  const z = day + 719_468; // days since 0000-03-01
+  const era = Math.floor(z / 146_097); // 400-year cycles
+  const dayOfEra = z - era * 146_097;
+  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365);
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const monthFromMarch = Math.floor((5 * dayOfYear + 2) / 153);
+  const date = dayOfYear - Math.floor((153 * monthFromMarch + 2) / 5) + 1;
+  const month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9;
+  const year = era * 400 + yearOfEra + (month <= 2 ? 1 : 0);
+  const h = Math.floor(inDay / 3_600_000);
+  const m = Math.floor(inDay / 60_000) % 60;
+  const sec = Math.floor(inDay / 1000) % 60;
+  return `${pad(year, 4)}-${pad(month)}-${pad(date)}T${pad(h)}:${pad(m)}:${pad(sec)}.${pad(inDay % 1000, 3)}Z`;
 }
