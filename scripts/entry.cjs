@@ -63,6 +63,7 @@ const launch = command === 'create' || command === 'run' || command === 'exec';
 // run directly) each keep their own file, so neither throws the other's away.
 const seed = process.execArgv.includes('--no-rehash-snapshot') ? 'fixedseed' : 'rehashed';
 
+let writeCaches = () => {};
 if (cacheDir) {
   const vm = require('node:vm');
   const fresh = [];
@@ -88,8 +89,9 @@ if (cacheDir) {
     return wrapper.call(this.exports, this.exports, require, this, filename, p.dirname(filename));
   };
   // At exit, whatever the path to it: the caches this run had to make, with all it compiled.
-  process.on('exit', () => {
-    for (const { script, file } of fresh) {
+  writeCaches = () => {
+    const made = fresh.splice(0);
+    for (const { script, file } of made) {
       const tmp = `${file}.${process.pid}.tmp`;
       try {
         fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
@@ -98,11 +100,21 @@ if (cacheDir) {
         try { fs.unlinkSync(tmp); } catch {}
       }
     }
-  });
+  };
+  process.on('exit', writeCaches);
 }
 
-require(hot ? './hot.cjs' : launch ? './launch.cjs' : './ocirun.cjs').main(argv).then(
-  (code) => process.exit(code),
+// The end: the caches first (also on any other path to exit), then the
+// bundle ends the process without Node's exit when nothing needs it (~1 ms,
+// src/linux/selfexit.ts); else, and for the whole CLI, process.exit.
+const bundle = require(hot ? './hot.cjs' : launch ? './launch.cjs' : './ocirun.cjs');
+bundle.main(argv).then(
+  (code) => {
+    writeCaches();
+    process.removeListener('exit', writeCaches);
+    bundle.exitNow?.(code);
+    process.exit(code);
+  },
   (err) => {
     fs.writeSync(2, `ocirun: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
     process.exit(1);

@@ -5,12 +5,17 @@
 // anything has been done.
 import { type HandlerLoader, dispatch, supportedPlatform } from './dispatch.js';
 import { fastParse } from './fastparse.js';
+import { nodeExitNeeded } from '../container/finish.js';
 
 export function subsetMain(handlers: Record<string, HandlerLoader>): (argv: string[]) => Promise<number> {
   return async (argv) => {
     const args = supportedPlatform() ? fastParse(argv) : null;
     const loadHandler = args ? handlers[args.command] : undefined;
-    if (!args || !loadHandler) return (await import('./main.js')).main(argv);
+    if (!args || !loadHandler) {
+      // The whole CLI may use Node's stdio streams (yargs' usage): Node's exit then puts fds 0-2 back.
+      nodeExitNeeded();
+      return (await import('./main.js')).main(argv);
+    }
     return dispatch(args, loadHandler);
   };
 }

@@ -13,6 +13,7 @@ import { close, fcntl, socketpair, writeAll } from '../sys/calls.js';
 import { F_DUPFD_CLOEXEC } from '../sys/constants.js';
 import { recvWithFds } from '../sys/socket.js';
 import { getWinSize, makeRaw, makeRawKeepingInput, setWinSize, type WinSize } from '../sys/tty.js';
+import { nodeExitNeeded } from './selfexit.js';
 
 export interface TerminalPlan {
   /** process.consoleSize: applied to the pty before anyone reads it */
@@ -69,6 +70,8 @@ export function ownTerminalSize(): WinSize | null {
  * Resolves once the pty's output has drained.
  */
 export async function proxyTerminal(master: number, done: Promise<unknown>): Promise<void> {
+  // Node's stdio streams take over fds 0 and 1: its exit puts their flags back.
+  nodeExitNeeded();
   // runc's console: the first of stdin, stdout, stderr that is a terminal is made raw.
   // node:tty (with net and stream behind it) costs several ms to load: only a run with a terminal pays.
   const { isatty } = process.getBuiltinModule('node:tty');

@@ -142,6 +142,17 @@ export function libc(): Bindings {
 }
 
 /**
+ * _exit(2) when koffi is loaded already, without Node's exit; false (and
+ * nothing done) when it is not: loading it only for this would cost more
+ * than it saves. See linux/selfexit.ts.
+ */
+export function exitIfLoaded(code: number): boolean {
+  if (!bound) return false;
+  bound._exit(code);
+  return true;
+}
+
+/**
  * A libc function the core table above does not declare, declared on its
  * first call (so importing a module costs nothing). syscall(2) is variadic:
  * each argument shape is its own prototype, e.g.
