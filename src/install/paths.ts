@@ -7,14 +7,19 @@ import { fileURLToPath } from 'node:url';
 
 let top: string | undefined;
 
+/** This module's file: the bundle's __filename in dist/ (no URL to make and parse back), else import.meta.url's. */
+function thisFile(): string {
+  return typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
+}
+
 export function installDir(): string {
   if (top) return top;
-  let dir = dirname(fileURLToPath(import.meta.url));
+  let dir = dirname(thisFile());
   for (let i = 0; i < 4; i++) {
     if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'native'))) return (top = dir);
     dir = dirname(dir);
   }
-  throw new Error(`cannot find the ocirun installation above ${fileURLToPath(import.meta.url)}`);
+  throw new Error(`cannot find the ocirun installation above ${thisFile()}`);
 }
 
 /**
