@@ -70,6 +70,7 @@ const builtins = new Map();
 function bundleRequire(real) {
   if (typeof process.getBuiltinModule !== 'function') return real;
   return Object.assign((id) => {
+    if (typeof id === 'string' && /^\.\/[a-z]+\.cjs$/.test(id)) return loadBundle(id.slice(2));
     if (typeof id !== 'string' || !id.startsWith('node:')) return real(id);
     let mod = builtins.get(id);
     if (mod === undefined) builtins.set(id, (mod = process.getBuiltinModule(id)));
@@ -120,7 +121,28 @@ if (cacheDir) {
 // The end: the caches first (also on any other path to exit), then the
 // bundle ends the process without Node's exit when nothing needs it (~1 ms,
 // src/linux/selfexit.ts); else, and for the whole CLI, process.exit.
-const bundle = require(hot ? './hot.cjs' : launch ? './launch.cjs' : './ocirun.cjs');
+// One of dist/'s bundles, loaded here rather than by require(): Node's loader
+// would look for the file and its package.json scope (we know both) and
+// decode it as UTF-8; build.mjs keeps the bundles ASCII, which latin1 reads
+// as the same string without decoding (~0.2 ms for launch.cjs).
+function loadBundle(name) {
+  const filename = p.join(__dirname, name);
+  const known = Module._cache[filename];
+  if (known) return known.exports;
+  const mod = new Module(filename, module);
+  mod.filename = filename;
+  Module._cache[filename] = mod;
+  try {
+    mod._compile(fs.readFileSync(filename, 'latin1'), filename);
+  } catch (err) {
+    delete Module._cache[filename];
+    throw err;
+  }
+  mod.loaded = true;
+  return mod.exports;
+}
+
+const bundle = loadBundle(hot ? 'hot.cjs' : launch ? 'launch.cjs' : 'ocirun.cjs');
 bundle.main(argv).then(
   (code) => {
     writeCaches();
