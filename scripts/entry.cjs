@@ -112,7 +112,16 @@ if (cacheDir) {
         fs.renameSync(tmp, file);
       } catch {
         try { fs.unlinkSync(tmp); } catch {}
+        continue;
       }
+      // The same bundle, command and seed of an earlier build: never read again.
+      const name = p.basename(file);
+      const stem = name.replace(/-\d+-\d+$/, '-');
+      try {
+        for (const old of fs.readdirSync(cacheDir)) {
+          if (old !== name && old.startsWith(stem) && /^\d+-\d+$/.test(old.slice(stem.length))) fs.unlinkSync(p.join(cacheDir, old));
+        }
+      } catch {}
     }
   };
   process.on('exit', writeCaches);
