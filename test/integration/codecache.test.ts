@@ -3,7 +3,7 @@
 // refuses (damaged, another build) costs time, never the command, and is
 // made again.
 import t from 'tap';
-import { chmodSync, chownSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OCIRUN, run, SKIP_NOT_ROOT, TOP } from '../helpers.js';
 
@@ -64,4 +64,22 @@ t.test('a run that drew a random hash seed keeps its own cache: the normal runs 
   // A cache V8 refused is written again (a new file renamed over it): same inode and mtime, it was used.
   t.equal(after.ino, before.ino, 'the normal cache was not replaced');
   t.equal(after.mtimeMs, before.mtimeMs, 'nor written');
+});
+
+t.test('a cache made afresh removes what earlier builds left for the same bundle, command and seed', async (t) => {
+  t.equal(run(OCIRUN, ['features']).code, 0);
+  const file = featureCaches()[0] as string;
+  const dir = join(file, '..');
+  const stale = join(dir, 'ocirun.cjs-features-fixedseed-1234-5678');
+  const otherSeed = join(dir, 'ocirun.cjs-features-rehashed-1234-5678');
+  const otherCommand = join(dir, 'ocirun.cjs-spec-fixedseed-1234-5678');
+  for (const f of [stale, otherSeed, otherCommand]) writeFileSync(f, 'old', { mode: 0o600 });
+  writeFileSync(file, Buffer.alloc(64, 0x5a)); // refused: made again at exit
+  const r = run(OCIRUN, ['features']);
+  t.equal(r.code, 0, r.stderr);
+  const names = readdirSync(dir);
+  t.notOk(names.includes('ocirun.cjs-features-fixedseed-1234-5678'), 'the earlier build\'s file is gone');
+  t.ok(names.includes('ocirun.cjs-features-rehashed-1234-5678'), 'another seed\'s is kept');
+  t.ok(names.includes('ocirun.cjs-spec-fixedseed-1234-5678'), 'another command\'s is kept');
+  for (const f of [otherSeed, otherCommand]) rmSync(f, { force: true });
 });
