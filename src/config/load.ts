@@ -115,7 +115,8 @@ export function checkBundleConfig(read: ReadBundle): LoadedBundle {
   const wanted = isAbsolute(rootPath) ? rootPath : join(bundle, rootPath);
   let rootfs: string;
   try {
-    rootfs = realpathSync(wanted);
+    // .native: one realpath(3); Node's JS one lstats each component itself (~0.1 ms).
+    rootfs = realpathSync.native(wanted);
   } catch (err) {
     const code = errnoCode(err) ?? String(err);
     throw new ConfigError(configPath, 'root.path', code === 'ENOENT' ? `rootfs ${wanted} does not exist` : `rootfs ${wanted}: ${code}`, { cause: err });

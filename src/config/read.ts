@@ -188,7 +188,7 @@ export function readBundleConfig(bundleDir: string): ReadBundle {
   const given = resolve(bundleDir);
   let bundle: string;
   try {
-    bundle = realpathSync(given);
+    bundle = realpathSync.native(given); // realpath(3), not Node's walk of lstat calls in JS
   } catch (err) {
     throw new ConfigError(join(given, 'config.json'), '', `cannot read: bundle ${given}: ${errnoCode(err) ?? String(err)}`, { cause: err });
   }
