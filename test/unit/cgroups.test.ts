@@ -11,6 +11,7 @@ import * as P from '../../src/linux/cgroups/resources.js';
 import { deviceRules, devicesV1, DEFAULT_ALLOWED_DEVICES } from '../../src/linux/cgroups/devices.js';
 import { cgroupManager, V1Cgroups, V2Cgroups } from '../../src/linux/cgroups/manager.js';
 import { isFrozen } from '../../src/linux/cgroups/record.js';
+import { cgroupTree, pidsInTree, removeCgroupTree } from '../../src/linux/cgroups/fsutil.js';
 import { collectStats, statsJson } from '../../src/linux/cgroups/stats.js';
 import { parseCpuList } from '../../src/linux/sched.js';
 import { mergeResources } from '../../src/container/cgroups.js';
@@ -312,4 +313,23 @@ t.test('update merging (runc\'s update), CLI parsing of sizes, durations and fla
   t.throws(() => resourcesFromArgs({ resources: 'f' }, () => '[1]'), /expected a JSON object/);
   t.same(parseCpuList('0-2,5', 'cpuset.cpus'), [0, 1, 2, 5]);
   t.same(parseCpuList('', 'cpuset.cpus'), [], 'an empty cpuset file: no cpus');
+});
+
+t.test('cgroup trees: sub-cgroups found (a leaf is not listed), removed deepest first, an empty leaf with one rmdir', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'ocirun-cgtree-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  for (const [d, pids] of [['box', '1\n'], ['box/a', '2\n3\n'], ['box/b', ''], ['box/a/deep', '4\n']] as const) fakeTree(root, d, { 'cgroup.procs': pids });
+  const box = join(root, 'box');
+  t.same(cgroupTree(box).map((d) => d.slice(box.length)).sort(), ['', '/a', '/a/deep', '/b']);
+  t.same(pidsInTree(box).sort(), [1, 2, 3, 4]);
+  t.same(cgroupTree(join(box, 'b')), [join(box, 'b')], 'a leaf is its own tree');
+  t.throws(() => removeCgroupTree(box, 0), /cgroups: cannot remove .*box.*: ENOTEMPTY/, 'what cannot be removed still fails, naming it');
+  for (const d of ['box', 'box/a', 'box/b', 'box/a/deep']) rmSync(join(root, d, 'cgroup.procs'));
+  removeCgroupTree(box);
+  t.notOk(existsSync(box), 'the whole tree is gone, children first');
+  removeCgroupTree(box);
+  t.pass('a tree already gone is no error');
+  fakeTree(root, 'leaf', {});
+  removeCgroupTree(join(root, 'leaf'));
+  t.notOk(existsSync(join(root, 'leaf')));
 });

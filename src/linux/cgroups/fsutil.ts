@@ -1,6 +1,6 @@
 // Reading and writing cgroup files and directories. Each write is one
 // write(2) on its own open: the kernel parses a cgroup file write as one command.
-import { closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { errnoCode } from '../../config/errors.js';
 
@@ -66,13 +66,29 @@ export function makeCgroupDirs(mountPoint: string, dir: string, created: string[
   }
 }
 
+/**
+ * Whether a directory may hold others. Its link count is 2 plus the
+ * directories in it (cgroupfs keeps it so, as ext4 and tmpfs do): at 2 a
+ * cgroup has no child, and the ~50 control files need not be listed to
+ * know it. Any other count (1 on btrfs, say) means: list it.
+ */
+function mayHoldDirs(dir: string): boolean {
+  try {
+    return statSync(dir, { throwIfNoEntry: false })?.nlink !== 2;
+  } catch {
+    return true;
+  }
+}
+
 /** Every cgroup directory from dir down (dir first). */
 export function cgroupTree(dir: string): string[] {
   const out = [dir];
   for (let i = 0; i < out.length; i++) {
+    const d = out[i] as string;
+    if (!mayHoldDirs(d)) continue;
     let entries;
-    try { entries = readdirSync(out[i] as string, { withFileTypes: true }); } catch { continue; }
-    for (const e of entries) if (e.isDirectory()) out.push(join(out[i] as string, e.name));
+    try { entries = readdirSync(d, { withFileTypes: true }); } catch { continue; }
+    for (const e of entries) if (e.isDirectory()) out.push(join(d, e.name));
   }
   return out;
 }
@@ -91,6 +107,14 @@ export function pidsInTree(dir: string): number[] {
  * A cgroup whose last task is still exiting is busy for a moment: retry.
  */
 export function removeCgroupTree(dir: string, timeoutMs = 5000): void {
+  // Mostly an empty leaf: one rmdir, without a walk. A child cgroup or a task
+  // still exiting (EBUSY), or any other error, takes the walk below.
+  try {
+    rmdirSync(dir);
+    return;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return;
+  }
   const tree = cgroupTree(dir).reverse();
   const deadline = Date.now() + timeoutMs;
   for (const d of tree) {
