@@ -117,20 +117,34 @@ function declare(lib: ReturnType<Koffi['load']>, proto: Prototype): Fn {
   return (proto.length === 1 ? lib.func(proto[0]) : lib.func(proto[0], proto[1], proto[2])) as unknown as Fn;
 }
 
+/** The structs of the core table, each declared (once) before the first prototype that names it. */
+const STRUCTS: Record<string, Record<string, string>> = {
+  ocirun_rlimit: { cur: 'uint64', max: 'uint64' },
+  ocirun_pollfd: { fd: 'int', events: 'short', revents: 'short' },
+};
+const declaredStructs = new Set<string>();
+
+function declareStructsOf(koffi: Koffi, proto: Prototype): void {
+  for (const [name, fields] of Object.entries(STRUCTS)) {
+    if (declaredStructs.has(name) || !proto[0].includes(name)) continue;
+    koffi.struct(name, fields);
+    declaredStructs.add(name);
+  }
+}
+
 /** Load koffi and libc (once); each prototype of the core table is declared when first read. */
 export function libc(): Bindings {
   if (bound) return bound;
   const koffi = loadKoffi();
   const lib = koffi.load('libc.so.6');
   libcHandle = lib;
-  koffi.struct('ocirun_rlimit', { cur: 'uint64', max: 'uint64' });
-  koffi.struct('ocirun_pollfd', { fd: 'int', events: 'short', revents: 'short' });
   const b = { koffi } as Bindings;
   for (const [name, proto] of Object.entries(CORE)) {
     Object.defineProperty(b, name, {
       configurable: true,
       enumerable: true,
       get(): Fn {
+        declareStructsOf(koffi, proto);
         const fn = declare(lib, proto);
         Object.defineProperty(b, name, { value: fn, enumerable: true });
         return fn;
