@@ -152,3 +152,22 @@ t.test('in-root resolution: neither ".." nor a symlink leads out, both ways', as
   t.equal(harness(['resolve', root, '/abs/nothing', 'none', 'openat2']).out, 'ENOENT');
   t.notOk(existsSync('/etc/made'), 'nothing was made on the host');
 });
+
+t.test('strings: length, UTF-8 bytes and a NUL, ASCII or not; a NUL inside is refused', async (t) => {
+  const at = (s: string): Buffer => {
+    const b = encodePlan({ ops: [{ op: 'chdir', path: s, what: 'process.cwd' }], flags: 0 });
+    // magic (8), flags, count, op code, op length, then the string
+    return b.subarray(8 + 16);
+  };
+  for (const s of ['/', '/work/dir', '/caf\u00e9/\u65e5\u672c', '/\u{1F600}', '']) {
+    const utf8 = Buffer.from(s, 'utf8');
+    const got = at(s);
+    t.equal(got.readUInt32LE(0), utf8.length, `${JSON.stringify(s)}: its UTF-8 length`);
+    t.same(got.subarray(4, 4 + utf8.length), utf8, 'its bytes');
+    t.equal(got[4 + utf8.length], 0, 'and a NUL');
+    t.equal(got.length, 4 + utf8.length + 1, 'and nothing more');
+  }
+  const long = 'x'.repeat(10_000) + '\u00e9';
+  t.equal(at(long).readUInt32LE(0), 10_002, 'a string longer than the first buffer');
+  t.throws(() => at('/a\0b'), /NUL byte/);
+});
