@@ -4,7 +4,7 @@
 // container's ids are checked from the host (/proc/<pid>/status, uid_map).
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OCIRUN, processGone, SKIP_NOT_ROOT, sharedRootfs, statusField, until } from '../helpers.js';
@@ -47,8 +47,14 @@ t.test('rootless podman runs, execs into, stops and removes containers through o
     if (left.length) t.fail(`ocirun state left under $XDG_RUNTIME_DIR/ocirun: ${left.join(' ')}`);
     const procs = spawnSync('pgrep', ['-f', `${dir}|sleep 1001`], { encoding: 'utf8' }).stdout.trim();
     if (procs) t.fail(`processes left: ${procs.replace(/\n/g, ' ')}`);
-    // podman's own pause process keeps its user namespace alive: it is podman's, not ours.
-    spawnSync('pkill', ['-u', String(user.uid), '-f', 'catatonit|podman pause']);
+    // podman's own pause process keeps its user namespace alive: it is podman's, not ours. Its
+    // argv is just "podman" (4.3), so it is found by what it kept of ours: its cwd is our dir.
+    spawnSync('pkill', ['-u', String(user.uid), 'catatonit|podman pause']); // its comm, not its argv
+    for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+      try {
+        if (statSync(`/proc/${pid}`).uid === user.uid && readlinkSync(`/proc/${pid}/cwd`) === dir) process.kill(Number(pid), 'SIGKILL');
+      } catch { /* gone */ }
+    }
     rmSync(dir, { recursive: true, force: true });
   });
 
