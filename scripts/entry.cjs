@@ -31,15 +31,11 @@ function ownedByUs(path) {
     return false;
   }
 }
-/** dir/<node version>-<arch>-<uid>, made if need be, when it is ours alone; else undefined. */
+/** dir/<node version>-<arch>-<uid> when it is ours alone, made the first time; else undefined. One stat a command. */
 function cacheIn(dir) {
   const own = p.join(dir, `${process.version}-${process.arch}-${process.geteuid()}`);
-  try {
-    fs.mkdirSync(own, { recursive: true, mode: 0o700 });
-    fs.accessSync(own, fs.constants.W_OK);
-  } catch {
-    return undefined;
-  }
+  if (ownedByUs(own)) return own;
+  try { fs.mkdirSync(own, { recursive: true, mode: 0o700 }); } catch { return undefined; }
   return ownedByUs(own) ? own : undefined;
 }
 let cacheDir;
@@ -63,7 +59,7 @@ const launch = command === 'create' || command === 'run' || command === 'exec';
 // run directly) each keep their own file, so neither throws the other's away.
 // bin/ocirun's --no-minor-gc-task is a flag V8 checks too: a run without it
 // (dist/cli.cjs run directly) keeps its own file as well.
-const seed = (process.execArgv.includes('--no-rehash-snapshot') ? 'fixedseed' : 'rehashed') +
+const flags = (process.execArgv.includes('--no-rehash-snapshot') ? 'fixedseed' : 'rehashed') +
   (process.execArgv.includes('--no-minor-gc-task') ? '' : '-gctask');
 
 // A bundle asks for node:fs or node:path once in each of its modules (55
@@ -88,7 +84,7 @@ if (cacheDir) {
   Module.prototype._compile = function (content, filename, ...rest) {
     if (p.dirname(filename) !== __dirname) return compile.call(this, content, filename, ...rest);
     const st = fs.statSync(filename);
-    const file = p.join(cacheDir, `${p.basename(filename)}-${command}-${seed}-${st.size}-${Math.trunc(st.mtimeMs)}`);
+    const file = p.join(cacheDir, `${p.basename(filename)}-${command}-${flags}-${st.size}-${Math.trunc(st.mtimeMs)}`);
     let cachedData;
     try {
       const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
@@ -117,7 +113,7 @@ if (cacheDir) {
         try { fs.unlinkSync(tmp); } catch {}
         continue;
       }
-      // The same bundle, command and seed of an earlier build: never read again.
+      // The same bundle, command and flags of an earlier build: never read again.
       const name = p.basename(file);
       const stem = name.replace(/-\d+-\d+$/, '-');
       try {
@@ -130,9 +126,6 @@ if (cacheDir) {
   process.on('exit', writeCaches);
 }
 
-// The end: the caches first (also on any other path to exit), then the
-// bundle ends the process without Node's exit when nothing needs it (~1 ms,
-// src/linux/selfexit.ts); else, and for the whole CLI, process.exit.
 // One of dist/'s bundles, loaded here rather than by require(): Node's loader
 // would look for the file and its package.json scope (we know both) and
 // decode it as UTF-8; build.mjs keeps the bundles ASCII, which latin1 reads
@@ -155,6 +148,9 @@ function loadBundle(name) {
 }
 
 const bundle = loadBundle(hot ? 'hot.cjs' : launch ? 'launch.cjs' : 'ocirun.cjs');
+// The end: the caches first (also on any other path to exit), then the
+// bundle ends the process without Node's exit when nothing needs it (~1 ms,
+// src/linux/selfexit.ts); else, and for the whole CLI, process.exit.
 bundle.main(argv).then(
   (code) => {
     writeCaches();

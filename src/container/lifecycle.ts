@@ -1,6 +1,7 @@
 // start, kill, delete and state: small operations on an existing container,
 // each under the container's lock.
-import { unlinkSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { unlinkIfPresent } from '../linux/files.js';
 import { releaseInit } from '../linux/execfifo.js';
 import { isProcessAlive } from '../linux/procfs.js';
 import { parseSignal, SIGKILL } from '../linux/signals.js';
@@ -41,7 +42,7 @@ function thawLeftFreeze(store: Store, s: StoredState): void {
   if (!s.cgroup || !killFreezeLeft(store, s.id)) return;
   const m = openCgroups(s.cgroup);
   try { if (m.isFrozen()) m.thaw(); } catch { /* no freezer */ }
-  dropMarker(killFreezeMarker(store, s.id));
+  unlinkIfPresent(killFreezeMarker(store, s.id));
 }
 
 /**
@@ -54,12 +55,7 @@ function signalCgroupMarked(store: Store, s: StoredState, signal: number): void 
   const marker = killFreezeMarker(store, s.id);
   writeFileSync(marker, '');
   signalCgroup(openCgroups(s.cgroup), signal, () => faultPoint('kill:frozen'));
-  dropMarker(marker);
-}
-
-/** Remove a marker file that may be gone already (not rmSync: it loads Node's rimraf). */
-function dropMarker(path: string): void {
-  try { unlinkSync(path); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; }
+  unlinkIfPresent(marker);
 }
 
 /** `signal` as the command line gives it (a name, with or without SIG, or a number), checked before the container is looked at. */

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { errnoCode } from '../config/errors.js';
 import { HASH_INPUT_LIMIT, tooBigForFixedSeed } from '../config/hashlimit.js';
 import { honorsXdgRuntimeDir } from '../linux/rootless.js';
+import { unlinkIfPresent } from '../linux/files.js';
 import { lockExclusive, openDir, renameIfAbsent, tryLockDir, unlock } from '../linux/filelock.js';
 import type { StoredState } from './state.js';
 import { faultPoint } from './faultpoint.js';
@@ -190,7 +191,7 @@ export class Store {
       writeFileSync(temp, JSON.stringify(state), { mode: 0o600 });
       renameSync(temp, final);
     } catch (err) {
-      rmSync(temp, { force: true });
+      unlinkIfPresent(temp);
       // Node's own message leaves the file out ("ENOSPC: no space left on device, write").
       throw new Error(`cannot write ${final}: ${errnoCode(err) ?? (err as Error).message}`, { cause: err });
     }

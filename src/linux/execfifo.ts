@@ -4,7 +4,8 @@
 // init (native/ocirun.c, wait_for_start) opens that fd for writing, which
 // blocks until `start` opens the fifo for reading; it then runs the
 // startContainer hooks and answers "0", or "E" and the error, and execs.
-import { chmodSync, chownSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync } from 'node:fs';
+import { unlinkIfPresent } from './files.js';
 import { O_CLOEXEC, O_NONBLOCK, O_PATH, O_RDONLY, POLLIN } from '../sys/constants.js';
 import { close, mkfifo, open, pollOne, readSome } from '../sys/calls.js';
 
@@ -35,8 +36,7 @@ export function releaseInit(path: string, initAlive: () => boolean, onReleased: 
   const fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   let answer = '';
   try {
-    // Not rmSync: it loads Node's rimraf (~0.3 ms of every start) for one file.
-    try { unlinkSync(path); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; }
+    unlinkIfPresent(path);
     onReleased();
     for (;;) {
       if (pollOne(fd, POLLIN, 100) !== 0) {

@@ -156,14 +156,12 @@ export function libc(): Bindings {
 }
 
 /**
- * _exit(2) when koffi is loaded already, without Node's exit; false (and
- * nothing done) when it is not: loading it only for this would cost more
- * than it saves. See linux/selfexit.ts.
+ * _exit(2) when koffi is loaded already, without Node's exit; nothing (it
+ * returns) when it is not: loading it only for this would cost more than it
+ * saves. See linux/selfexit.ts.
  */
-export function exitIfLoaded(code: number): boolean {
-  if (!bound) return false;
-  bound._exit(code);
-  return true;
+export function exitIfLoaded(code: number): void {
+  bound?._exit(code);
 }
 
 /**
