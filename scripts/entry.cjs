@@ -76,9 +76,39 @@ function bundleRequire(real) {
     return mod;
   }, { resolve: real.resolve, cache: real.cache, main: real.main });
 }
+// How a bundle is compiled with a cache and run. node:vm costs ~0.45 ms to
+// load (compiled from source under --no-rehash-snapshot, like every built-in
+// loaded after startup), and vm.Script is a thin layer over the contextify
+// binding's ContextifyScript, which is already loaded. Its arguments are
+// internal to Node, so it is used only under the Node that package.json pins
+// (build.mjs writes its version below, test/integration/codecache.test.ts
+// checks both paths), and not where process.binding would print a warning.
+const PINNED_NODE = '__OCIRUN_PINNED_NODE__';
+function scriptCompiler() {
+  const e = process.env;
+  if (process.version === `v${PINNED_NODE}` && !e.NODE_PENDING_DEPRECATION && !process.execArgv.includes('--pending-deprecation') && !e._OCIRUN_VM) {
+    try {
+      const { ContextifyScript } = process.binding('contextify');
+      if (typeof ContextifyScript === 'function') {
+        return {
+          // (code, filename, line and column offsets, cache, produce no cache now, no parsing context, the id of
+          // its host options: a symbol of its own, as vm.Script gives a script with no import() callback).
+          compile: (code, filename, cachedData) => new ContextifyScript(code, filename, 0, 0, cachedData, false, undefined, Symbol(filename)),
+          // (this context, no timeout, display errors, no break on SIGINT, no break on the first line)
+          run: (script) => script.runInContext(null, -1, true, false, false),
+        };
+      }
+    } catch {}
+  }
+  const vm = require('node:vm');
+  return {
+    compile: (code, filename, cachedData) => new vm.Script(code, { filename, cachedData }),
+    run: (script) => script.runInThisContext({ displayErrors: true }),
+  };
+}
 let writeCaches = () => {};
 if (cacheDir) {
-  const vm = require('node:vm');
+  const scripts = scriptCompiler();
   const fresh = [];
   const compile = Module.prototype._compile;
   Module.prototype._compile = function (content, filename, ...rest) {
@@ -95,9 +125,9 @@ if (cacheDir) {
       } finally { fs.closeSync(fd); }
     } catch {}
     // The bundles make no import() (build.mjs turns it into require()).
-    const script = new vm.Script(Module.wrap(content), { filename, cachedData });
+    const script = scripts.compile(Module.wrap(content), filename, cachedData);
     if (cachedData === undefined || script.cachedDataRejected) fresh.push({ script, file });
-    const wrapper = script.runInThisContext({ displayErrors: true });
+    const wrapper = scripts.run(script);
     const require = bundleRequire(Module.createRequire(filename));
     return wrapper.call(this.exports, this.exports, require, this, filename, p.dirname(filename));
   };

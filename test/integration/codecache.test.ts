@@ -3,7 +3,8 @@
 // refuses (damaged, another build) costs time, never the command, and is
 // made again.
 import t from 'tap';
-import { chmodSync, chownSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OCIRUN, run, SKIP_NOT_ROOT, TOP } from '../helpers.js';
 
@@ -82,4 +83,37 @@ t.test('a cache made afresh removes what earlier builds left for the same bundle
   t.ok(names.includes('ocirun.cjs-features-rehashed-1234-5678'), 'another seed\'s is kept');
   t.ok(names.includes('ocirun.cjs-spec-fixedseed-1234-5678'), 'another command\'s is kept');
   for (const f of [otherSeed, otherCommand]) rmSync(f, { force: true });
+});
+
+t.test('under the pinned Node the bundles compile without node:vm; elsewhere, and where a warning could show, through it', async (t) => {
+  const node = join(TOP, 'node_modules', `node-linux-${process.arch}`, 'bin', 'node');
+  const dir = mkdtempSync(join(tmpdir(), 'ocirun-vm-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // Says at exit whether node:vm was loaded (the entry ends through Node's exit when an exit listener is there).
+  const preload = join(dir, 'loaded.cjs');
+  // (process.moduleLoadList is itself deprecated: its warning silenced, any the command made came out before.)
+  writeFileSync(preload, "process.on('exit', () => { process.noDeprecation = true; require('fs').writeSync(2, 'vm loaded: ' + process.moduleLoadList.includes('NativeModule vm') + '\\n'); });\n");
+  const features = (env: Record<string, string>): { code: number | null; stdout: string; stderr: string } =>
+    run(node, ['--no-rehash-snapshot', '--no-minor-gc-task', '--trace-deprecation', '-r', preload, join(TOP, 'dist', 'cli.cjs'), 'features'], { env: { ...process.env, NODE_OPTIONS: '', ...env } });
+  // tap's own hooks in every child call process.binding too: only a warning from our entry counts.
+  const loadedLine = (stderr: string): string => stderr.split('\n').filter((l) => l.startsWith('vm loaded: ')).join('\n');
+  const pinned = features({});
+  t.equal(pinned.code, 0, pinned.stderr);
+  t.equal(loadedLine(pinned.stderr), 'vm loaded: false', 'the pinned Node: the contextify binding, no node:vm');
+  for (const [why, env] of [['asked for (the A/B knob)', { _OCIRUN_VM: '1' }], ['pending deprecations on', { NODE_PENDING_DEPRECATION: '1' }]] as const) {
+    const r = features(env);
+    t.equal(r.code, 0, r.stderr);
+    t.equal(loadedLine(r.stderr), 'vm loaded: true', `${why}: node:vm`);
+    t.notMatch(r.stderr, /dist\/cli\.cjs/, `${why}: no warning from the entry`);
+    t.equal(r.stdout, pinned.stdout, `${why}: the same output`);
+  }
+  // Another Node (the system's, as on this project's CI machines, when it is not the pinned one): node:vm.
+  const otherVersion = run('/usr/bin/node', ['--version']).stdout.trim();
+  if (!/^v\d/.test(otherVersion) || otherVersion === process.version) {
+    t.comment('no other Node in /usr/bin');
+  } else {
+    const other = run('/usr/bin/node', ['-r', preload, join(TOP, 'dist', 'cli.cjs'), 'features'], { env: { ...process.env, NODE_OPTIONS: '' } });
+    t.equal(other.code, 0, other.stderr);
+    t.equal(loadedLine(other.stderr), 'vm loaded: true', 'another Node: node:vm');
+  }
 });
