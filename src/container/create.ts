@@ -20,7 +20,7 @@ import { processExe } from '../linux/procexe.js';
 import { abortLaunch, completeLaunch, type Launch, launchInit, sameNamespaces } from '../linux/spawn.js';
 import { type StoredState, hookStateJson } from './state.js';
 import { newStateRecord } from './record.js';
-import { type Store, validateId, writePidFile } from './store.js';
+import { type PreparedWrite, type Store, validateId, writePidFile } from './store.js';
 import { CleanupStack } from './cleanup.js';
 import { openProcessFds } from './processfds.js';
 import type { ContainerPlan } from './plan.js';
@@ -148,9 +148,9 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
     ];
     const launch = early ?? launchInit(c.plan.namespaces, passFds);
     early = null;
-    startInit(c, state, cg, launch, extraFds);
+    const last = startInit(c, state, cg, launch, extraFds);
     faultPoint('create:ready');
-    recordCreated(c, state, launch.initPid);
+    recordCreated(c, state, launch.initPid, last);
     faultPoint('create:written');
     // A signal held meanwhile cancels the create now, before anyone is told it succeeded.
     await interrupts.check();
@@ -264,12 +264,14 @@ function makeCgroups(c: Creating, state: StoredState): CgroupManager | null {
 }
 
 /**
- * Step 4, start: learn the init's pid (record it, place it in its cgroups,
- * build its operations), send the plan, run the runtime's hooks when it
- * asks, and return once it waits on exec.fifo. Undone: the init killed and
- * reaped, then (no mount namespace) its mounts on the rootfs taken off.
+ * Step 4, start: learn the init's pid (place it in its cgroups, build its
+ * operations), send the plan, record the pid and write the last record's
+ * temp file while the init carries the plan out, run the runtime's hooks
+ * when it asks, and return once it waits on exec.fifo, with that last record
+ * to put in place. Undone: the init killed and reaped, then (no mount
+ * namespace) its mounts on the rootfs taken off.
  */
-function startInit(c: Creating, state: StoredState, cg: CgroupManager | null, launch: Launch, extraFds: number[]): void {
+function startInit(c: Creating, state: StoredState, cg: CgroupManager | null, launch: Launch, extraFds: number[]): PreparedWrite | null {
   const { store, loaded, plan } = c;
   const hostMountsBefore = state.hostRootfsMounts;
   if (hostMountsBefore !== undefined) {
@@ -292,19 +294,20 @@ function startInit(c: Creating, state: StoredState, cg: CgroupManager | null, la
   const gidMap = loaded.spec.linux?.gidMappings ?? [];
   // Stage 1 puts the init in its cgroups itself where it can, as it forks it (selfplace.ts).
   const placement = openPlacement(cg?.selfPlacement() ?? null);
+  let last: PreparedWrite | null = null;
   completeLaunch(launch, uidMap, gidMap, store.fifoPath(c.req.id), extraFds, placement, (pid, placed) => {
     trace(`init pid ${pid}, in ${placed.size} of its cgroup directories already`);
     // The rest before the init runs anything (it unshares its cgroup namespace first).
     cg?.apply(pid, placed);
     trace('init placed in its cgroups');
     plan.init.hookState = JSON.parse(hookStateJson(initNeedsState ? state : { ...state, annotations: {} }, 'created', pid)) as Record<string, unknown>;
-    // Recorded at once: should we die before the end, state and delete find the init.
+    // Recorded once the plan is on its way (below): killed before that, the
+    // init sees its socket close and exits; the cgroups the record names hold it meanwhile.
     const stat = readProcStat(pid);
     if (stat) {
       state.pid = pid;
       state.pidStartTime = stat.startTime;
       state.initExe = processExe(pid);
-      store.write(interim(state));
     }
     faultPoint('create:init-pid');
     // Built now: the cgroup mounts bind the init's own cgroups, the hooks get its pid.
@@ -322,18 +325,46 @@ function startInit(c: Creating, state: StoredState, cg: CgroupManager | null, la
       throw err;
     }
     trace('prestart and createRuntime hooks done');
+  }, () => {
+    // The init is busy with its mounts for a few milliseconds: the two state
+    // writes happen meanwhile. From here on, should we die, state and delete find the init.
+    if (!state.pid) return;
+    store.write(interim(state));
+    last = store.prepareWrite(createdRecord(state));
   });
   setResources();
+  return last;
 }
 
-/** Step 5, record: the init waits for `start`; the whole record (annotations too) says so. */
-function recordCreated(c: Creating, state: StoredState, initPid: number): void {
+/** The last record: the init waits for `start`; the whole record (annotations too) says so. */
+function markCreated(state: StoredState): StoredState {
+  state.creating = false;
+  delete state.creator;
+  return state;
+}
+
+function createdRecord(state: StoredState): StoredState {
+  return markCreated({ ...state });
+}
+
+/**
+ * Step 5, record: put the last record in place, the one prepared while the
+ * init worked when it names this very process, else written now.
+ */
+function recordCreated(c: Creating, state: StoredState, initPid: number, prepared: PreparedWrite | null): void {
   const stat = readProcStat(initPid);
-  if (!stat) throw new Error('the container init exited during create');
+  if (!stat) {
+    prepared?.discard();
+    throw new Error('the container init exited during create');
+  }
+  if (prepared && state.pid === initPid && state.pidStartTime === stat.startTime) {
+    prepared.commit();
+    markCreated(state);
+    return;
+  }
+  prepared?.discard();
   state.pid = initPid;
   state.pidStartTime = stat.startTime;
   state.initExe ??= processExe(initPid);
-  state.creating = false;
-  delete state.creator;
-  c.store.write(state);
+  c.store.write(markCreated(state));
 }

@@ -49,6 +49,35 @@ export function validateId(id: string): void {
   if (!/^[\w+.-]+$/.test(id) || id === '.' || id === '..') throw new Error(`invalid container ID format: "${id}"`);
 }
 
+/** A record written to its temp file, put in place by commit (Store.prepareWrite). */
+export interface PreparedWrite {
+  commit(): void;
+  discard(): void;
+}
+
+function cannotWrite(final: string, err: unknown): Error {
+  // Node's own message leaves the file out ("ENOSPC: no space left on device, write").
+  return new Error(`cannot write ${final}: ${errnoCode(err) ?? (err as Error).message}`, { cause: err });
+}
+
+function writeTemp(final: string, temp: string, state: StoredState): void {
+  try {
+    writeFileSync(temp, JSON.stringify(state), { mode: 0o600 });
+  } catch (err) {
+    unlinkIfPresent(temp);
+    throw cannotWrite(final, err);
+  }
+}
+
+function renameTemp(final: string, temp: string): void {
+  try {
+    renameSync(temp, final);
+  } catch (err) {
+    unlinkIfPresent(temp);
+    throw cannotWrite(final, err);
+  }
+}
+
 export class NotFoundError extends Error {
   constructor() {
     super('container does not exist');
@@ -184,17 +213,27 @@ export class Store {
     this.writeIn(this.dir(state.id), state);
   }
 
+  /**
+   * The same write in two halves: the temp file now, the rename at commit.
+   * create prepares its last record while the init works and only renames
+   * it once the init is ready. A temp file a crash leaves in the directory
+   * goes with it (delete empties it whole).
+   */
+  prepareWrite(state: StoredState): PreparedWrite {
+    const final = join(this.dir(state.id), 'state.json');
+    const temp = `${final}.${process.pid}.next.tmp`;
+    writeTemp(final, temp, state);
+    return {
+      commit: () => renameTemp(final, temp),
+      discard: () => unlinkIfPresent(temp),
+    };
+  }
+
   private writeIn(dir: string, state: StoredState): void {
     const final = join(dir, 'state.json');
     const temp = `${final}.${process.pid}.tmp`;
-    try {
-      writeFileSync(temp, JSON.stringify(state), { mode: 0o600 });
-      renameSync(temp, final);
-    } catch (err) {
-      unlinkIfPresent(temp);
-      // Node's own message leaves the file out ("ENOSPC: no space left on device, write").
-      throw new Error(`cannot write ${final}: ${errnoCode(err) ?? (err as Error).message}`, { cause: err });
-    }
+    writeTemp(final, temp, state);
+    renameTemp(final, temp);
   }
 
   /**

@@ -114,6 +114,8 @@ export interface MountInfo {
 
 /** mountinfo writes space, tab, newline and backslash in paths as \ooo. */
 function unescapeMountinfo(s: string): string {
+  // Most fields have no escape: no regular expression compiled and run for them (a create parses the table twice).
+  if (!s.includes('\\')) return s;
   return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 

@@ -135,6 +135,8 @@ export function completeLaunch(
   placement: OpenPlacement,
   planFor: (pid: number, placed: ReadonlySet<string>) => EncodedPlan,
   runRuntimeHooks: () => void,
+  /** while the init carries out its plan: what the runtime can do meanwhile, off the critical path */
+  whileInitWorks: () => void = () => {},
 ): void {
   const { pid, placed } = receivePid(l, uidMap, gidMap, placement);
   const plan = planFor(pid, placed);
@@ -147,6 +149,7 @@ export function completeLaunch(
     close(fifoFd);
   }
   trace(`plan sent: ${plan.ops.length} operations`);
+  whileInitWorks();
   for (;;) {
     const msg = l.channel.receive();
     if (msg.type === 'ready') break;

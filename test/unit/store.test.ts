@@ -105,3 +105,22 @@ t.test('pid files: digits only, no newline', async (t) => {
   t.equal(readFileSync(path, 'utf8'), '1234');
   t.same(readdirSync(top).filter((f) => f.startsWith('pidfile')), ['pidfile']);
 });
+
+t.test('prepareWrite: the record is in its temp file until commit; discard leaves the old one; bury takes a left temp file too', async (t) => {
+  const store = freshStore();
+  const lock = store.claim(record('p1'));
+  t.teardown(() => lock.release());
+  const next = { ...record('p1'), creating: false, pid: 42 };
+  const prepared = store.prepareWrite(next);
+  t.same(store.read('p1'), record('p1'), 'before commit a reader sees the old record');
+  t.equal(readdirSync(store.dir('p1')).filter((f) => f.endsWith('.tmp')).length, 1, 'its temp file');
+  prepared.commit();
+  t.same(store.read('p1'), next, 'after commit the new one');
+  t.same(readdirSync(store.dir('p1')), ['state.json'], 'no temp file left');
+  store.prepareWrite({ ...next, pid: 43 }).discard();
+  t.same(store.read('p1'), next, 'discarded: unchanged');
+  t.same(readdirSync(store.dir('p1')), ['state.json'], 'and no temp file');
+  store.prepareWrite({ ...next, pid: 44 });
+  store.bury('p1');
+  t.notOk(existsSync(store.dir('p1')), 'a temp file a crash left goes with the record');
+});

@@ -9,10 +9,19 @@ export function sleepMs(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+/**
+ * dir/file. dir is a cgroup directory as the managers resolve it (absolute,
+ * normalized), file a name: no path.join, whose normalizing loop is
+ * interpreted JavaScript (a v1 create writes ~40 files, ~0.5 ms of joins).
+ */
+function fileIn(dir: string, file: string): string {
+  return `${dir}/${file}`;
+}
+
 /** A cgroup file's content, trimmed; null when it does not exist. */
 export function readCgroupFile(dir: string, file: string): string | null {
   try {
-    return readFileSync(join(dir, file), 'utf8').trim();
+    return readFileSync(fileIn(dir, file), 'utf8').trim();
   } catch (err) {
     // ENODEV: a cgroup being removed no longer has its files.
     if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR' || errnoCode(err) === 'ENODEV') return null;
@@ -23,7 +32,7 @@ export function readCgroupFile(dir: string, file: string): string | null {
 export function writeCgroupFile(dir: string, file: string, value: string): void {
   // No O_CREAT: a missing file must fail as ENOENT, not try to create one.
   // (Node opens every file close-on-exec; O_TRUNC is a no-op on cgroupfs.)
-  const fd = openSync(join(dir, file), constants.O_WRONLY | constants.O_TRUNC);
+  const fd = openSync(fileIn(dir, file), constants.O_WRONLY | constants.O_TRUNC);
   try {
     writeSync(fd, value);
   } finally {
