@@ -57,10 +57,12 @@ const launch = command === 'create' || command === 'run' || command === 'exec';
 // hash seed (bin/ocirun's --no-rehash-snapshot) and one that drew its own
 // (re-executed for a large input by src/cli/seedguard.ts, or dist/cli.cjs
 // run directly) each keep their own file, so neither throws the other's away.
-// bin/ocirun's --no-minor-gc-task is a flag V8 checks too: a run without it
-// (dist/cli.cjs run directly) keeps its own file as well.
+// bin/ocirun's --no-minor-gc-task and run's --min-semi-space-size are flags
+// V8 checks too: a run without them (dist/cli.cjs run directly) keeps its own
+// file as well.
 const flags = (process.execArgv.includes('--no-rehash-snapshot') ? 'fixedseed' : 'rehashed') +
-  (process.execArgv.includes('--no-minor-gc-task') ? '' : '-gctask');
+  (process.execArgv.includes('--no-minor-gc-task') ? '' : '-gctask') +
+  (process.execArgv.some((a) => a.startsWith('--min-semi-space-size')) ? '-young' : '');
 
 // A bundle asks for node:fs or node:path once in each of its modules (55
 // times for launch.cjs): through the CommonJS loader that is ~9 us a call,

@@ -8,7 +8,7 @@ import t from 'tap';
 import { spawn, type SpawnSyncOptions } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readlinkSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { baseConfig, OCIRUN, run, Sandbox, sharedRootfs, SKIP_NOT_ROOT, until } from '../helpers.js';
+import { baseConfig, OCIRUN, run, Sandbox, sharedRootfs, SKIP_NOT_ROOT, TOP, until } from '../helpers.js';
 
 const FLAG = '--no-rehash-snapshot';
 const HAS_STRACE = run('sh', ['-c', 'command -v strace']).code === 0;
@@ -155,4 +155,26 @@ t.test('exec --process of 3,000 variables: one re-exec, and the preserved fd rea
   t.equal(r.argvs.length, 2, 'node exec\'d twice');
   t.notMatch(r.argvs[1] ?? '', FLAG, 'the second time without the flag');
   t.equal(box.ocirun(['delete', '--force', id]).code, 0);
+});
+
+t.test('run starts Node with a 2 MiB young generation (and then collects nothing); create and state with the default', { skip: !HAS_STRACE || SKIP_NOT_ROOT }, async (t) => {
+  const box = new Sandbox(t, baseConfig(['true'], sharedRootfs()));
+  const young = '--min-semi-space-size=2';
+  const r = execves(box, ['run', '--bundle', box.bundle, box.id('young')], false);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.argvs.length, 1, 'run: node exec\'d once');
+  t.match(r.argvs[0], young, 'run: with the larger young generation');
+  const st = execves(box, ['state', 'nothing-here'], false);
+  t.notMatch(st.argvs[0] ?? '', young, 'state: without');
+  const id = box.id('young');
+  const c = execves(box, ['create', '--bundle', box.bundle, id], false, { stdio: 'ignore' }); // the init keeps any pipe it is given
+  t.equal(c.code, 0, c.stderr);
+  t.notMatch(c.argvs[0] ?? '', young, 'create: without');
+  t.equal(box.ocirun(['delete', '--force', id]).code, 0);
+  // What the flag is for: run allocates more than the default 1 MiB of young generation, but less than 2.
+  const node = join(TOP, 'node_modules', `node-linux-${process.arch}`, 'bin', 'node');
+  // (env -u: tap puts its own preload in every child's NODE_OPTIONS, and it allocates too.)
+  const traced = run('env', ['-u', 'NODE_OPTIONS', node, '--no-rehash-snapshot', '--no-minor-gc-task', young, '--trace-gc', join(TOP, 'dist', 'cli.cjs'), '--root', box.root, 'run', '--bundle', box.bundle, box.id('young')], { env: { ...process.env, _OCIRUN_NOFILE: '' } });
+  t.equal(traced.code, 0, traced.stderr);
+  t.notMatch(traced.stdout, /Scavenge/, 'no young-generation collection during run');
 });
