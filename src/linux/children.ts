@@ -3,7 +3,7 @@
 // what is left, and the shell's reading of a wait status.
 import { signalNumber } from './signals.js';
 import { PR_SET_CHILD_SUBREAPER, WNOHANG } from '../sys/constants.js';
-import { kill, prctl, waitpid, waitpidAsync } from '../sys/calls.js';
+import { kill, prctl, waitpid } from '../sys/calls.js';
 
 /** The signals a foreground run or exec passes on to the process it waits for. */
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT'] as const;
@@ -38,6 +38,40 @@ export function exitCodeOf(status: number): number {
 }
 
 /**
+ * The raw wait status of our child `pid` once it exits. Asked on every
+ * SIGCHLD (and once at the start, for a child already gone), with WNOHANG:
+ * a wait4 blocked on koffi's worker thread would start libuv's pool of four
+ * threads for it (~1 ms of run and exec, their stacks mapped and unmapped).
+ * Other children's SIGCHLD (orphans we reap as subreaper) only cause a look.
+ */
+function exitOf(pid: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const stop = (): void => {
+      process.removeListener('SIGCHLD', look);
+      clearInterval(keep);
+    };
+    const look = (): void => {
+      let r: { pid: number; status: number };
+      try {
+        r = waitpid(pid, WNOHANG);
+      } catch (err) {
+        stop();
+        reject(err);
+        return;
+      }
+      if (r.pid !== pid) return;
+      stop();
+      resolve(r.status);
+    };
+    // A signal listener does not keep Node's event loop alive: this timer does
+    // (without it Node would end, status 0, while the child runs), and it looks too.
+    const keep = setInterval(look, 1000);
+    process.on('SIGCHLD', look);
+    look();
+  });
+}
+
+/**
  * Wait for our child `pid` to exit, passing on the signals a user sends us
  * (by default with kill(2); a container's init is better reached through
  * its pidfd, which the caller passes as `send`). Returns the raw wait status.
@@ -46,7 +80,7 @@ export async function forwardSignalsUntilExit(pid: number, send: (sig: number) =
   const handlers = FORWARDED.map((name) => [name, () => send(signalNumber(name))] as const);
   for (const [name, fn] of handlers) process.on(name, fn);
   try {
-    return await waitpidAsync(pid);
+    return await exitOf(pid);
   } finally {
     // Only ours: run holds some of these signals itself until it has deleted the container.
     for (const [name, fn] of handlers) process.removeListener(name, fn);

@@ -126,25 +126,6 @@ export function waitpid(pid: number, options: number): { pid: number; status: nu
   }
 }
 
-/**
- * waitpid(pid, &status, 0) in koffi's worker thread, so the main thread keeps
- * handling signals meanwhile; resolves with the raw status (EINTR retried).
- */
-export function waitpidAsync(pid: number): Promise<number> {
-  const fn = libc().waitpid as unknown as { async: (pid: number, status: number[], options: number, cb: (err: unknown, r: number) => void) => void };
-  return new Promise((resolve, reject) => {
-    const attempt = (): void => {
-      const status = [0];
-      fn.async(pid, status, 0, (err, r) => {
-        if (err) { reject(err); return; }
-        if (r === pid) { resolve(status[0] as number); return; }
-        attempt(); // EINTR
-      });
-    };
-    attempt();
-  });
-}
-
 export function prctl(option: number, arg2: number, name: string): void {
   check(libc().prctl(option, arg2, 0, 0, 0), `prctl ${name}`);
 }
