@@ -115,7 +115,15 @@ export function initOperations(plan: InitPlan, facts: InitFacts): EncodedPlan {
   const name = proc.args[0] ?? '';
   ops.push({ what: 'process.args[0]', op: 'lookpath', name, explicit: name.includes('/'), candidates: programCandidates(proc) });
   if (proc.cpuAffinity?.final) ops.push({ what: 'process.execCPUAffinity.final', op: 'affinity', cpus: proc.cpuAffinity.final });
-  ops.push({
+  ops.push(finalizeOperation(plan, facts));
+  return { ops, flags: facts.forceWalk ? PLAN_FLAG_WALK : 0 };
+}
+
+/** The last op: the process's own setup, the wait for start, the execve. */
+export function finalizeOperation(plan: InitPlan, facts: Pick<InitFacts, 'hookState' | 'lastCap'>): InitOp {
+  const proc = plan.process;
+  const slots = planSlots(plan);
+  return {
     what: 'process',
     op: 'finalize',
     finalize: {
@@ -126,11 +134,23 @@ export function initOperations(plan: InitPlan, facts: InitFacts): EncodedPlan {
       start: {
         fifoSlot: slots.fifo,
         hooks: plan.hooks.startContainer.map(hookRun),
-        state: state('created'),
+        state: JSON.stringify({ ...facts.hookState, status: 'created' }),
       },
     },
-  });
-  return { ops, flags: facts.forceWalk ? PLAN_FLAG_WALK : 0 };
+  };
+}
+
+/**
+ * What of the facts the ops depend on besides the host's: the hook state
+ * only in the last op (no createContainer hook, no seccomp agent), and the
+ * init's cgroup lines only with a cgroup mount. create builds the rest of
+ * the plan before the init's pid is known (container/earlyplan.ts).
+ */
+export function pidDependence(plan: InitPlan): { stateOnlyInFinalize: boolean; cgroupLines: boolean } {
+  return {
+    stateOnlyInFinalize: plan.hooks.createContainer.length === 0 && !plan.process.seccompListener,
+    cgroupLines: plan.rootfs.mounts.some((m) => m.type === 'cgroup'),
+  };
 }
 
 
