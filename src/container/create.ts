@@ -97,7 +97,6 @@ interface Libraries {
   initops: typeof import('../linux/initops.js');
   cgroups: typeof import('../linux/cgroups/lifecycle.js');
   hooks: typeof import('../linux/hooks.js');
-  early: typeof import('./earlyplan.js');
 }
 
 /** One create under way: what its steps share. */
@@ -176,13 +175,12 @@ function forkEarly(doc: unknown, passFds: number): Launch | null {
 /** Step 1, plan: validate the config and plan the container; nothing is made. */
 async function planCreate(store: Store, req: CreateRequest, read: ReadBundle, cleanup: CleanupStack, listenFds: number, passFds: number): Promise<Creating> {
   // Loading and validation run while stage 1 makes the namespaces.
-  const [load, planner, initops, cgroups, hooks, early] = await Promise.all([
+  const [load, planner, initops, cgroups, hooks] = await Promise.all([
     import('../config/load.js'),
     import('./plan.js'),
     import('../linux/initops.js'),
     import('../linux/cgroups/lifecycle.js'),
     import('../linux/hooks.js'),
-    import('./earlyplan.js'),
   ]);
   const loaded = load.checkBundleConfig(read);
   trace('config validated');
@@ -200,7 +198,7 @@ async function planCreate(store: Store, req: CreateRequest, read: ReadBundle, cl
   const hasSocket = req.consoleSocket !== undefined || req.consoleSocketFd !== undefined;
   // runc's wording for both mismatches.
   checkConsoleSocket(terminal, hasSocket, true);
-  return { store, req, cleanup, listenFds, passFds, lib: { planner, initops, cgroups, hooks, early }, loaded, plan, hookFailed: false };
+  return { store, req, cleanup, listenFds, passFds, lib: { planner, initops, cgroups, hooks }, loaded, plan, hookFailed: false };
 }
 
 /**
@@ -294,9 +292,6 @@ function startInit(c: Creating, state: StoredState, cg: CgroupManager | null, la
   const initNeedsState = Boolean(plan.init.hooks.createContainer.length || plan.init.hooks.startContainer.length || plan.init.process.seccompListener);
   const uidMap = loaded.spec.linux?.uidMappings ?? [];
   const gidMap = loaded.spec.linux?.gidMappings ?? [];
-  // While stage 1 forks the init and places it, its plan is built from what its cgroups will be (earlyplan.ts).
-  const host = c.lib.planner.readInitHostFacts();
-  const early = c.lib.early.buildEarlyPlan(plan.init, host, c.lib.early.guessInitCgroupLines(plan.init, cg?.paths ?? null));
   // Stage 1 puts the init in its cgroups itself where it can, as it forks it (selfplace.ts).
   const placement = openPlacement(cg?.selfPlacement() ?? null);
   let last: PreparedWrite | null = null;
@@ -315,11 +310,8 @@ function startInit(c: Creating, state: StoredState, cg: CgroupManager | null, la
       state.initExe = processExe(pid);
     }
     faultPoint('create:init-pid');
-    // Complete now: the cgroup mounts bind the init's own cgroups, the hooks get its pid.
-    const facts = c.lib.planner.readInitFacts(`/proc/${pid}/cgroup`, plan.init.hookState, host);
-    const ready = early?.complete(facts) ?? null;
-    trace(ready ? 'init plan: built while the init was forked' : 'init plan: built now');
-    return ready ?? c.lib.initops.initOperations(plan.init, facts);
+    // Built now: the cgroup mounts bind the init's own cgroups, the hooks get its pid.
+    return c.lib.initops.initOperations(plan.init, c.lib.planner.readInitFacts(`/proc/${pid}/cgroup`, plan.init.hookState));
   }, () => {
     // In the runtime's namespaces, after the mounts and before pivot_root (as runc).
     setResources();

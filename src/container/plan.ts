@@ -45,22 +45,17 @@ function parseNofile(text: string | undefined): { soft: string; hard: string } |
   return { soft: value(m[1] as string), hard: value(m[2] as string) };
 }
 
-/** The facts of the init's plan that are the host's, not the init's: read before it is forked. */
-export type InitHostFacts = Omit<InitFacts, 'cgroupLines' | 'hookState'>;
-
-export function readInitHostFacts(): InitHostFacts {
+/** What the init's plan needs from the host at the moment it is built. */
+export function readInitFacts(cgroupFile: string, hookState: Record<string, unknown>): InitFacts {
   return {
     mountinfo: readMountinfo(),
+    cgroupLines: parseCgroupLines(readFileSync(cgroupFile, 'utf8')),
     hasKcore: existsSync('/proc/kcore'),
+    hookState,
     lastCap: lastCapability(),
     // For tests of the component walk on kernels that have openat2.
     forceWalk: process.env._OCIRUN_RESOLVE === 'walk',
   };
-}
-
-/** What the init's plan needs from the host at the moment it is built. */
-export function readInitFacts(cgroupFile: string, hookState: Record<string, unknown>, host: InitHostFacts = readInitHostFacts()): InitFacts {
-  return { ...host, cgroupLines: parseCgroupLines(readFileSync(cgroupFile, 'utf8')), hookState };
 }
 
 /**

@@ -99,12 +99,7 @@ export const PLAN_MAGIC = 'OCIPLAN1';
 export const PLAN_FLAG_WALK = 1;
 
 /** The plan ready to send: its ops and the flags of its header. */
-export interface EncodedPlan {
-  ops: InitOp[];
-  flags: number;
-  /** the first `count` ops, encoded already (create does it while the init forks) */
-  prefix?: { count: number; bytes: Buffer };
-}
+export interface EncodedPlan { ops: InitOp[]; flags: number }
 
 /**
  * Little-endian fields into one growing buffer (many small Buffers cost more
@@ -205,10 +200,11 @@ function payload(w: Writer, op: InitOp): Writer {
   }
 }
 
-/** Ops in the executor's format, each its code, length and payload (no header). */
-export function encodeOps(ops: readonly InitOp[]): Buffer {
+/** The plan in the executor's format (native/plan.h). */
+export function encodePlan(plan: EncodedPlan): Buffer {
   const w = new Writer();
-  for (const op of ops) {
+  w.bytes(Buffer.from(PLAN_MAGIC, 'latin1')).u32(plan.flags).u32(plan.ops.length);
+  for (const op of plan.ops) {
     w.u32(OP_CODE[op.op]);
     const len = w.hole();
     const start = w.length;
@@ -216,11 +212,4 @@ export function encodeOps(ops: readonly InitOp[]): Buffer {
     w.fill(len, w.length - start);
   }
   return Buffer.from(w.done());
-}
-
-/** The plan in the executor's format (native/plan.h): the header, then the ops (those of `prefix` as they are). */
-export function encodePlan(plan: EncodedPlan): Buffer {
-  const head = new Writer().bytes(Buffer.from(PLAN_MAGIC, 'latin1')).u32(plan.flags).u32(plan.ops.length).done();
-  const done = plan.prefix && plan.prefix.count <= plan.ops.length ? plan.prefix : { count: 0, bytes: Buffer.alloc(0) };
-  return Buffer.concat([head, done.bytes, encodeOps(plan.ops.slice(done.count))]);
 }

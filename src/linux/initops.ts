@@ -115,15 +115,7 @@ export function initOperations(plan: InitPlan, facts: InitFacts): EncodedPlan {
   const name = proc.args[0] ?? '';
   ops.push({ what: 'process.args[0]', op: 'lookpath', name, explicit: name.includes('/'), candidates: programCandidates(proc) });
   if (proc.cpuAffinity?.final) ops.push({ what: 'process.execCPUAffinity.final', op: 'affinity', cpus: proc.cpuAffinity.final });
-  ops.push(finalizeOperation(plan, facts));
-  return { ops, flags: facts.forceWalk ? PLAN_FLAG_WALK : 0 };
-}
-
-/** The last op: the process's own setup, the wait for start, the execve. */
-export function finalizeOperation(plan: InitPlan, facts: Pick<InitFacts, 'hookState' | 'lastCap'>): InitOp {
-  const proc = plan.process;
-  const slots = planSlots(plan);
-  return {
+  ops.push({
     what: 'process',
     op: 'finalize',
     finalize: {
@@ -134,23 +126,11 @@ export function finalizeOperation(plan: InitPlan, facts: Pick<InitFacts, 'hookSt
       start: {
         fifoSlot: slots.fifo,
         hooks: plan.hooks.startContainer.map(hookRun),
-        state: JSON.stringify({ ...facts.hookState, status: 'created' }),
+        state: state('created'),
       },
     },
-  };
-}
-
-/**
- * What of the facts the ops depend on besides the host's: the hook state
- * only in the last op (no createContainer hook, no seccomp agent), and the
- * init's cgroup lines only with a cgroup mount. create builds the rest of
- * the plan before the init's pid is known (container/earlyplan.ts).
- */
-export function pidDependence(plan: InitPlan): { stateOnlyInFinalize: boolean; cgroupLines: boolean } {
-  return {
-    stateOnlyInFinalize: plan.hooks.createContainer.length === 0 && !plan.process.seccompListener,
-    cgroupLines: plan.rootfs.mounts.some((m) => m.type === 'cgroup'),
-  };
+  });
+  return { ops, flags: facts.forceWalk ? PLAN_FLAG_WALK : 0 };
 }
 
 

@@ -7,7 +7,6 @@
 // Pure: the result is stored in the container's state.
 import { join, posix, relative } from 'node:path';
 import type { CgroupMode, Hierarchies, OwnCgroups } from './hierarchy.js';
-import type { CgroupLine } from '../procfs.js';
 
 export interface V1Place {
   controllers: string[];
@@ -72,30 +71,4 @@ export function leafDirs(paths: CgroupPaths): string[] {
   const dirs = paths.v1.map((p) => p.dir);
   if (paths.unified) dirs.push(paths.unified.dir);
   return [...new Set(dirs)];
-}
-
-/**
- * The /proc/<pid>/cgroup lines a process placed in `paths` will show, from
- * those of the process that places it (`own`): each hierarchy the container
- * has a directory in shows that directory, as a path from the hierarchy's
- * root; any other shows what `own` does. A guess, for building the init's
- * plan before its pid is known: create compares it with the real lines.
- */
-export function expectedCgroupLines(own: readonly CgroupLine[], paths: CgroupPaths, h: Hierarchies): CgroupLine[] {
-  const inHierarchy = (mountPoint: string, dir: string, root: string | undefined): string | null => {
-    const rel = relative(mountPoint, dir);
-    if (root === undefined || rel.startsWith('..')) return null;
-    return posix.join(root, rel);
-  };
-  return own.map((line) => {
-    if (line.controllers === '') {
-      const u = paths.unified;
-      const path = u ? inHierarchy(u.mountPoint, u.dir, h.unified?.root) : null;
-      return path === null ? line : { ...line, path };
-    }
-    const wanted = line.controllers.split(',').sort().join(',');
-    const place = paths.v1.find((p) => [...p.controllers].sort().join(',') === wanted);
-    const path = place ? inHierarchy(place.mountPoint, place.dir, h.v1.find((m) => m.mountPoint === place.mountPoint)?.root) : null;
-    return path === null ? line : { ...line, path };
-  });
 }
