@@ -47,7 +47,7 @@ const NO_NEW_KEYRING: OptionDef = { name: 'no-new-keyring', type: 'boolean', def
 const PRESERVE_FDS: OptionDef = { name: 'preserve-fds', type: 'number', default: 0, describe: 'pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)' };
 
 // checkpoint and restore (CRIU): runc's flags, as runc 1.1 has them.
-const CRIU_SHARED: OptionDef[] = [
+const criuShared = (): OptionDef[] => [
   { name: 'image-path', type: 'string', describe: 'path for the criu image files (default: ./checkpoint)' },
   { name: 'work-path', type: 'string', describe: 'path for saving work files and logs (default: the image path)' },
   { name: 'tcp-established', type: 'boolean', default: false, describe: 'allow open tcp connections' },
@@ -60,57 +60,34 @@ const CRIU_SHARED: OptionDef[] = [
   { name: 'lazy-pages', type: 'boolean', default: false, describe: 'use userfaultfd to lazily restore memory pages' },
 ];
 
-const CHECKPOINT_COMMANDS: CommandDef[] = [
-  {
-    name: 'checkpoint',
-    describe: 'checkpoint a running container',
-    positionals: [ID],
-    options: [
-      ...CRIU_SHARED,
-      { name: 'parent-path', type: 'string', describe: 'path for previous criu image files in pre-dump (relative to the image path)' },
-      { name: 'leave-running', type: 'boolean', default: false, describe: 'leave the process running after checkpointing' },
-      { name: 'status-fd', type: 'number', describe: 'criu writes \\0 to this FD once lazy-pages is ready' },
-      { name: 'page-server', type: 'string', describe: 'ADDRESS:PORT of the page server' },
-      { name: 'pre-dump', type: 'boolean', default: false, describe: 'dump container\'s memory information only, leave the container running after this' },
-    ],
-  },
-  {
-    name: 'restore',
-    describe: 'restore a container from a previous checkpoint',
-    positionals: [ID],
-    options: [
-      ...CRIU_SHARED, BUNDLE, CONSOLE_SOCKET, PID_FILE, NO_PIVOT,
-      { name: 'detach', alias: 'd', type: 'boolean', default: false, describe: 'detach from the container\'s process' },
-      { name: 'no-subreaper', type: 'boolean', default: false, describe: 'disable the use of the subreaper used to reap reparented processes' },
-      { name: 'lsm-profile', type: 'string', describe: 'an LSM profile to be used during restore, as TYPE:NAME' },
-      { name: 'lsm-mount-context', type: 'string', describe: 'an LSM mount context to be used during restore' },
-    ],
-  },
-];
+type Definition = Omit<CommandDef, 'name'>;
 
-export const COMMANDS: CommandDef[] = [
-  {
-    name: 'create',
+/**
+ * Every command by name, in the order help lists them, each definition built
+ * when asked for: as one table built at load they cost every command ~70 us
+ * (~130 object literals), and a command parses with its own only. The null
+ * prototype: no name but these is a command.
+ */
+const DEFINITIONS = {
+  __proto__: null,
+  create: () => ({
     describe: 'create a container',
     positionals: [ID],
     options: [BUNDLE, CONSOLE_SOCKET, PID_FILE, NO_PIVOT, NO_NEW_KEYRING, PRESERVE_FDS],
-  },
-  { name: 'start', describe: 'executes the user defined process in a created container', positionals: [ID], options: [] },
-  { name: 'state', describe: 'output the state of a container', positionals: [ID], options: [] },
-  {
-    name: 'kill',
+  }),
+  start: () => ({ describe: 'executes the user defined process in a created container', positionals: [ID], options: [] }),
+  state: () => ({ describe: 'output the state of a container', positionals: [ID], options: [] }),
+  kill: () => ({
     describe: 'kill sends the specified signal (default: SIGTERM) to the container\'s init process',
     positionals: [ID, { name: 'signal', required: false, describe: 'the signal to send, by name (KILL, SIGKILL) or number' }],
     options: [{ name: 'all', alias: 'a', type: 'boolean', default: false, describe: 'send the specified signal to all processes inside the container' }],
-  },
-  {
-    name: 'delete',
+  }),
+  delete: () => ({
     describe: 'delete any resources held by the container often used with detached container',
     positionals: [ID],
     options: [{ name: 'force', alias: 'f', type: 'boolean', default: false, describe: 'forcibly deletes the container if it is still running (uses SIGKILL)' }],
-  },
-  {
-    name: 'run',
+  }),
+  run: () => ({
     describe: 'create and run a container',
     positionals: [ID],
     options: [
@@ -118,17 +95,15 @@ export const COMMANDS: CommandDef[] = [
       { name: 'detach', alias: 'd', type: 'boolean', default: false, describe: 'detach from the container\'s process' },
       { name: 'keep', type: 'boolean', default: false, describe: 'do not delete the container after it exits' },
     ],
-  },
-  { name: 'features', describe: 'show the enabled features', positionals: [], options: [] },
-  {
-    name: 'plan',
+  }),
+  features: () => ({ describe: 'show the enabled features', positionals: [], options: [] }),
+  plan: () => ({
     describe: 'print what create would do for a bundle (the init\'s operations), without doing it',
     positionals: [ID],
     options: [BUNDLE, CONSOLE_SOCKET, NO_PIVOT, NO_NEW_KEYRING, PRESERVE_FDS,
       { name: 'format', alias: 'f', type: 'string', default: 'text', describe: 'select one of: text or json' }],
-  },
-  {
-    name: 'exec',
+  }),
+  exec: () => ({
     describe: 'execute new process inside the container',
     positionals: [ID, { name: 'command', required: false, variadic: true, describe: 'the command and its arguments (or --process)' }],
     options: [
@@ -147,17 +122,15 @@ export const COMMANDS: CommandDef[] = [
       { name: 'ignore-paused', type: 'boolean', default: false, describe: 'allow exec in a paused container' },
       { name: 'cgroup', type: 'strings', describe: 'run the process in an (existing) sub-cgroup(s)' },
     ],
-  },
-  { name: 'pause', describe: 'pause suspends all processes inside the container', positionals: [ID], options: [] },
-  { name: 'resume', describe: 'resumes all processes that have been previously paused', positionals: [ID], options: [] },
-  {
-    name: 'ps',
+  }),
+  pause: () => ({ describe: 'pause suspends all processes inside the container', positionals: [ID], options: [] }),
+  resume: () => ({ describe: 'resumes all processes that have been previously paused', positionals: [ID], options: [] }),
+  ps: () => ({
     describe: 'ps displays the processes running inside a container',
     positionals: [ID, { name: 'ps-args', required: false, variadic: true, describe: 'options for ps (default -ef)' }],
     options: [{ name: 'format', alias: 'f', type: 'string', default: 'table', describe: 'select one of: table or json' }],
-  },
-  {
-    name: 'update',
+  }),
+  update: () => ({
     describe: 'update container resource constraints',
     positionals: [ID],
     options: [
@@ -181,36 +154,67 @@ export const COMMANDS: CommandDef[] = [
       { name: 'l3-cache-schema', type: 'string', describe: 'the string of Intel RDT/CAT L3 cache schema' },
       { name: 'mem-bw-schema', type: 'string', describe: 'the string of Intel RDT/MBA memory bandwidth schema' },
     ],
-  },
-  {
-    name: 'events',
+  }),
+  events: () => ({
     describe: 'display container events such as OOM notifications, cpu, memory, and IO usage statistics',
     positionals: [ID],
     options: [
       { name: 'interval', type: 'string', default: '5s', describe: 'set the stats collection interval' },
       { name: 'stats', type: 'boolean', default: false, describe: 'display the container\'s stats then exit' },
     ],
-  },
-  {
-    name: 'list',
+  }),
+  list: () => ({
     describe: 'lists containers started by ocirun with the given root',
     positionals: [],
     options: [
       { name: 'format', alias: 'f', type: 'string', default: 'table', describe: 'select one of: table or json' },
       { name: 'quiet', alias: 'q', type: 'boolean', default: false, describe: 'display only container IDs' },
     ],
-  },
-  {
-    name: 'spec',
+  }),
+  spec: () => ({
     describe: 'create a new specification file',
     positionals: [],
     options: [
       BUNDLE,
       { name: 'rootless', type: 'boolean', default: false, describe: 'generate a configuration for a rootless container' },
     ],
-  },
-  ...CHECKPOINT_COMMANDS,
-];
+  }),
+  checkpoint: () => ({
+    describe: 'checkpoint a running container',
+    positionals: [ID],
+    options: [
+      ...criuShared(),
+      { name: 'parent-path', type: 'string', describe: 'path for previous criu image files in pre-dump (relative to the image path)' },
+      { name: 'leave-running', type: 'boolean', default: false, describe: 'leave the process running after checkpointing' },
+      { name: 'status-fd', type: 'number', describe: 'criu writes \\0 to this FD once lazy-pages is ready' },
+      { name: 'page-server', type: 'string', describe: 'ADDRESS:PORT of the page server' },
+      { name: 'pre-dump', type: 'boolean', default: false, describe: 'dump container\'s memory information only, leave the container running after this' },
+    ],
+  }),
+  restore: () => ({
+    describe: 'restore a container from a previous checkpoint',
+    positionals: [ID],
+    options: [
+      ...criuShared(), BUNDLE, CONSOLE_SOCKET, PID_FILE, NO_PIVOT,
+      { name: 'detach', alias: 'd', type: 'boolean', default: false, describe: 'detach from the container\'s process' },
+      { name: 'no-subreaper', type: 'boolean', default: false, describe: 'disable the use of the subreaper used to reap reparented processes' },
+      { name: 'lsm-profile', type: 'string', describe: 'an LSM profile to be used during restore, as TYPE:NAME' },
+      { name: 'lsm-mount-context', type: 'string', describe: 'an LSM mount context to be used during restore' },
+    ],
+  }),
+} satisfies { __proto__: null; [name: string]: (() => Definition) | null };
+const BY_NAME: Readonly<Record<string, (() => Definition) | null>> = DEFINITIONS;
+
+/** The definition of the command named name, or undefined when there is no such command. */
+export function commandDef(name: string): CommandDef | undefined {
+  const define = BY_NAME[name];
+  return define ? { name, ...define() } : undefined;
+}
+
+/** Every command's definition, in help's order (yargs builds help and usage from them). */
+export function allCommands(): CommandDef[] {
+  return Object.keys(BY_NAME).map((name) => commandDef(name) as CommandDef);
+}
 
 export type ArgValue = string | number | boolean | string[] | undefined;
 

@@ -2,7 +2,7 @@
 // commands (state, start, kill, delete, …) do not pay yargs' load time on
 // every call. Anything it does not fully understand returns null, and yargs
 // handles it with full help and error messages.
-import { type ArgValue, COMMANDS, type CommandDef, GLOBAL_OPTIONS, type OptionDef, type ParsedArgs } from './defs.js';
+import { type ArgValue, type CommandDef, commandDef, GLOBAL_OPTIONS, type OptionDef, type ParsedArgs } from './defs.js';
 
 function findOption(options: OptionDef[], token: string): OptionDef | undefined {
   if (token.startsWith('--')) return options.find((o) => o.name === token.slice(2));
@@ -57,7 +57,7 @@ export function fastParse(argv: string[]): ParsedArgs | null {
     i = takeOption(GLOBAL_OPTIONS, argv, i, globals);
     if (i < 0) return null;
   }
-  const command: CommandDef | undefined = COMMANDS.find((c) => c.name === argv[i]);
+  const command: CommandDef | undefined = i < argv.length ? commandDef(argv[i] as string) : undefined;
   if (!command) return null;
   i++;
   const options = defaults(command.options);

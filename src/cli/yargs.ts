@@ -1,7 +1,7 @@
 // The full command line, built with yargs from the table in defs.ts: help,
 // usage and argument errors. Loaded only when the fast parser declines.
 import yargs, { type Argv, type Options } from 'yargs';
-import { COMMANDS, GLOBAL_OPTIONS, type ArgValue, type OptionDef, type ParsedArgs } from './defs.js';
+import { allCommands, GLOBAL_OPTIONS, type ArgValue, type OptionDef, type ParsedArgs } from './defs.js';
 import { versionText } from './version.js';
 
 function asYargs(o: OptionDef): Options {
@@ -42,7 +42,7 @@ export async function slowParse(argv: string[]): Promise<ParsedArgs | { exitCode
     .exitProcess(false)
     .fail((msg, err) => { failure = msg ?? err?.message ?? 'invalid arguments'; });
   for (const g of GLOBAL_OPTIONS) y = y.option(g.name, asYargs(g));
-  for (const cmd of COMMANDS) {
+  for (const cmd of allCommands()) {
     const usage = [cmd.name, ...cmd.positionals.map((p) => (p.variadic ? `[${p.name}..]` : p.required ? `<${p.name}>` : `[${p.name}]`))].join(' ');
     y = y.command(usage, cmd.describe, (sub) => {
       for (const o of cmd.options) sub.option(o.name, asYargs(o));
