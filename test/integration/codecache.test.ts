@@ -117,3 +117,24 @@ t.test('under the pinned Node the bundles compile without node:vm; elsewhere, an
     t.equal(loadedLine(other.stderr), 'vm loaded: true', 'another Node: node:vm');
   }
 });
+
+t.test('only a run that did its command\'s work makes a cache: not one that failed, nor one the bundle handed on (--help)', async (t) => {
+  const hotList = (): string[] => {
+    let dirs: string[] = [];
+    try { dirs = readdirSync(BASE).map((d) => join(BASE, d)); } catch { /* none yet */ }
+    return dirs.flatMap((d) => { try { return readdirSync(d).filter((f) => /^hot\.cjs-list-fixedseed-/.test(f)).map((f) => join(d, f)); } catch { return []; } });
+  };
+  const clear = (): void => { for (const f of hotList()) rmSync(f, { force: true }); };
+  const root = mkdtempSync(join(tmpdir(), 'ocirun-cc-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  clear();
+  const help = run(OCIRUN, ['list', '--help']);
+  t.equal(help.code, 0, help.stderr);
+  t.same(hotList(), [], 'list --help (handed on to the whole CLI): no cache of hot.cjs for list');
+  const bad = run(OCIRUN, ['--root', root, 'list', '--format', 'yaml']);
+  t.not(bad.code, 0, 'a failing list');
+  t.same(hotList(), [], 'a failed run: none either');
+  const ok = run(OCIRUN, ['--root', root, 'list']);
+  t.equal(ok.code, 0, ok.stderr);
+  t.equal(hotList().length, 1, 'the first run that did the work makes it');
+});
