@@ -6,7 +6,7 @@
 // (/run/ocirun: podman passes no --root), which must be empty of ours at the end.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mountinfoOf, topMount } from '../helpers.js';
 import {
@@ -61,10 +61,16 @@ function main(): void {
     if (loaded.code !== 0) throw new Error(`podman load: ${loaded.stderr}`);
   });
 
+  // podman (cgroupfs manager) makes libpod_parent/conmon in every v1 hierarchy and leaves them: gone with us if we made them.
+  const podmanParents = (): string[] => cgroupDirsNamed(['libpod_parent']).sort((a, b) => b.length - a.length);
+  const hadParents = podmanParents().length > 0;
   t.teardown(() => {
     for (const n of names) podman(['rm', '-f', '-t', '0', n]);
     podman(['rmi', '-a', '-f']);
     removeDir(dir);
+    if (!hadParents) {
+      for (const d of [...podmanParents().flatMap((p) => [join(p, 'conmon'), p])]) try { rmdirSync(d); } catch { /* not there, or in use */ }
+    }
   });
 
   t.test('podman info names ocirun as the runtime, with its version', async (t) => {
