@@ -150,7 +150,7 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
     early = null;
     const last = startInit(c, state, cg, launch, extraFds);
     faultPoint('create:ready');
-    recordCreated(c, state, launch.initPid, last);
+    recordCreated(state, launch.initPid, last);
     faultPoint('create:written');
     // A signal held meanwhile cancels the create now, before anyone is told it succeeded.
     await interrupts.check();
@@ -347,24 +347,14 @@ function createdRecord(state: StoredState): StoredState {
   return markCreated({ ...state });
 }
 
-/**
- * Step 5, record: put the last record in place, the one prepared while the
- * init worked when it names this very process, else written now.
- */
-function recordCreated(c: Creating, state: StoredState, initPid: number, prepared: PreparedWrite | null): void {
+/** Step 5, record: put in place the last record, prepared while the init worked, once it is sure to name this very process. */
+function recordCreated(state: StoredState, initPid: number, prepared: PreparedWrite | null): void {
+  // Nothing prepared: the init was gone when its pid came; another start time: gone since.
   const stat = readProcStat(initPid);
-  if (!stat) {
+  if (!prepared || !stat || state.pid !== initPid || state.pidStartTime !== stat.startTime) {
     prepared?.discard();
     throw new Error('the container init exited during create');
   }
-  if (prepared && state.pid === initPid && state.pidStartTime === stat.startTime) {
-    prepared.commit();
-    markCreated(state);
-    return;
-  }
-  prepared?.discard();
-  state.pid = initPid;
-  state.pidStartTime = stat.startTime;
-  state.initExe ??= processExe(initPid);
-  c.store.write(markCreated(state));
+  prepared.commit();
+  markCreated(state);
 }
