@@ -60,9 +60,12 @@ const bundleName = hot ? 'hot.cjs' : launch ? 'launch.cjs' : 'ocirun.cjs';
 // run directly) each keep their own file, so neither throws the other's away.
 // bin/ocirun's --no-minor-gc-task and run's --min-semi-space-size are flags
 // V8 checks too: a run without them (dist/cli.cjs run directly) keeps its own
-// file as well.
+// file as well, and so do its compiler flags (--no-turbofan for every
+// command, --no-sparkplug for those that start a container's process).
 const flags = (process.execArgv.includes('--no-rehash-snapshot') ? 'fixedseed' : 'rehashed') +
   (process.execArgv.includes('--no-minor-gc-task') ? '' : '-gctask') +
+  (process.execArgv.includes('--no-turbofan') ? '' : '-turbofan') +
+  (process.execArgv.includes('--no-sparkplug') ? '-nosparkplug' : '') +
   (process.execArgv.some((a) => a.startsWith('--min-semi-space-size')) ? '-young' : '');
 
 // A bundle asks for node:fs or node:path once in each of its modules (55

@@ -57,7 +57,7 @@ t.test('a run that drew a random hash seed keeps its own cache: the normal runs 
   const before = statSync(normal);
   // What a re-executed ocirun (src/cli/seedguard.ts) runs: the same node, flags and entry without --no-rehash-snapshot.
   const node = join(TOP, 'node_modules', `node-linux-${process.arch}`, 'bin', 'node');
-  const rehashed = run(node, ['--no-minor-gc-task', join(TOP, 'dist', 'cli.cjs'), 'features'], { env: { ...process.env, NODE_OPTIONS: '' } });
+  const rehashed = run(node, ['--no-minor-gc-task', '--no-turbofan', join(TOP, 'dist', 'cli.cjs'), 'features'], { env: { ...process.env, NODE_OPTIONS: '' } });
   t.equal(rehashed.code, 0, rehashed.stderr);
   t.ok(featureCaches('rehashed').length >= 1, 'it made a cache of its own');
   t.equal(run(OCIRUN, ['features']).code, 0);
@@ -94,7 +94,7 @@ t.test('under the pinned Node the bundles compile without node:vm; elsewhere, an
   // (process.moduleLoadList is itself deprecated: its warning silenced, any the command made came out before.)
   writeFileSync(preload, "process.on('exit', () => { process.noDeprecation = true; require('fs').writeSync(2, 'vm loaded: ' + process.moduleLoadList.includes('NativeModule vm') + '\\n'); });\n");
   const features = (env: Record<string, string>): { code: number | null; stdout: string; stderr: string } =>
-    run(node, ['--no-rehash-snapshot', '--no-minor-gc-task', '--trace-deprecation', '-r', preload, join(TOP, 'dist', 'cli.cjs'), 'features'], { env: { ...process.env, NODE_OPTIONS: '', ...env } });
+    run(node, ['--no-rehash-snapshot', '--no-minor-gc-task', '--no-turbofan', '--trace-deprecation', '-r', preload, join(TOP, 'dist', 'cli.cjs'), 'features'], { env: { ...process.env, NODE_OPTIONS: '', ...env } });
   // tap's own hooks in every child call process.binding too: only a warning from our entry counts.
   const loadedLine = (stderr: string): string => stderr.split('\n').filter((l) => l.startsWith('vm loaded: ')).join('\n');
   const pinned = features({});

@@ -157,24 +157,28 @@ t.test('exec --process of 3,000 variables: one re-exec, and the preserved fd rea
   t.equal(box.ocirun(['delete', '--force', id]).code, 0);
 });
 
-t.test('run starts Node with a 2 MiB young generation (and then collects nothing); create and state with the default', { skip: !HAS_STRACE || SKIP_NOT_ROOT }, async (t) => {
+t.test('run starts Node with a 2 MiB young generation (and then collects nothing); create and state with the default; TurboFan off for all, Sparkplug for those that start a container process', { skip: !HAS_STRACE || SKIP_NOT_ROOT }, async (t) => {
   const box = new Sandbox(t, baseConfig(['true'], sharedRootfs()));
   const young = '--min-semi-space-size=2';
   const r = execves(box, ['run', '--bundle', box.bundle, box.id('young')], false);
   t.equal(r.code, 0, r.stderr);
   t.equal(r.argvs.length, 1, 'run: node exec\'d once');
   t.match(r.argvs[0], young, 'run: with the larger young generation');
+  t.match(r.argvs[0], /"--no-turbofan", "--no-sparkplug"/, 'run: without TurboFan and Sparkplug');
   const st = execves(box, ['state', 'nothing-here'], false);
   t.notMatch(st.argvs[0] ?? '', young, 'state: without');
+  t.match(st.argvs[0] ?? '', /"--no-turbofan"/, 'state: without TurboFan');
+  t.notMatch(st.argvs[0] ?? '', /--no-sparkplug/, 'state: with Sparkplug');
   const id = box.id('young');
   const c = execves(box, ['create', '--bundle', box.bundle, id], false, { stdio: 'ignore' }); // the init keeps any pipe it is given
   t.equal(c.code, 0, c.stderr);
   t.notMatch(c.argvs[0] ?? '', young, 'create: without');
+  t.match(c.argvs[0] ?? '', /"--no-turbofan", "--no-sparkplug"/, 'create: without TurboFan and Sparkplug');
   t.equal(box.ocirun(['delete', '--force', id]).code, 0);
   // What the flag is for: run allocates more than the default 1 MiB of young generation, but less than 2.
   const node = join(TOP, 'node_modules', `node-linux-${process.arch}`, 'bin', 'node');
   // (env -u: tap puts its own preload in every child's NODE_OPTIONS, and it allocates too.)
-  const traced = run('env', ['-u', 'NODE_OPTIONS', node, '--no-rehash-snapshot', '--no-minor-gc-task', young, '--trace-gc', join(TOP, 'dist', 'cli.cjs'), '--root', box.root, 'run', '--bundle', box.bundle, box.id('young')], { env: { ...process.env, _OCIRUN_NOFILE: '' } });
+  const traced = run('env', ['-u', 'NODE_OPTIONS', node, '--no-rehash-snapshot', '--no-minor-gc-task', '--no-turbofan', '--no-sparkplug', young, '--trace-gc', join(TOP, 'dist', 'cli.cjs'), '--root', box.root, 'run', '--bundle', box.bundle, box.id('young')], { env: { ...process.env, _OCIRUN_NOFILE: '' } });
   t.equal(traced.code, 0, traced.stderr);
   t.notMatch(traced.stdout, /Scavenge/, 'no young-generation collection during run');
 });
