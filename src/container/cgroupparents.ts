@@ -92,12 +92,11 @@ export function expectedCreated(root: string, rec: CgroupRecord): string[] {
 export function shareCreatedParents(root: string, rec: CgroupRecord): void {
   const leaves = new Set(leafDirs(rec.paths));
   const made = rec.created.filter((d) => !leaves.has(d));
-  const ancestors = ancestorsOf(leaves);
   if (!made.length && !existsSync(registry(root))) return;
   withRegistry(root, made.length > 0, (lines) => {
     const known = new Set(lines);
     const mine = new Set(rec.created);
-    for (const d of ancestors) if (known.has(d) && !mine.has(d)) { rec.created.push(d); mine.add(d); }
+    for (const d of ancestorsOf(leaves)) if (known.has(d) && !mine.has(d)) { rec.created.push(d); mine.add(d); }
     return made.some((d) => !known.has(d)) ? [...lines, ...made.filter((d) => !known.has(d))] : null;
   });
   rec.created.sort(byDepth);

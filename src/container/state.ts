@@ -1,7 +1,6 @@
 // A container's stored record and its live status, derived from the kernel
 // each time: a stored status would go stale the moment the process exits.
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { isProcessAlive } from '../linux/procfs.js';
 import { stillRuns } from '../linux/procexe.js';
 import type { Hook, MemoryPolicy, Personality } from '../config/types.js';
@@ -75,7 +74,7 @@ function waitingForStart(store: RecordDirs, s: StoredState): boolean {
 
 /** The marker a kill path leaves while it has the container frozen (see lifecycle.ts). */
 export function killFreezeMarker(store: RecordDirs, id: string): string {
-  return join(store.dir(id), 'kill-freeze');
+  return `${store.dir(id)}/kill-freeze`;
 }
 
 /** A kill path froze the container and died before it thawed it: frozen is not paused. */

@@ -11,7 +11,7 @@
 // id, once their lock shows that no live process owns them. `:` cannot be
 // part of an id, so they never pass for a container.
 import { existsSync, fstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, normalize } from 'node:path';
 import { errnoCode } from '../config/errors.js';
 import { HASH_INPUT_LIMIT, tooBigForFixedSeed } from '../config/hashlimit.js';
 import { honorsXdgRuntimeDir } from '../linux/rootless.js';
@@ -28,7 +28,7 @@ import { faultPoint } from './faultpoint.js';
  */
 function removeStateDir(dir: string): void {
   try {
-    for (const name of readdirSync(dir)) unlinkSync(join(dir, name));
+    for (const name of readdirSync(dir)) unlinkSync(`${dir}/${name}`);
     rmdirSync(dir);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return;
@@ -103,29 +103,48 @@ function sameDir(fd: number, path: string): boolean {
 }
 
 export class Store {
-  constructor(readonly root: string) {}
+  /**
+   * The root, normalized, without a trailing slash ("" for /): a name in it
+   * is then `${base}/${name}`, what path.join makes, without its
+   * normalizing loop (interpreted JavaScript, ~7 us a call; a run made ~25).
+   */
+  private readonly base: string;
+
+  constructor(readonly root: string) {
+    const n = normalize(root);
+    this.base = n.endsWith('/') ? n.slice(0, -1) : n;
+  }
+
+  /** base/name for a name path.join would leave as it is (no slash, not . or ..); else path.join. */
+  private in(name: string): string {
+    return name.includes('/') || name === '.' || name === '..' || name === '' || this.base === '.' ? join(this.root, name) : `${this.base}/${name}`;
+  }
 
   dir(id: string): string {
-    return join(this.root, id);
+    return this.in(id);
   }
 
   fifoPath(id: string): string {
-    return join(this.dir(id), 'exec.fifo');
+    return `${this.dir(id)}/exec.fifo`;
   }
 
   /** Where create fills in a new record before it takes the id's name. */
   private claimDir(id: string): string {
-    return join(this.root, `${id}:claim`);
+    return this.in(`${id}:claim`);
   }
 
   /** Where delete moves a record before removing its files. */
   private graveDir(id: string): string {
-    return join(this.root, `${id}:gone`);
+    return this.in(`${id}:gone`);
+  }
+
+  private stateFile(id: string): string {
+    return `${this.dir(id)}/state.json`;
   }
 
   /** A record exists under this id. */
   has(id: string): boolean {
-    return existsSync(join(this.dir(id), 'state.json'));
+    return existsSync(this.stateFile(id));
   }
 
   /**
@@ -189,7 +208,7 @@ export class Store {
       lockExclusive(fd, path);
       // A delete that held the lock before us may have removed it, or moved it away, meanwhile.
       if (!sameDir(fd, path)) throw new NotFoundError();
-      if (mustExist && !existsSync(join(path, 'state.json'))) throw new NotFoundError();
+      if (mustExist && !existsSync(`${path}/state.json`)) throw new NotFoundError();
       return fn();
     } finally {
       unlock(fd);
@@ -199,7 +218,7 @@ export class Store {
   read(id: string): StoredState {
     let text: string;
     try {
-      text = readFileSync(join(this.dir(id), 'state.json'), 'utf8');
+      text = readFileSync(this.stateFile(id), 'utf8');
     } catch {
       throw new NotFoundError();
     }
@@ -220,7 +239,7 @@ export class Store {
    * goes with it (delete empties it whole).
    */
   prepareWrite(state: StoredState): PreparedWrite {
-    const final = join(this.dir(state.id), 'state.json');
+    const final = this.stateFile(state.id);
     const temp = `${final}.${process.pid}.next.tmp`;
     writeTemp(final, temp, state);
     return {
@@ -230,7 +249,7 @@ export class Store {
   }
 
   private writeIn(dir: string, state: StoredState): void {
-    const final = join(dir, 'state.json');
+    const final = `${dir}/state.json`;
     const temp = `${final}.${process.pid}.tmp`;
     writeTemp(final, temp, state);
     renameTemp(final, temp);

@@ -193,7 +193,8 @@ export function cgroupV1Binds(destination: string, cgroupLines: readonly CgroupL
   for (const { controllers, path } of v1Hierarchies(cgroupLines)) {
     const wanted = controllers.split(',');
     const host = mountinfo.find((e) => e.fstype === 'cgroup' && wanted.every((c) => e.superOptions.includes(c)));
-    if (host) binds.push({ source: join(host.mountPoint, path), destination: v1Subdir(destination, controllers) });
+    // The kernel's paths are clean: no path.join (its normalizing loop) needed to put them together.
+    if (host) binds.push({ source: path === '/' ? host.mountPoint : host.mountPoint === '/' ? path : `${host.mountPoint}${path}`, destination: v1Subdir(destination, controllers) });
   }
   return binds;
 }

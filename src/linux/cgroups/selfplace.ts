@@ -16,7 +16,6 @@
 // Stage 1 says which of them worked; apply() does the rest the usual way
 // and words any error (a user namespace, for instance, may not clone into a
 // cgroup it does not own).
-import { join } from 'node:path';
 import { close, open } from '../../sys/calls.js';
 import { O_CLOEXEC, O_DIRECTORY, O_PATH, O_WRONLY } from '../../sys/constants.js';
 import type { SelfPlacement } from './manager.js';
@@ -38,7 +37,7 @@ export function openPlacement(p: SelfPlacement | null): OpenPlacement {
   if (!p) return out;
   for (const dir of p.tasksDirs.slice(0, MAX_TASKS)) {
     try {
-      out.fds.push(open(join(dir, 'tasks'), O_WRONLY | O_CLOEXEC));
+      out.fds.push(open(`${dir}/tasks`, O_WRONLY | O_CLOEXEC));
       out.tasksDirs.push(dir);
     } catch { /* apply() joins it, or says why it cannot */ }
   }
