@@ -50,12 +50,13 @@ export const checkRlimits: ProcessCheck = (proc, base) => {
   const problems: Problem[] = [];
   const seen = new Set<string>();
   (proc.rlimits ?? []).forEach((r, i) => {
-    const here = at(at(base, 'rlimits'), i);
-    if (rlimitNumber(r.type) === undefined) problems.push({ jsonPath: at(here, 'type'), rule: `unknown rlimit type ${JSON.stringify(r.type)}` });
-    else if (seen.has(r.type)) problems.push({ jsonPath: at(here, 'type'), rule: `duplicate rlimit type ${JSON.stringify(r.type)}` });
+    // The path only for a problem: most configs have none, and every create checks every rlimit.
+    const here = (field: string): string => at(at(at(base, 'rlimits'), i), field);
+    if (rlimitNumber(r.type) === undefined) problems.push({ jsonPath: here('type'), rule: `unknown rlimit type ${JSON.stringify(r.type)}` });
+    else if (seen.has(r.type)) problems.push({ jsonPath: here('type'), rule: `duplicate rlimit type ${JSON.stringify(r.type)}` });
     seen.add(r.type);
     // setrlimit(2) fails with EINVAL when soft exceeds hard.
-    if (r.soft > r.hard) problems.push({ jsonPath: at(here, 'soft'), rule: 'must not be greater than hard' });
+    if (r.soft > r.hard) problems.push({ jsonPath: here('soft'), rule: 'must not be greater than hard' });
   });
   return problems;
 };
@@ -111,7 +112,8 @@ export const checkMountIdMappings: Check = (spec) => {
     if (hasUid !== hasGid) {
       problems.push({ jsonPath: at(at('mounts', i), hasUid ? 'gidMappings' : 'uidMappings'), rule: 'uidMappings and gidMappings must be given together' });
     }
-    problems.push(...mappingSizes(m.uidMappings, at(at('mounts', i), 'uidMappings')), ...mappingSizes(m.gidMappings, at(at('mounts', i), 'gidMappings')));
+    if (hasUid) problems.push(...mappingSizes(m.uidMappings, at(at('mounts', i), 'uidMappings')));
+    if (hasGid) problems.push(...mappingSizes(m.gidMappings, at(at('mounts', i), 'gidMappings')));
   });
   return problems;
 };

@@ -8,7 +8,7 @@ import type { EncodedPlan } from '../linux/initcode.js';
 import type { InitPlan } from '../linux/initplan.js';
 import type { CgroupPaths } from '../linux/cgroups/paths.js';
 import { formatOperations, type InitFacts } from '../linux/initops.js';
-import { lastCapability, parseCgroupLines, readMountinfo } from '../linux/procfs.js';
+import { lastCapability, ownMountinfoOnce, parseCgroupLines } from '../linux/procfs.js';
 import { planNamespaces, type NamespacePlan } from '../linux/namespaces.js';
 import { planRootfs } from '../linux/rootfs.js';
 import { withMountLabel } from '../linux/lsm.js';
@@ -48,7 +48,7 @@ function parseNofile(text: string | undefined): { soft: string; hard: string } |
 /** What the init's plan needs from the host at the moment it is built. */
 export function readInitFacts(cgroupFile: string, hookState: Record<string, unknown>): InitFacts {
   return {
-    mountinfo: readMountinfo(),
+    mountinfo: ownMountinfoOnce(),
     cgroupLines: parseCgroupLines(readFileSync(cgroupFile, 'utf8')),
     hasKcore: existsSync('/proc/kcore'),
     hookState,

@@ -148,6 +148,20 @@ export function readMountinfo(pid: number | 'self' = 'self'): MountInfo[] {
   return parseMountinfo(readFileSync(`/proc/${pid}/mountinfo`, 'utf8'));
 }
 
+let ownMounts: readonly MountInfo[] | null = null;
+
+/**
+ * Our mount table as this process first read it. create's planners share it
+ * (the cgroup hierarchies, then the rootfs's parent mount and the v1 cgroup
+ * binds, a few milliseconds apart): one read and parse instead of two, which
+ * grows with the host's mounts. What must see a mount come or go (the
+ * rootfs mounts of a container without a mount namespace) reads afresh.
+ */
+export function ownMountinfoOnce(): readonly MountInfo[] {
+  ownMounts ??= readMountinfo();
+  return ownMounts;
+}
+
 /** One line of /proc/<pid>/cgroup: "hierarchy-id:controller,list:path"; cgroup2's is "0::path". */
 export interface CgroupLine {
   hierarchy: number;

@@ -3,7 +3,7 @@
 // (from /proc/self/cgroup). Pure parsers plus one reader, so unit tests can
 // feed any host's files.
 import { readFileSync, statfsSync } from 'node:fs';
-import { parseCgroupLines, parseMountinfo } from '../procfs.js';
+import { type MountInfo, ownMountinfoOnce, parseCgroupLines, parseMountinfo } from '../procfs.js';
 
 /**
  * v1: one hierarchy per controller (or co-mounted group); v2: the unified
@@ -40,12 +40,12 @@ export const V1_CONTROLLERS = new Set([
   'net_prio', 'hugetlb', 'pids', 'rdma', 'misc',
 ]);
 
-/** The cgroup and cgroup2 mounts of a mountinfo text (proc(5)); the first mount of each hierarchy wins. */
-export function parseCgroupMounts(mountinfo: string): { v1: V1Hierarchy[]; unified: UnifiedHierarchy | null } {
+/** The cgroup and cgroup2 mounts of a mountinfo text (proc(5)), or of its entries; the first mount of each hierarchy wins. */
+export function parseCgroupMounts(mountinfo: string | readonly MountInfo[]): { v1: V1Hierarchy[]; unified: UnifiedHierarchy | null } {
   const v1: V1Hierarchy[] = [];
   let unified: UnifiedHierarchy | null = null;
   const seen = new Set<string>();
-  for (const { fstype, superOptions, root, mountPoint } of parseMountinfo(mountinfo)) {
+  for (const { fstype, superOptions, root, mountPoint } of typeof mountinfo === 'string' ? parseMountinfo(mountinfo) : mountinfo) {
     if (fstype === 'cgroup2') {
       unified ??= { mountPoint, root };
     } else if (fstype === 'cgroup') {
@@ -105,7 +105,7 @@ let hostCgroupMounts: { mounts: ReturnType<typeof parseCgroupMounts>; magic: num
 
 export function detectHierarchies(force?: CgroupMode): Hierarchies {
   if (!hostCgroupMounts) {
-    const mounts = parseCgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8'));
+    const mounts = parseCgroupMounts(ownMountinfoOnce());
     let magic: number | null = null;
     try { magic = statfsSync('/sys/fs/cgroup').type; } catch { /* not mounted: decide from the mounts */ }
     hostCgroupMounts = { mounts, magic };
