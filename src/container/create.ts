@@ -20,7 +20,7 @@ import { processExe } from '../linux/procexe.js';
 import { abortLaunch, completeLaunch, type Launch, launchInit, sameNamespaces } from '../linux/spawn.js';
 import { type StoredState, hookStateJson } from './state.js';
 import { newStateRecord } from './record.js';
-import { type PreparedWrite, type Store, validateId, writePidFile } from './store.js';
+import { type DirLock, type PreparedWrite, type Store, validateId, writePidFile } from './store.js';
 import { CleanupStack } from './cleanup.js';
 import { openProcessFds } from './processfds.js';
 import type { ContainerPlan } from './plan.js';
@@ -55,6 +55,8 @@ export interface CreateRequest {
 export interface Created {
   pid: number;
   state: StoredState;
+  /** the container's lock, still held: only when the caller asked to keep it (run, until it has started the container) */
+  lock: DirLock | null;
 }
 
 /**
@@ -79,13 +81,13 @@ function earlyNamespacePlan(doc: unknown): NamespacePlan | null {
   }
 }
 
-export async function createContainer(store: Store, req: CreateRequest, held?: Interrupts): Promise<Created> {
+export async function createContainer(store: Store, req: CreateRequest, held?: Interrupts, keepLock = false): Promise<Created> {
   validateId(req.id);
   if (store.has(req.id)) throw new Error(`container with id exists: ${req.id}`);
   // Ctrl-C or SIGTERM from here on cancels the create and undoes it (interrupts.ts).
   const interrupts = held ?? new Interrupts();
   try {
-    return await createHoldingSignals(store, req, interrupts);
+    return await createHoldingSignals(store, req, interrupts, keepLock);
   } finally {
     if (!held) interrupts.stop();
   }
@@ -113,9 +115,11 @@ interface Creating {
   plan: ContainerPlan;
   /** a prestart or createRuntime hook failed (then the poststop hooks run once create is undone) */
   hookFailed: boolean;
+  /** the container's lock, from its claim on */
+  lock: DirLock | null;
 }
 
-async function createHoldingSignals(store: Store, req: CreateRequest, interrupts: Interrupts): Promise<Created> {
+async function createHoldingSignals(store: Store, req: CreateRequest, interrupts: Interrupts, keepLock: boolean): Promise<Created> {
   const read = readBundleConfig(req.bundle);
   // Socket activation: fds 3.. that systemd (or whoever) handed us go first, then --preserve-fds.
   const listenFds = socketActivationFds();
@@ -155,8 +159,13 @@ async function createHoldingSignals(store: Store, req: CreateRequest, interrupts
     // A signal held meanwhile cancels the create now, before anyone is told it succeeded.
     await interrupts.check();
     if (req.pidFile) writePidFile(req.pidFile, launch.initPid);
-    cleanup.succeed();
-    return { pid: launch.initPid, state };
+    const lock = c.lock;
+    try {
+      cleanup.succeed();
+    } finally {
+      if (!keepLock) lock?.release();
+    }
+    return { pid: launch.initPid, state, lock: keepLock ? lock : null };
   } catch (err) {
     // The init first: nothing it does may outlive its record.
     if (early) abortLaunch(early);
@@ -198,7 +207,7 @@ async function planCreate(store: Store, req: CreateRequest, read: ReadBundle, cl
   const hasSocket = req.consoleSocket !== undefined || req.consoleSocketFd !== undefined;
   // runc's wording for both mismatches.
   checkConsoleSocket(terminal, hasSocket, true);
-  return { store, req, cleanup, listenFds, passFds, lib: { planner, initops, cgroups, hooks }, loaded, plan, hookFailed: false };
+  return { store, req, cleanup, listenFds, passFds, lib: { planner, initops, cgroups, hooks }, loaded, plan, hookFailed: false, lock: null };
 }
 
 /**
@@ -221,7 +230,9 @@ function claimAndRecord(c: Creating): StoredState {
   const first = interim(state);
   if (state.cgroup) first.cgroup = { ...state.cgroup, created: expectedCreated(store.root, state.cgroup) };
   const lock = store.claim(first);
-  c.cleanup.always('releasing the lock', () => lock.release());
+  // Released once create ends (createHoldingSignals), or kept for the caller.
+  c.lock = lock;
+  c.cleanup.onFailure('releasing the lock', () => lock.release());
   // runtime.md lifecycle steps 3-5, 12, 13: after a failed prestart, createRuntime or
   // createContainer hook, create is undone and then the poststop hooks run.
   c.cleanup.onFailure('running the poststop hooks', (err) => {

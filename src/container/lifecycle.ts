@@ -22,19 +22,29 @@ export function startContainer(store: Store, id: string): void {
   store.withLock(id, () => {
     const s = store.read(id);
     requireStatus('start', currentStatus(store, s), id);
-    faultPoint('start:locked');
-    // Opening the fifo releases the init: from then on it is running, whatever happens to us.
-    releaseInit(store.fifoPath(id), () => isProcessAlive(s.pid, s.pidStartTime), () => faultPoint('start:released'));
-    faultPoint('start:answered');
-    // runtime.md lifecycle step 9: a failing poststart hook is an error, and the
-    // container is stopped; `delete` then destroys it and runs poststop (steps 12-13).
-    try {
-      runHooks('poststart', s.hooks?.poststart, hookStateJson(s, 'running', s.pid));
-    } catch (err) {
-      try { killAndWait(store, s); } catch (stop) { (err as Error).message += ` (and stopping the container failed: ${(stop as Error).message})`; }
-      throw err;
-    }
+    startLocked(store, s);
   });
+}
+
+/**
+ * start's work, with the container's lock held and its record in hand: by
+ * startContainer, or by `run`, which kept the lock since its create made the
+ * record (so that record is the one on disk, and the container is created
+ * unless its init died, which releaseInit tells).
+ */
+export function startLocked(store: Store, s: StoredState): void {
+  faultPoint('start:locked');
+  // Opening the fifo releases the init: from then on it is running, whatever happens to us.
+  releaseInit(store.fifoPath(s.id), () => isProcessAlive(s.pid, s.pidStartTime), () => faultPoint('start:released'));
+  faultPoint('start:answered');
+  // runtime.md lifecycle step 9: a failing poststart hook is an error, and the
+  // container is stopped; `delete` then destroys it and runs poststop (steps 12-13).
+  try {
+    runHooks('poststart', s.hooks?.poststart, hookStateJson(s, 'running', s.pid));
+  } catch (err) {
+    try { killAndWait(store, s); } catch (stop) { (err as Error).message += ` (and stopping the container failed: ${(stop as Error).message})`; }
+    throw err;
+  }
 }
 
 /** A kill path that froze the container died before thawing it: thaw it now, before anything else. */

@@ -36,14 +36,20 @@ export async function runContainer(store: Store, req: CreateRequest, detach: boo
   // Until the program runs, Ctrl-C or SIGTERM cancels the run and undoes it; after, it is forwarded.
   const interrupts = new Interrupts();
   try {
-    const { state } = await createContainer(store, ownConsole ? { ...req, consoleSocketFd: ownConsole.theirs } : req, interrupts);
-    const { deleteContainer, startContainer } = await lifecycle;
+    // create keeps the container's lock for us: start then needs neither to
+    // take it again nor to read back the record create has just written.
+    const { state, lock } = await createContainer(store, ownConsole ? { ...req, consoleSocketFd: ownConsole.theirs } : req, interrupts, true);
+    let held = lock;
+    const release = (): void => { held?.release(); held = null; };
+    const { deleteContainer, startLocked } = await lifecycle;
     faultPoint('run:created');
     try {
       if (ownConsole) master = receiveMaster(ownConsole);
       await interrupts.check();
-      startContainer(store, req.id);
+      startLocked(store, state);
+      release();
     } catch (err) {
+      release(); // before delete takes it
       deleteContainer(store, req.id, true);
       throw err;
     }
