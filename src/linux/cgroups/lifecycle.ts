@@ -154,10 +154,17 @@ export function signalCgroup(m: CgroupManager, signal: number, whileFrozen?: () 
 
 /** SIGKILL everything left, wait for the cgroups to empty, and remove them. */
 export function killAndRemoveCgroups(m: CgroupManager, timeoutMs = 10_000): void {
-  if (!m.killAll()) signalCgroup(m, SIGKILL);
-  else if (m.isFrozen()) m.thaw();
+  // Mostly empty already (the init has exited, and its pid namespace with it):
+  // then no freeze, signal and thaw round. An empty cgroup gains no process
+  // but by a migration into it, which no one makes into a container's.
+  let pids = m.pids();
+  if (pids.length) {
+    if (!m.killAll()) signalCgroup(m, SIGKILL);
+    else if (m.isFrozen()) m.thaw();
+    pids = m.pids();
+  }
   const deadline = Date.now() + timeoutMs;
-  for (let pids = m.pids(); pids.length; pids = m.pids()) {
+  for (; pids.length; pids = m.pids()) {
     if (Date.now() > deadline) throw new Error(`cgroups: processes ${pids.join(' ')} are still in the container's cgroup after SIGKILL`);
     // A process forked during the first round escaped it: signal again.
     signalCgroup(m, SIGKILL);
