@@ -50,6 +50,8 @@ export interface CreateRequest {
   systemdCgroup?: boolean;
   /** --rootless as given ("true", "false", "auto"): which cgroup manager (linux/rootless.ts) */
   rootless?: string | undefined;
+  /** the bundle's config.json as the caller has read it already (run, to see whether it asks for a terminal): not read again */
+  read?: ReadBundle | undefined;
 }
 
 export interface Created {
@@ -120,7 +122,7 @@ interface Creating {
 }
 
 async function createHoldingSignals(store: Store, req: CreateRequest, interrupts: Interrupts, keepLock: boolean): Promise<Created> {
-  const read = readBundleConfig(req.bundle);
+  const read = req.read ?? readBundleConfig(req.bundle);
   // Socket activation: fds 3.. that systemd (or whoever) handed us go first, then --preserve-fds.
   const listenFds = socketActivationFds();
   const passFds = listenFds + req.preserveFds;

@@ -5,20 +5,25 @@ import { createContainer, type CreateRequest } from './create.js';
 import { signalProcess } from '../linux/pidsignal.js';
 import type { Store } from './store.js';
 import { checkConsoleSocket, openOwnConsole, proxyTerminal, receiveMaster } from '../linux/terminal.js';
-import { readBundleConfig } from '../config/read.js';
+import { type ReadBundle, readBundleConfig } from '../config/read.js';
 import { trace } from '../trace.js';
 import { faultPoint } from './faultpoint.js';
 import { Interrupts } from './interrupts.js';
 import { signalNumber } from '../linux/signals.js';
 
-/** Whether the bundle's config asks for a terminal (a peek; create validates it properly). */
-function wantsTerminal(bundle: string): boolean {
+/** The bundle's config, read once for both run's terminal peek and create; undefined when unreadable (create then reads it again, and says why). */
+function readOnce(bundle: string): ReadBundle | undefined {
   try {
-    const doc = readBundleConfig(bundle).doc as { process?: { terminal?: unknown } } | null;
-    return doc?.process?.terminal === true;
+    return readBundleConfig(bundle);
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** Whether the bundle's config asks for a terminal (a peek; create validates it properly). */
+function wantsTerminal(read: ReadBundle | undefined): boolean {
+  const doc = read?.doc as { process?: { terminal?: unknown } } | null | undefined;
+  return doc?.process?.terminal === true;
 }
 
 export async function runContainer(store: Store, req: CreateRequest, detach: boolean, keep: boolean): Promise<number> {
@@ -27,7 +32,8 @@ export async function runContainer(store: Store, req: CreateRequest, detach: boo
     becomeSubreaper();
   }
   // A terminal without a console socket: the user's own terminal is the console (runc does the same).
-  const terminalWithoutSocket = req.consoleSocket === undefined && wantsTerminal(req.bundle);
+  const read = readOnce(req.bundle);
+  const terminalWithoutSocket = req.consoleSocket === undefined && wantsTerminal(read);
   const ownConsole = !detach && terminalWithoutSocket ? openOwnConsole() : null;
   if (terminalWithoutSocket) checkConsoleSocket(true, false, detach);
   let master = -1;
@@ -38,7 +44,7 @@ export async function runContainer(store: Store, req: CreateRequest, detach: boo
   try {
     // create keeps the container's lock for us: start then needs neither to
     // take it again nor to read back the record create has just written.
-    const { state, lock } = await createContainer(store, ownConsole ? { ...req, consoleSocketFd: ownConsole.theirs } : req, interrupts, true);
+    const { state, lock } = await createContainer(store, { ...req, read, ...(ownConsole ? { consoleSocketFd: ownConsole.theirs } : {}) }, interrupts, true);
     let held = lock;
     const release = (): void => { held?.release(); held = null; };
     const { deleteContainer, startLocked } = await lifecycle;
