@@ -83,7 +83,11 @@ function earlyNamespacePlan(doc: unknown): NamespacePlan | null {
   }
 }
 
-export async function createContainer(store: Store, req: CreateRequest, held?: Interrupts, keepLock = false): Promise<Created> {
+/**
+ * interrupts: run's, held across its create and start (else create's own);
+ * keepLock: return the container's lock still held (run, until it has started the container).
+ */
+export async function createContainer(store: Store, req: CreateRequest, { interrupts: held, keepLock = false }: { interrupts?: Interrupts; keepLock?: boolean } = {}): Promise<Created> {
   validateId(req.id);
   if (store.has(req.id)) throw new Error(`container with id exists: ${req.id}`);
   // Ctrl-C or SIGTERM from here on cancels the create and undoes it (interrupts.ts).

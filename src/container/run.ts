@@ -44,7 +44,7 @@ export async function runContainer(store: Store, req: CreateRequest, detach: boo
   try {
     // create keeps the container's lock for us: start then needs neither to
     // take it again nor to read back the record create has just written.
-    const { state, lock } = await createContainer(store, { ...req, read, ...(ownConsole ? { consoleSocketFd: ownConsole.theirs } : {}) }, interrupts, true);
+    const { state, lock } = await createContainer(store, { ...req, read, ...(ownConsole ? { consoleSocketFd: ownConsole.theirs } : {}) }, { interrupts, keepLock: true });
     let held = lock;
     const release = (): void => { held?.release(); held = null; };
     const { deleteContainer, startLocked } = await lifecycle;

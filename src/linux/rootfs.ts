@@ -179,6 +179,9 @@ function v1Hierarchies(cgroupLines: readonly CgroupLine[]): readonly CgroupLine[
   return cgroupLines.filter((l) => l.controllers !== '');
 }
 
+/** A cgroup's directory: its absolute path from /proc/<pid>/cgroup below a mount point. Both are the kernel's, clean: no path.join (its normalizing loop) needed. */
+const underMount = (mountPoint: string, path: string): string => (path === '/' ? mountPoint : mountPoint === '/' ? path : `${mountPoint}${path}`);
+
 const v1Subdir = (destination: string, controllers: string): string => `${destination}/${controllers.startsWith('name=') ? controllers.slice(5) : controllers}`;
 
 /**
@@ -193,8 +196,7 @@ export function cgroupV1Binds(destination: string, cgroupLines: readonly CgroupL
   for (const { controllers, path } of v1Hierarchies(cgroupLines)) {
     const wanted = controllers.split(',');
     const host = mountinfo.find((e) => e.fstype === 'cgroup' && wanted.every((c) => e.superOptions.includes(c)));
-    // The kernel's paths are clean: no path.join (its normalizing loop) needed to put them together.
-    if (host) binds.push({ source: path === '/' ? host.mountPoint : host.mountPoint === '/' ? path : `${host.mountPoint}${path}`, destination: v1Subdir(destination, controllers) });
+    if (host) binds.push({ source: underMount(host.mountPoint, path), destination: v1Subdir(destination, controllers) });
   }
   return binds;
 }
