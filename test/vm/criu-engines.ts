@@ -66,7 +66,16 @@ function podmanWith(h: Helpers, runtime: string, trace: Record<string, string>):
   if (!h.ok(d.code === 0, `${runtime}: podman run -d a counting container`, d.stderr)) return;
   const cid = d.stdout.trim();
   const pid = Number(inspect('{{.State.Pid}}'));
-  const count = (p: number): number => Number(readOr(`/proc/${p}/root/tmp/count`, '0'));
+  // `echo $i > /tmp/count` truncates before it writes: an empty read is that moment, not a count of 0.
+  const count = (p: number): number => {
+    let n = 0;
+    until(() => {
+      const text = readOr(`/proc/${p}/root/tmp/count`, '0');
+      n = Number(text);
+      return text !== '';
+    }, 1_000);
+    return n;
+  };
   h.ok(until(() => count(pid) >= 5, 20_000), `${runtime}: it counts (${count(pid)})`);
   const c = pm(['container', 'checkpoint', name]);
   trace.checkpoint = c.code === 0 ? 'ok' : `failed: ${c.stderr.trim()}`;
