@@ -10,6 +10,7 @@ import { mountinfoOf, topMount } from '../helpers.js';
 import {
   alive, busyboxImage, cgroupDirsNamed, cgroupFile, Daemon, engineDir, IMAGE_BASE, IMAGE_USER, missingTools,
   mountsUnder, procStatus, processesMentioning, removeCgroupParent, removeDir, RUNTIME, sh, stateLeft, waitFor,
+  inTerminal,
 } from './lib.js';
 
 const missing = missingTools(['containerd', 'ctr', 'containerd-shim-runc-v2', 'script']);
@@ -50,7 +51,7 @@ function main(): void {
   const taskPid = (id: string) => Number(ctr(['task', 'ls']).stdout.split('\n').find((l) => l.split(/\s+/)[0] === id)?.split(/\s+/)[1] ?? 0);
   const taskStatus = (id: string) => ctr(['task', 'ls']).stdout.split('\n').find((l) => l.split(/\s+/)[0] === id)?.split(/\s+/)[2] ?? '';
   /** In a tty: ctr -t needs its stdin to be a terminal; script(1) gives it one and returns the child's status. */
-  const inTty = (args: string[]) => sh('script', ['-qec', ['ctr', '--address', sock, '-n', NS, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' '), '/dev/null']);
+  const inTty = (args: string[]) => inTerminal(['ctr', '--address', sock, '-n', NS, ...args]);
 
   t.before(async () => {
     const up = await waitFor(() => ctr(['version']).code === 0);
@@ -76,7 +77,7 @@ function main(): void {
   });
 
   t.test('run -t: a tty through the console socket, the exit code through it', async (t) => {
-    const r = inTty(['run', '-t', '--rm', ...runtime, IMAGE_BASE, newId('tty'), 'sh', '-c', 'tty; test -t 0 && test -t 1 && echo all-tty; exit 5']);
+    const r = await inTty(['run', '-t', '--rm', ...runtime, IMAGE_BASE, newId('tty'), 'sh', '-c', 'tty; test -t 0 && test -t 1 && echo all-tty; exit 5']);
     t.equal(r.code, 5, `exit code 5 (output: ${r.stdout}${r.stderr})`);
     t.match(r.stdout, /\/dev\/pts\/\d+/, 'the process has a pty');
     t.match(r.stdout, /all-tty/, 'stdin and stdout are the terminal');
@@ -138,7 +139,7 @@ function main(): void {
     t.equal(e.stdout, 'from the host\n', 'exec sees the bind-mounted host file and cannot write there');
     t.match(e.stderr, /exec-err/, 'exec stderr');
 
-    const tty = inTty(['task', 'exec', '-t', '--exec-id', 't1', id, 'sh', '-c', 'tty; exit 6']);
+    const tty = await inTty(['task', 'exec', '-t', '--exec-id', 't1', id, 'sh', '-c', 'tty; exit 6']);
     t.equal(tty.code, 6, `exec -t exit code (output: ${tty.stdout}${tty.stderr})`);
     t.match(tty.stdout, /\/dev\/pts\/\d+/, 'exec -t gets a pty');
 

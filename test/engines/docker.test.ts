@@ -3,13 +3,13 @@
 // ocirun`. dockerd and the containerd it manages keep their whole state in a
 // temporary directory; no bridge, no iptables (the test needs no network).
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mountinfoOf, topMount } from '../helpers.js';
 import {
   alive, busyboxImage, cgroupDirsNamed, cgroupFile, Daemon, engineDir, IMAGE_BASE, IMAGE_USER, missingTools,
   mountsUnder, procStatus, processesMentioning, readmeSnippet, removeDir, RUNTIME, sh, stateLeft, waitFor,
+  inTerminal,
 } from './lib.js';
 
 // Debian's client; another docker on PATH (a newer one in /usr/local/bin) is not what we test.
@@ -62,7 +62,7 @@ function main(): void {
     }
   };
   const inspect = (name: string, format: string) => docker(['inspect', '--format', format, name]).stdout.trim();
-  const inTty = (args: string[]) => spawnSync('script', ['-qec', [DOCKER, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' '), '/dev/null'], { env, encoding: 'utf8', timeout: 60_000 });
+  const inTty = (args: string[]) => inTerminal([DOCKER, ...args], { env });
 
   t.before(async () => {
     if (!(await waitFor(() => docker(['version']).code === 0, 30_000))) throw new Error(`dockerd did not come up (log in ${dir}/dockerd.log)`);
@@ -94,8 +94,8 @@ function main(): void {
 
   t.test('run -it: a tty through the console socket', async (t) => {
     const name = newName('tty');
-    const r = inTty(['run', '-it', '--rm', '--runtime', 'ocirun', '--network', 'none', '--name', name, '--cidfile', cidFile(name), IMAGE_BASE, 'sh', '-c', 'tty; test -t 0 && echo stdin-tty; exit 6']);
-    t.equal(r.status, 6, `exit code 6 (${r.stdout}${r.stderr})`);
+    const r = await inTty(['run', '-it', '--rm', '--runtime', 'ocirun', '--network', 'none', '--name', name, '--cidfile', cidFile(name), IMAGE_BASE, 'sh', '-c', 'tty; test -t 0 && echo stdin-tty; exit 6']);
+    t.equal(r.code, 6, `exit code 6 (${r.stdout}${r.stderr})`);
     t.match(r.stdout, /\/dev\/pts\/\d+/);
     t.match(r.stdout, /stdin-tty/);
   });
@@ -134,8 +134,8 @@ function main(): void {
     const state = sh(RUNTIME, ['--root', runtimeRoot, 'state', inspect(long, '{{.Id}}')]);
     t.equal(state.code, 0, `ocirun knows the container in ${runtimeRoot} (${state.stderr.trim()})`);
     t.match(JSON.parse(state.stdout || '{}'), { status: 'running', pid }, 'ocirun state: running, the same pid');
-    const tty = inTty(['exec', '-it', long, 'sh', '-c', 'tty; exit 4']);
-    t.equal(tty.status, 4, `exec -it exit code (${tty.stdout}${tty.stderr})`);
+    const tty = await inTty(['exec', '-it', long, 'sh', '-c', 'tty; exit 4']);
+    t.equal(tty.code, 4, `exec -it exit code (${tty.stdout}${tty.stderr})`);
     t.match(tty.stdout, /\/dev\/pts\/\d+/, 'exec -it gets a pty');
     const top = docker(['top', long, '-o', 'pid,args']);
     t.equal(top.code, 0, top.stderr);

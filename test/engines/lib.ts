@@ -28,6 +28,30 @@ export function sh(cmd: string, args: string[], opts: SpawnSyncOptions = {}): Re
   return { code: r.status, signal: r.signal, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
 }
 
+/**
+ * A command in a terminal: script(1) gives it a pty and returns its status.
+ * script's stdin stays open until the command has ended: on end of file
+ * script sends the pty an EOF character, and an engine's attach that takes
+ * it as the end of its stdin could end before the container's output came
+ * (seen once in ~25 `podman run -it`, with runc as with ocirun).
+ */
+export function inTerminal(argv: string[], opts: { env?: NodeJS.ProcessEnv; timeout?: number } = {}): Promise<Result> {
+  const line = argv.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+  return new Promise((resolve) => {
+    const child = spawn('script', ['-qec', line, '/dev/null'], { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeout ?? 60_000);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      child.stdin.destroy();
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
 let imageTar: string | null = null;
 /** The busybox image as one tar (OCI layout plus Docker's manifest.json), built once per test file. */
 export function busyboxImage(dir: string): string {

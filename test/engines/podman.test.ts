@@ -5,13 +5,13 @@
 // temporary directory; ocirun keeps its state in its default root
 // (/run/ocirun: podman passes no --root), which must be empty of ours at the end.
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mountinfoOf, topMount } from '../helpers.js';
 import {
   alive, busyboxImage, cgroupDirsNamed, cgroupFile, engineDir, IMAGE_BASE, missingTools,
   mountsUnder, procStatus, processesMentioning, readmeSnippet, removeDir, RUNTIME, sh, stateLeft, waitFor,
+  inTerminal,
 } from './lib.js';
 
 /** What this test adds to containers.conf: no network, limits this host allows (see README). */
@@ -54,7 +54,7 @@ function main(): void {
       try { const id = readFileSync(cidFile(n), 'utf8').trim(); if (id && !fullIds.includes(id)) fullIds.push(id); } catch { /* never created */ }
     }
   };
-  const inTty = (args: string[]) => spawnSync('script', ['-qec', ['podman', ...flags, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' '), '/dev/null'], { env, encoding: 'utf8', timeout: 60_000 });
+  const inTty = (args: string[]) => inTerminal(['podman', ...flags, ...args], { env });
 
   t.before(() => {
     const loaded = podman(['load', '-i', busyboxImage(dir)]);
@@ -99,8 +99,8 @@ function main(): void {
 
   t.test('run -it: a tty through the console socket, the exit code through it', async (t) => {
     const name = newName('tty');
-    const r = inTty(['run', '-it', '--rm', '--name', name, '--cidfile', cidFile(name), IMAGE_BASE, 'sh', '-c', 'tty; test -t 0 && echo stdin-tty; exit 5']);
-    t.equal(r.status, 5, `exit code 5 (${r.stdout}${r.stderr})`);
+    const r = await inTty(['run', '-it', '--rm', '--name', name, '--cidfile', cidFile(name), IMAGE_BASE, 'sh', '-c', 'tty; test -t 0 && echo stdin-tty; exit 5']);
+    t.equal(r.code, 5, `exit code 5 (${r.stdout}${r.stderr})`);
     t.match(r.stdout, /\/dev\/pts\/\d+/);
     t.match(r.stdout, /stdin-tty/);
   });
