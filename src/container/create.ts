@@ -15,9 +15,11 @@ import { checkConsoleSocket } from '../linux/terminal.js';
 import { mapToHost } from '../linux/idmap.js';
 import { openIdmappedMounts } from '../linux/idmapmount.js';
 import { isNamespaceKind, type NamespacePlan, planNamespaces } from '../linux/namespaces.js';
-import { readProcStat } from '../linux/procfs.js';
+import { type CgroupLine, readCgroupLines, readProcStat } from '../linux/procfs.js';
 import { processExe } from '../linux/procexe.js';
-import { abortLaunch, completeLaunch, type Launch, launchInit, sameNamespaces } from '../linux/spawn.js';
+import { abortLaunch, completeLaunch, type Launch, launchInit, type ReadyPlan, sameNamespaces } from '../linux/spawn.js';
+import { encodePlan } from '../linux/initcode.js';
+import { placedCgroupLines, sameCgroupLines } from '../linux/cgroups/paths.js';
 import { type StoredState, hookStateJson } from './state.js';
 import { newStateRecord } from './record.js';
 import { type DirLock, type PreparedWrite, type Store, validateId, writePidFile } from './store.js';
@@ -312,42 +314,63 @@ function startInit(c: Creating, state: StoredState, cg: CgroupManager | null, la
   // Stage 1 puts the init in its cgroups itself where it can, as it forks it (selfplace.ts).
   const placement = openPlacement(cg?.selfPlacement() ?? null);
   let last: PreparedWrite | null = null;
-  completeLaunch(launch, uidMap, gidMap, store.fifoPath(c.req.id), extraFds, placement, (pid, placed) => {
-    trace(`init pid ${pid}, in ${placed.size} of its cgroup directories already`);
-    // The rest before the init runs anything (it unshares its cgroup namespace first).
-    cg?.apply(pid, placed);
-    trace('init placed in its cgroups');
-    plan.init.hookState = JSON.parse(hookStateJson(initNeedsState ? state : { ...state, annotations: {} }, 'created', pid)) as Record<string, unknown>;
-    // Recorded once the plan is on its way (below): killed before that, the
-    // init sees its socket close and exits; the cgroups the record names hold it meanwhile.
-    const stat = readProcStat(pid);
-    if (stat) {
-      state.pid = pid;
-      state.pidStartTime = stat.startTime;
-      state.initExe = processExe(pid);
-    }
-    faultPoint('create:init-pid');
-    // Built now: the cgroup mounts bind the init's own cgroups, the hooks get its pid.
-    return c.lib.initops.initOperations(plan.init, c.lib.planner.readInitFacts(`/proc/${pid}/cgroup`, plan.init.hookState));
-  }, () => {
-    // In the runtime's namespaces, after the mounts and before pivot_root (as runc).
-    setResources();
-    // The runtime environment exists (lifecycle step 2 is over): runtime.md calls that "created".
-    const json = hookStateJson(state, 'created', launch.initPid);
-    try {
-      c.lib.hooks.runHooks('prestart', hooks?.prestart, json);
-      c.lib.hooks.runHooks('createRuntime', hooks?.createRuntime, json);
-    } catch (err) {
-      c.hookFailed = true;
-      throw err;
-    }
-    trace('prestart and createRuntime hooks done');
-  }, () => {
-    // The init is busy with its mounts for a few milliseconds: the two state
-    // writes happen meanwhile. From here on, should we die, state and delete find the init.
-    if (!state.pid) return;
-    store.write(interim(state));
-    last = store.prepareWrite(createdRecord(state));
+  // A plan without the pid in it is built and encoded while stage 1 forks
+  // the init, from the cgroups the init is to be in; the kernel's word on
+  // them, once the pid comes, must match, or the plan is built again.
+  let early: { cgroupLines: CgroupLine[]; plan: ReadyPlan } | null = null;
+  const buildEarly = (): void => {
+    if (c.lib.initops.opsNeedPid(plan.init)) return;
+    const facts = c.lib.planner.readInitFacts([], {});
+    const cgroupLines = placedCgroupLines(readCgroupLines('self'), cg?.paths ?? null, facts.mountinfo);
+    if (!cgroupLines) return;
+    const ops = c.lib.initops.initOperations(plan.init, { ...facts, cgroupLines });
+    early = { cgroupLines, plan: { ...ops, bytes: encodePlan(ops) } };
+    trace('plan built while the init forks');
+  };
+  completeLaunch(launch, uidMap, gidMap, store.fifoPath(c.req.id), extraFds, placement, {
+    whileInitForks: buildEarly,
+    planFor: (pid, placed) => {
+      trace(`init pid ${pid}, in ${placed.size} of its cgroup directories already`);
+      // The rest before the init runs anything (it unshares its cgroup namespace first).
+      cg?.apply(pid, placed);
+      trace('init placed in its cgroups');
+      plan.init.hookState = JSON.parse(hookStateJson(initNeedsState ? state : { ...state, annotations: {} }, 'created', pid)) as Record<string, unknown>;
+      // Recorded once the plan is on its way (below): killed before that, the
+      // init sees its socket close and exits; the cgroups the record names hold it meanwhile.
+      const stat = readProcStat(pid);
+      if (stat) {
+        state.pid = pid;
+        state.pidStartTime = stat.startTime;
+        state.initExe = processExe(pid);
+      }
+      faultPoint('create:init-pid');
+      // The cgroup mounts bind the init's own cgroups, the hooks get its pid.
+      const cgroupLines = readCgroupLines(pid);
+      if (early && sameCgroupLines(early.cgroupLines, cgroupLines)) return early.plan;
+      if (early) trace('the init is not in the cgroups its early plan assumed: planned again');
+      return c.lib.initops.initOperations(plan.init, c.lib.planner.readInitFacts(cgroupLines, plan.init.hookState));
+    },
+    runRuntimeHooks: () => {
+      // In the runtime's namespaces, after the mounts and before pivot_root (as runc).
+      setResources();
+      // The runtime environment exists (lifecycle step 2 is over): runtime.md calls that "created".
+      const json = hookStateJson(state, 'created', launch.initPid);
+      try {
+        c.lib.hooks.runHooks('prestart', hooks?.prestart, json);
+        c.lib.hooks.runHooks('createRuntime', hooks?.createRuntime, json);
+      } catch (err) {
+        c.hookFailed = true;
+        throw err;
+      }
+      trace('prestart and createRuntime hooks done');
+    },
+    whileInitWorks: () => {
+      // The init is busy with its mounts for a few milliseconds: the two state
+      // writes happen meanwhile. From here on, should we die, state and delete find the init.
+      if (!state.pid) return;
+      store.write(interim(state));
+      last = store.prepareWrite(createdRecord(state));
+    },
   });
   setResources();
   return last;

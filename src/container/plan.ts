@@ -3,12 +3,12 @@
 // (linux/hostfacts.ts); readInitFacts reads what the init's operations
 // depend on once the init exists.
 import type { Spec } from '../config/types.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { EncodedPlan } from '../linux/initcode.js';
 import type { InitPlan } from '../linux/initplan.js';
 import type { CgroupPaths } from '../linux/cgroups/paths.js';
 import { formatOperations, type InitFacts } from '../linux/initops.js';
-import { lastCapability, ownMountinfoOnce, parseCgroupLines } from '../linux/procfs.js';
+import { type CgroupLine, lastCapability, ownMountinfoOnce, readCgroupLines } from '../linux/procfs.js';
 import { planNamespaces, type NamespacePlan } from '../linux/namespaces.js';
 import { planRootfs } from '../linux/rootfs.js';
 import { withMountLabel } from '../linux/lsm.js';
@@ -46,10 +46,10 @@ function parseNofile(text: string | undefined): { soft: string; hard: string } |
 }
 
 /** What the init's plan needs from the host at the moment it is built. */
-export function readInitFacts(cgroupFile: string, hookState: Record<string, unknown>): InitFacts {
+export function readInitFacts(cgroupLines: readonly CgroupLine[], hookState: Record<string, unknown>): InitFacts {
   return {
     mountinfo: ownMountinfoOnce(),
-    cgroupLines: parseCgroupLines(readFileSync(cgroupFile, 'utf8')),
+    cgroupLines,
     hasKcore: existsSync('/proc/kcore'),
     hookState,
     lastCap: lastCapability(),
@@ -151,7 +151,7 @@ export async function planBundle(store: { fifoPath(id: string): string }, req: P
   return {
     namespaces: plan.namespaces,
     cgroups: cgroup?.paths ?? null,
-    init: initOperations(plan.init, readInitFacts('/proc/self/cgroup', hookState)),
+    init: initOperations(plan.init, readInitFacts(readCgroupLines('self'), hookState)),
   };
 }
 

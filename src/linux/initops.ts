@@ -78,6 +78,15 @@ export function execOperations(proc: ProcessPlan): EncodedPlan {
   return { ops, flags: 0 };
 }
 
+/**
+ * Whether the operations hold the init's pid: only in the state document
+ * that createContainer and startContainer hooks and the seccomp agent get.
+ * Without them, the plan can be built before the init exists.
+ */
+export function opsNeedPid(plan: InitPlan): boolean {
+  return plan.hooks.createContainer.length > 0 || plan.hooks.startContainer.length > 0 || plan.process.seccompListener !== null;
+}
+
 export function initOperations(plan: InitPlan, facts: InitFacts): EncodedPlan {
   const proc = plan.process;
   const slots = planSlots(plan);
@@ -126,7 +135,8 @@ export function initOperations(plan: InitPlan, facts: InitFacts): EncodedPlan {
       start: {
         fifoSlot: slots.fifo,
         hooks: plan.hooks.startContainer.map(hookRun),
-        state: state('created'),
+        // Only the startContainer hooks read it.
+        state: plan.hooks.startContainer.length ? state('created') : '',
       },
     },
   });

@@ -87,7 +87,9 @@ export function launchInit(ns: NamespacePlan, preserveFds: number, exec?: Finali
  * it itself where it can, selfplace.ts), and learn its pid and which of
  * those directories it entered.
  */
-function receivePid(l: Launch, uidMap: readonly IdMapping[], gidMap: readonly IdMapping[], placement: OpenPlacement): { pid: number; placed: Set<string> } {
+function receivePid(
+  l: Launch, uidMap: readonly IdMapping[], gidMap: readonly IdMapping[], placement: OpenPlacement, meanwhile: () => void = () => {},
+): { pid: number; placed: Set<string> } {
   try {
     if (l.namespaces.newUserns) {
       const msg = l.channel.receive();
@@ -102,6 +104,7 @@ function receivePid(l: Launch, uidMap: readonly IdMapping[], gidMap: readonly Id
       const said = l.channel.receiveIfReady();
       throw (said && l.channel.errorOf(said)) ?? err;
     }
+    meanwhile();
     const msg = l.channel.receive();
     const err = l.channel.errorOf(msg);
     if (err) throw err;
@@ -118,9 +121,24 @@ function receivePid(l: Launch, uidMap: readonly IdMapping[], gidMap: readonly Id
   }
 }
 
+/** The init's plan, and its bytes when they were encoded ahead (see LaunchSteps.whileInitForks). */
+export type ReadyPlan = EncodedPlan & { bytes?: Buffer };
+
+/** What the runtime does at each step of completeLaunch. */
+export interface LaunchSteps {
+  /** the pid is known: place the init in the rest of its cgroups (`placed` it entered itself) and give its plan */
+  planFor: (pid: number, placed: ReadonlySet<string>) => ReadyPlan;
+  /** the init asks for the prestart and createRuntime hooks */
+  runRuntimeHooks: () => void;
+  /** while stage 1 forks the init: what needs no pid, off the critical path */
+  whileInitForks?: () => void;
+  /** while the init carries out its plan: what the runtime can do meanwhile, off the critical path */
+  whileInitWorks?: () => void;
+}
+
 /**
  * Write the id maps if asked, learn the init's pid and where it placed
- * itself (`planFor` places it in the rest and builds the plan), send the plan with its fds (exec.fifo first, as an
+ * itself (`steps.planFor` places it in the rest and gives the plan), send the plan with its fds (exec.fifo first, as an
  * O_PATH fd: a user-namespace init may not reach its path), run the
  * runtime's hooks when the init asks, and wait until it is ready.
  */
@@ -133,28 +151,25 @@ export function completeLaunch(
   extraFds: readonly number[],
   /** the cgroups the init can enter by itself (closed here) */
   placement: OpenPlacement,
-  planFor: (pid: number, placed: ReadonlySet<string>) => EncodedPlan,
-  runRuntimeHooks: () => void,
-  /** while the init carries out its plan: what the runtime can do meanwhile, off the critical path */
-  whileInitWorks: () => void = () => {},
+  steps: LaunchSteps,
 ): void {
-  const { pid, placed } = receivePid(l, uidMap, gidMap, placement);
-  const plan = planFor(pid, placed);
+  const { pid, placed } = receivePid(l, uidMap, gidMap, placement, steps.whileInitForks);
+  const plan = steps.planFor(pid, placed);
   // From here a failure names the op, and through it the config field.
   l.channel.describe = (f) => ({ message: describeFailure(plan.ops, f), hook: failedHook(plan.ops, f) });
   const fifoFd = openExecFifoForInit(fifoPath);
   try {
-    l.channel.send({ type: 'plan', plan: encodePlan(plan) }, [fifoFd, ...extraFds]);
+    l.channel.send({ type: 'plan', plan: plan.bytes ?? encodePlan(plan) }, [fifoFd, ...extraFds]);
   } finally {
     close(fifoFd);
   }
   trace(`plan sent: ${plan.ops.length} operations`);
-  whileInitWorks();
+  steps.whileInitWorks?.();
   for (;;) {
     const msg = l.channel.receive();
     if (msg.type === 'ready') break;
     if (msg.type === 'run-hooks') {
-      runRuntimeHooks();
+      steps.runRuntimeHooks();
       l.channel.send({ type: 'hooks-done' });
       continue;
     }

@@ -34,7 +34,34 @@ interface Traced { out: string; trace: string[] }
 function traced(box: Sandbox, args: string[]): Traced & { code: number | null; stderr: string } {
   const log = join(box.dir, `strace-${Math.random().toString(36).slice(2, 7)}.log`);
   const r = run('strace', ['-f', '-qq', '-s', '200', '-e', 'trace=openat,write,clone3', '-o', log, OCIRUN, '--root', box.root, ...args]);
-  return { out: r.stdout, code: r.code, stderr: r.stderr, trace: readFileSync(log, 'utf8').split('\n') };
+  return { out: r.stdout, code: r.code, stderr: r.stderr, trace: joinResumed(readFileSync(log, 'utf8').split('\n')) };
+}
+
+/**
+ * strace splits a call that another traced process interrupts (the runtime
+ * works while stage 1 places and forks the init) into "<unfinished ...>" and
+ * a later "<... name resumed>": each call as one line again, where it began.
+ */
+function joinResumed(lines: string[]): string[] {
+  const out: string[] = [];
+  const open = new Map<string, number>(); // pid -> index in out of its unfinished call
+  for (const line of lines) {
+    const pid = line.split(/\s/, 1)[0] ?? '';
+    const resumed = /^\S+\s+<\.\.\. \S+ resumed>(.*)$/.exec(line);
+    const at = open.get(pid);
+    if (resumed && at !== undefined) {
+      out[at] = `${out[at]}${resumed[1]}`;
+      open.delete(pid);
+      continue;
+    }
+    if (line.endsWith(' <unfinished ...>')) {
+      open.set(pid, out.length);
+      out.push(line.slice(0, -' <unfinished ...>'.length));
+      continue;
+    }
+    out.push(line);
+  }
+  return out;
 }
 
 /** What the trace says about placement: cgroup.procs opened for writing, `tasks` "0" writes that worked, clone3 into a cgroup and its result. */

@@ -6,7 +6,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CGROUP2_SUPER_MAGIC, classifyHierarchies, parseCgroupMounts, parseProcCgroup } from '../../src/linux/cgroups/hierarchy.js';
-import { resolveCgroupPaths, type CgroupPaths } from '../../src/linux/cgroups/paths.js';
+import { placedCgroupLines, resolveCgroupPaths, sameCgroupLines, type CgroupPaths } from '../../src/linux/cgroups/paths.js';
+import { parseCgroupLines, parseMountinfo } from '../../src/linux/procfs.js';
 import * as P from '../../src/linux/cgroups/resources.js';
 import { deviceRules, devicesV1, DEFAULT_ALLOWED_DEVICES } from '../../src/linux/cgroups/devices.js';
 import { cgroupManager, V1Cgroups, V2Cgroups } from '../../src/linux/cgroups/manager.js';
@@ -88,6 +89,36 @@ t.test('cgroupsPath: absolute, relative to our own cgroup, and the default <id>'
   t.equal(resolveCgroupPaths(v2, svc, '/abs/box1', 'box1').unified?.dir, '/sys/fs/cgroup/abs/box1', 'absolute: as given');
   t.equal(resolveCgroupPaths(v2, parseProcCgroup('0::/\n'), undefined, 'box1').unified?.dir, '/sys/fs/cgroup/box1', 'at the root: the root');
   t.equal(resolveCgroupPaths(h, parseProcCgroup('0::/u\n'), undefined, 'box1').unified?.dir, '/sys/fs/cgroup/unified/u/box1', 'hybrid: under our own cgroup, as before');
+});
+
+t.test("a child's /proc/<pid>/cgroup once placed, predicted from ours (create's early plan)", async (t) => {
+  const mounts = parseMountinfo(HYBRID_MOUNTINFO);
+  const h = classifyHierarchies(parseCgroupMounts(HYBRID_MOUNTINFO), 0);
+  const ownText = '10:pids:/\n9:name=systemd:/\n4:memory:/process_api/abc\n3:cpuset:/\n1:cpu:/\n0::/\n';
+  const own = parseCgroupLines(ownText);
+  const paths = resolveCgroupPaths(h, parseProcCgroup(ownText), undefined, 'box1');
+  t.same(placedCgroupLines(own, paths, mounts), parseCgroupLines(
+    // pids is not mounted here: the child stays where we are.
+    '10:pids:/\n9:name=systemd:/box1\n4:memory:/process_api/abc/box1\n3:cpuset:/box1\n1:cpu:/box1\n0::/box1\n',
+  ), 'each mounted hierarchy: the container directory, from the hierarchy root');
+  t.same(placedCgroupLines(own, null, mounts), own, 'no cgroups of its own: ours');
+
+  // Through a mounted sub-tree (ocirun inside a container): the kernel names the cgroup from the hierarchy root.
+  const sub = parseMountinfo(CO_MOUNTED);
+  const subPaths = resolveCgroupPaths(classifyHierarchies(parseCgroupMounts(CO_MOUNTED), 0), parseProcCgroup('3:memory:/docker/abc\n'), 'x', 'id');
+  t.same(placedCgroupLines(parseCgroupLines('3:memory:/docker/abc\n2:cpu,cpuacct:/\n'), subPaths, sub), parseCgroupLines('3:memory:/docker/abc/x\n2:cpu,cpuacct:/x\n'));
+
+  const v2 = parseMountinfo(UNIFIED);
+  const v2Paths = resolveCgroupPaths(classifyHierarchies(parseCgroupMounts(UNIFIED), CGROUP2_SUPER_MAGIC), parseProcCgroup('0::/system.slice/x.service\n'), undefined, 'box1');
+  t.same(placedCgroupLines(parseCgroupLines('0::/system.slice/x.service\n'), v2Paths, v2), parseCgroupLines('0::/system.slice/box1\n'), 'cgroup2: next to our own');
+
+  t.equal(placedCgroupLines(own, paths, parseMountinfo(CO_MOUNTED)), null, 'a directory under no cgroup mount we know: no prediction');
+
+  const a = parseCgroupLines('4:memory:/a\n0::/a\n');
+  t.ok(sameCgroupLines(a, parseCgroupLines('4:memory:/a\n0::/a\n')));
+  t.notOk(sameCgroupLines(a, parseCgroupLines('4:memory:/b\n0::/a\n')), 'another path');
+  t.notOk(sameCgroupLines(a, parseCgroupLines('4:memory:/a\n')), 'a hierarchy fewer');
+  t.notOk(sameCgroupLines(a, parseCgroupLines('5:memory:/a\n0::/a\n')), 'another hierarchy id');
 });
 
 t.test('memory: v1 files, memory+swap ordering, v2 swap conversion and refusals', async (t) => {

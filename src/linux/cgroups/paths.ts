@@ -7,6 +7,7 @@
 // Pure: the result is stored in the container's state.
 import { join, posix, relative } from 'node:path';
 import type { CgroupMode, Hierarchies, OwnCgroups } from './hierarchy.js';
+import type { CgroupLine, MountInfo } from '../procfs.js';
 
 export interface V1Place {
   controllers: string[];
@@ -71,4 +72,53 @@ export function leafDirs(paths: CgroupPaths): string[] {
   const dirs = paths.v1.map((p) => p.dir);
   if (paths.unified) dirs.push(paths.unified.dir);
   return [...new Set(dirs)];
+}
+
+/** The cgroup a directory under a mount is, as /proc/<pid>/cgroup names it: from the hierarchy's root. */
+function cgroupOf(dir: string, mountPoint: string, root: string): string | null {
+  if (dir !== mountPoint && !dir.startsWith(`${mountPoint}/`)) return null;
+  const below = dir.slice(mountPoint.length);
+  return root === '/' ? below || '/' : `${root}${below}`;
+}
+
+/**
+ * The /proc/<pid>/cgroup lines of a child of ours once it is placed in
+ * `paths` (or not placed: `paths` null): ours, with the container's
+ * directory in each hierarchy `paths` names. A prediction, for building what
+ * depends on them before the child exists; the caller compares it with what
+ * the kernel then says. null when a directory is not below a cgroup mount of
+ * `mountinfo`.
+ */
+export function placedCgroupLines(own: readonly CgroupLine[], paths: CgroupPaths | null, mountinfo: readonly MountInfo[]): CgroupLine[] | null {
+  if (!paths) return [...own];
+  const rootOf = (mountPoint: string, fstype: string): string | undefined =>
+    mountinfo.find((m) => m.mountPoint === mountPoint && m.fstype === fstype)?.root;
+  const out: CgroupLine[] = [];
+  for (const line of own) {
+    let path: string | null = line.path;
+    if (line.controllers === '') {
+      if (paths.unified) {
+        const root = rootOf(paths.unified.mountPoint, 'cgroup2');
+        path = root === undefined ? null : cgroupOf(paths.unified.dir, paths.unified.mountPoint, root);
+      }
+    } else {
+      const listed = line.controllers.split(',');
+      const place = paths.v1.find((p) => p.controllers.length === listed.length && listed.every((c) => p.controllers.includes(c)));
+      if (place) {
+        const root = rootOf(place.mountPoint, 'cgroup');
+        path = root === undefined ? null : cgroupOf(place.dir, place.mountPoint, root);
+      }
+    }
+    if (path === null) return null;
+    out.push({ ...line, path });
+  }
+  return out;
+}
+
+/** The same hierarchies, in the same order, with the same paths. */
+export function sameCgroupLines(a: readonly CgroupLine[], b: readonly CgroupLine[]): boolean {
+  return a.length === b.length && a.every((l, i) => {
+    const m = b[i];
+    return m !== undefined && l.hierarchy === m.hierarchy && l.controllers === m.controllers && l.path === m.path;
+  });
 }
