@@ -15,7 +15,7 @@ import { join, normalize } from 'node:path';
 import { errnoCode } from '../config/errors.js';
 import { HASH_INPUT_LIMIT, tooBigForFixedSeed } from '../config/hashlimit.js';
 import { honorsXdgRuntimeDir } from '../linux/rootless.js';
-import { unlinkIfPresent } from '../linux/files.js';
+import { replaceFile, unlinkIfPresent } from '../linux/files.js';
 import { lockExclusive, openDir, renameIfAbsent, tryLockDir, unlock } from '../linux/filelock.js';
 import type { StoredState } from './state.js';
 import { faultPoint } from './faultpoint.js';
@@ -71,7 +71,7 @@ function writeTemp(final: string, temp: string, state: StoredState): void {
 
 function renameTemp(final: string, temp: string): void {
   try {
-    renameSync(temp, final);
+    replaceFile(temp, final);
   } catch (err) {
     unlinkIfPresent(temp);
     throw cannotWrite(final, err);
@@ -146,7 +146,7 @@ export class Store {
 
   /** A record exists under this id. */
   has(id: string): boolean {
-    return existsSync(this.stateFile(id));
+    return (statSync(this.stateFile(id), { throwIfNoEntry: false })?.size ?? 0) > 0;
   }
 
   /**
@@ -224,6 +224,10 @@ export class Store {
     } catch {
       throw new NotFoundError();
     }
+    // Empty: what a power failure can leave of a record written just before
+    // it, on a disk (replaceFile); the container died with the machine. We
+    // never write one, so it is a record no more than a missing one.
+    if (text.length === 0) throw new NotFoundError();
     // Measured at start-up (cli/seedguard.ts); larger now only if it was replaced meanwhile.
     if (tooBigForFixedSeed(text.length, true)) throw new Error(`the state of ${id} grew past ${HASH_INPUT_LIMIT / 1024} KiB while ocirun ran; run the command again`);
     return JSON.parse(text) as StoredState;

@@ -199,6 +199,13 @@ export function setrlimitOf(pid: number, resource: number, limit: Rlimit, name: 
 const renameat2 = libcFunction('renameat2', 'int', ['int', 'const char *', 'int', 'const char *', 'unsigned int']);
 const RENAME_NOREPLACE = 1;
 
+const RENAME_EXCHANGE = 2;
+
+/** Swap what `a` and `b` name, atomically (both must exist). */
+export function renameExchange(a: string, b: string): void {
+  check(renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) as number, 'renameat2', b);
+}
+
 /** rename(2) that fails with EEXIST instead of replacing what `to` names (an empty directory, say). */
 export function renameNoReplace(from: string, to: string): void {
   check(renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) as number, 'renameat2', to);

@@ -1,7 +1,8 @@
 // container/store.ts on a temp dir (no root): ids, the atomic claim, locks,
 // removal, and the side directories a crash may leave.
 import t from 'tap';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { replaceFile } from '../../src/linux/files.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NotFoundError, Store, validateId, writePidFile } from '../../src/container/store.js';
@@ -81,6 +82,30 @@ t.test('a directory without a record under the id is cleared by the next claim, 
   release();
   store.claim(record('r')).release();
   t.ok(store.has('r'));
+});
+
+t.test('an empty record (a power failure on a disk-backed root) is no record: read says "does not exist", a claim clears it', async (t) => {
+  const store = freshStore();
+  mkdirSync(store.dir('e'), { recursive: true });
+  writeFileSync(join(store.dir('e'), 'state.json'), '');
+  t.notOk(store.has('e'));
+  t.throws(() => store.read('e'), NotFoundError);
+  store.claim(record('e')).release();
+  t.equal(store.read('e').id, 'e', 'the claim replaced it');
+});
+
+t.test('replaceFile: the new file in place of the old, atomically; the old one and the temp name gone', async (t) => {
+  const dir = mkdtempSync(join(top, 'replace-'));
+  const final = join(dir, 'state.json');
+  writeFileSync(join(dir, 'a.tmp'), 'first');
+  replaceFile(join(dir, 'a.tmp'), final);
+  t.equal(readFileSync(final, 'utf8'), 'first', 'nothing to replace: renamed');
+  const before = statSync(final).ino;
+  writeFileSync(join(dir, 'b.tmp'), 'second');
+  replaceFile(join(dir, 'b.tmp'), final);
+  t.equal(readFileSync(final, 'utf8'), 'second', 'replaced');
+  t.not(statSync(final).ino, before, 'by the new file (exchanged), not rewritten');
+  t.same(readdirSync(dir), ['state.json'], 'the old file went with the temp name');
 });
 
 t.test('a claim directory left by a dead create is swept; one held by a live create wins', async (t) => {
