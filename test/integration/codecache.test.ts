@@ -1,7 +1,7 @@
-// The bundles' code cache (scripts/entry.cjs): made after a command ran, one
-// file per bundle and command beside Node's own compile cache; a cache V8
-// refuses (damaged, another build) costs time, never the command, and is
-// made again.
+// The bundles' code cache (scripts/entry.cjs): made after a command ran (by
+// its first four runs), one file per bundle and command beside Node's own
+// compile cache; a cache V8 refuses (damaged, another build) costs time,
+// never the command, and is made again.
 import t from 'tap';
 import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,6 +36,22 @@ t.test('features leaves a code cache, and a damaged one is refused and made agai
   t.notSame(readFileSync(file), garbage, 'the cache was made again');
 });
 
+t.test('the first four runs each make the cache again, with what they compiled besides; later runs only read it', async (t) => {
+  for (const f of featureCaches()) rmSync(f, { force: true });
+  const made: number[] = [];
+  let inode = 0;
+  for (let i = 1; i <= 6; i++) {
+    t.equal(run(OCIRUN, ['features']).code, 0);
+    const file = featureCaches()[0] as string;
+    const data = readFileSync(file);
+    t.equal(data[0], 0x4f, `run ${i}: our mark first`);
+    made.push(data[1] as number);
+    if (i === 5) inode = statSync(file).ino;
+    if (i === 6) t.equal(statSync(file).ino, inode, 'run 6 left the file as run 4 made it');
+  }
+  t.same(made, [1, 2, 3, 4, 4, 4], 'the count of runs that made it');
+});
+
 t.test('a cache file another user owns or may write is not run, and is made again', { skip: SKIP_NOT_ROOT }, async (t) => {
   t.equal(run(OCIRUN, ['features']).code, 0);
   const file = featureCaches()[0] as string;
@@ -52,8 +68,10 @@ t.test('a cache file another user owns or may write is not run, and is made agai
 });
 
 t.test('a run that drew a random hash seed keeps its own cache: the normal runs keep hitting theirs', async (t) => {
-  t.equal(run(OCIRUN, ['features']).code, 0);
+  // Past the runs that make it again (the test above), so that a normal run only reads it.
+  for (let i = 0; i < 4; i++) t.equal(run(OCIRUN, ['features']).code, 0);
   const normal = featureCaches()[0] as string;
+  t.equal(readFileSync(normal)[1], 4, 'the normal cache is made');
   const before = statSync(normal);
   // What a re-executed ocirun (src/cli/seedguard.ts) runs: the same node, flags and entry without --no-rehash-snapshot.
   const node = join(TOP, 'node_modules', `node-linux-${process.arch}`, 'bin', 'node');
