@@ -8,12 +8,14 @@
 // the last mount covering /etc/passwd (itself, /etc or /) wins, as it will in
 // the container; a bind's source is read, any other filesystem type is
 // taken to have no passwd; without such a mount, the rootfs's own file.
-// Paths inside a root are walked with resolveInRoot, so symlinks in the
-// image cannot lead the runtime to a host file.
+// Paths inside a root are resolved as the init resolves its own (openat2
+// RESOLVE_IN_ROOT, or the component walk: native/resolve.c), so symlinks in
+// the image cannot lead the runtime to a host file.
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { O_CLOEXEC, O_DIRECTORY, O_PATH } from '../sys/constants.js';
 import { close, open } from '../sys/calls.js';
-import { fdPath, resolveInRoot } from './pathsafe.js';
+import { fdPath } from './pathsafe.js';
+import { openInRoot } from '../sys/native.js';
 import type { MountStep } from './rootfs.js';
 
 /** Bigger than any real passwd file; a larger one is not read (HOME falls back to "/"). */
@@ -68,7 +70,8 @@ export function readInRoot(root: string, path: string): string | null {
   let fileFd = -1;
   try {
     rootFd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    fileFd = resolveInRoot(rootFd, path, 'none');
+    // One call where the kernel has openat2 (the TypeScript walk took ~10 system calls here).
+    fileFd = openInRoot(rootFd, path, process.env._OCIRUN_RESOLVE === 'walk');
     return readRegular(fdPath(fileFd));
   } catch {
     return null;

@@ -58,6 +58,7 @@ export interface FinalizeRequest {
 
 interface NativeLib {
   spawn: (req: object) => number;
+  resolveInRoot: (rootFd: number, path: string, create: number, how: number) => number;
 }
 
 let lib: NativeLib | undefined;
@@ -119,6 +120,7 @@ export function loadNative(): NativeLib {
   });
   lib = {
     spawn: so.func('int ocirun_spawn(const ocirun_spawn *s)') as unknown as NativeLib['spawn'],
+    resolveInRoot: so.func('int resolve_in_root(int root_fd, const char *path, int create, int how)') as unknown as NativeLib['resolveInRoot'],
   };
   return lib;
 }
@@ -180,3 +182,15 @@ function finalizeStruct(req: FinalizeRequest): object {
   };
 }
 
+
+/**
+ * An O_PATH fd on `path` inside the root `rootFd` holds, resolved as the
+ * init resolves its mount targets (native/resolve.c): one openat2 with
+ * RESOLVE_IN_ROOT where the kernel has it, else the component walk (forced
+ * with `walk`, for tests). Nothing is created.
+ */
+export function openInRoot(rootFd: number, path: string, walk = false): number {
+  const fd = loadNative().resolveInRoot(rootFd, path, 0 /* RESOLVE_NONE */, walk ? 1 /* RESOLVE_WALK */ : 0 /* RESOLVE_AUTO */);
+  if (fd < 0) throw new SysError('resolve', -fd, path);
+  return fd;
+}
