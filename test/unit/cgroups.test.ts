@@ -241,7 +241,11 @@ t.test('v1 manager on a temp-dir root: create, cpuset inheritance, apply, set, f
   t.equal(readFileSync(join(root, 'memory/ocirun/box/memory.limit_in_bytes'), 'utf8'), '1000');
   t.equal(readFileSync(join(root, 'memory/ocirun/box/memory.memsw.limit_in_bytes'), 'utf8'), '2000');
   t.equal(readFileSync(join(root, 'pids/ocirun/box/pids.max'), 'utf8'), '7');
-  t.equal(readFileSync(join(root, 'devices/ocirun/box/devices.allow'), 'utf8'), 'c 10:200 rwm', 'the last allow rule written');
+  // One open for all of a file's writes (the kernel takes each write as one rule; a plain file appends them).
+  const allows = devicesV1(deviceRules([{ allow: false, access: 'rwm' }], [])).filter((w) => w.file === 'devices.allow').map((w) => w.value);
+  t.ok(allows.length > 5, `the default devices make several allow rules (${allows.length})`);
+  t.equal(readFileSync(join(root, 'devices/ocirun/box/devices.allow'), 'utf8'), allows.join(''), 'every allow rule written, in order, through one open');
+  t.equal(readFileSync(join(root, 'devices/ocirun/box/devices.deny'), 'utf8'), 'a', 'the deny-all rule, in its own file');
   t.throws(() => m.set({ memory: { kernel: 5 } }), /linux.resources.memory.kernel: this kernel has no memory.kmem.limit_in_bytes/);
   t.equal(m.oomKills(), 2);
   t.same(m.pids(), [4242]);

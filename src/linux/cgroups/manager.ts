@@ -9,7 +9,7 @@ import { errnoCode } from '../../config/errors.js';
 import { BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI, BPF_PROG_TYPE_CGROUP_DEVICE, bpfProgAttach, bpfProgDetach, bpfProgGetFdById, bpfProgLoad, bpfProgQuery } from '../../sys/bpf.js';
 import { deviceProgram, encodeProgram } from './devicebpf.js';
 import { type DeviceRule, devicesV1 } from './devices.js';
-import { makeCgroupDirs, pidsInTree, readCgroupFile, readKeyValues, removeCgroupTree, removeCreatedParents, sleepMs, writeCgroupFile } from './fsutil.js';
+import { CgroupFileWriter, makeCgroupDirs, pidsInTree, readCgroupFile, readKeyValues, removeCgroupTree, removeCreatedParents, sleepMs, writeCgroupFile } from './fsutil.js';
 import { type CgroupPaths, type EnabledController, leafDirs, type UnifiedPlace, type V1Place } from './paths.js';
 import { type CgroupWrite, presentOnV2, RESOURCE_GROUPS, type ResourceGroup } from './resources.js';
 
@@ -68,9 +68,18 @@ function describeWriteError(err: unknown, dir: string, w: CgroupWrite, controlle
 
 /** Apply writes in order; cpu.shares is read back, since the kernel clamps it silently. */
 export function applyWrites(dir: string, controller: string, writes: CgroupWrite[]): void {
+  const out = new CgroupFileWriter(dir);
+  try {
+    writeInOrder(out, dir, controller, writes);
+  } finally {
+    out.close();
+  }
+}
+
+function writeInOrder(out: CgroupFileWriter, dir: string, controller: string, writes: CgroupWrite[]): void {
   const later: CgroupWrite[] = [];
   const one = (w: CgroupWrite): void => {
-    writeCgroupFile(dir, w.file, w.value);
+    out.write(w.file, w.value);
     if (w.file === 'cpu.shares') {
       const got = Number(readCgroupFile(dir, w.file));
       const want = Number(w.value);
