@@ -5,6 +5,7 @@ import t, { type Test } from 'tap';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { baseConfig, type Config, pidsUsing, procComm, type Result, Sandbox, sharedRootfs, SKIP_NOT_ROOT, until } from '../helpers.js';
+import { parseCgroupMounts } from '../../src/linux/cgroups/hierarchy.js';
 
 const skip = SKIP_NOT_ROOT;
 
@@ -118,6 +119,16 @@ t.test('duplicate id: the second create fails, the first container is untouched'
   t.same(hostMounts(box), mounts);
   t.equal(box.ocirun(['start', id]).code, 0, 'and it still starts');
   t.ok(await until(() => procComm(first.pid) === 'sleep'));
+});
+
+t.test('a bind mount whose source does not exist: found while the init forks (create\'s early plan), and undone whole', { skip }, async (t) => {
+  const box = withConfig(t, (c) => { c.mounts.push({ destination: '/data', type: 'bind', source: '/nonexistent-bind-source', options: ['rbind'] }); });
+  const id = box.id('nobind');
+  await createFails(t, box, [/mounts\[\d+\]: mount \/nonexistent-bind-source on \/data: source \/nonexistent-bind-source does not exist/], { id });
+  // The init was forked into its cgroups before the plan failed: it is gone, and so are they.
+  const left = parseCgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8')).v1.map((h) => h.mountPoint)
+    .filter((m) => readdirSync(m, { recursive: true }).some((e) => String(e).split('/').includes(id)));
+  t.same(left, [], 'no cgroup directory named after it');
 });
 
 t.test('root.path that does not exist', { skip }, async (t) => {
