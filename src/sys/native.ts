@@ -69,11 +69,59 @@ function libraryPath(): string {
   return path;
 }
 
-/** Load the native library (the init calls this before pivot_root). */
+type Koffi = ReturnType<typeof libc>['koffi'];
+type Library = ReturnType<Koffi['load']>;
+
+let so: Library | undefined;
+
+/** ocirun_spawn's fields; `exec` is a pointer either way (null unless exec). */
+/** A struct's fields as koffi.struct takes them. */
+type StructFields = Record<string, string | ReturnType<Koffi['array']>>;
+
+function spawnFields(koffi: Koffi, exec: string): StructFields {
+  return {
+    sync_fd: 'int',
+    preserve_fds: 'int',
+    join_count: 'int',
+    join_fds: koffi.array('int', MAX_JOIN),
+    join_types: koffi.array('int', MAX_JOIN),
+    new_userns: 'int',
+    become_root: 'int',
+    unshare_flags: 'int',
+    timens_offsets: 'const char *',
+    loopback_up: 'int',
+    exec,
+    console_fd: 'int',
+    console_rows: 'uint16_t',
+    console_cols: 'uint16_t',
+  };
+}
+
+/**
+ * Load the native library. The struct create and run pass has `exec` as a
+ * plain pointer, always null: declaring ocirun_finalize's 26 fields with
+ * koffi costs ~0.3 ms, so only exec declares it (execSpawn below).
+ */
 export function loadNative(): NativeLib {
   if (lib) return lib;
   const { koffi } = libc();
-  const so = koffi.load(libraryPath());
+  const loaded = koffi.load(libraryPath());
+  so = loaded;
+  koffi.struct('ocirun_spawn', spawnFields(koffi, 'const void *'));
+  lib = {
+    spawn: loaded.func('int ocirun_spawn(const ocirun_spawn *s)') as unknown as NativeLib['spawn'],
+    resolveInRoot: loaded.func('int resolve_in_root(int root_fd, const char *path, int create, int how)') as unknown as NativeLib['resolveInRoot'],
+  };
+  return lib;
+}
+
+let spawnWithExec: ((req: object) => number) | undefined;
+
+/** ocirun_spawn for exec: the same function, its `exec` a finalize request koffi lays out. */
+function execSpawn(): (req: object) => number {
+  if (spawnWithExec) return spawnWithExec;
+  loadNative();
+  const { koffi } = libc();
   koffi.struct('ocirun_finalize', {
     paths: 'const char **',
     argv: 'const char **',
@@ -102,27 +150,9 @@ export function loadNative(): NativeLib {
     root: 'const char *',
     start: 'const void *', // the init's wait for start: only the plan's FINALIZE sets it
   });
-  koffi.struct('ocirun_spawn', {
-    sync_fd: 'int',
-    preserve_fds: 'int',
-    join_count: 'int',
-    join_fds: koffi.array('int', MAX_JOIN),
-    join_types: koffi.array('int', MAX_JOIN),
-    new_userns: 'int',
-    become_root: 'int',
-    unshare_flags: 'int',
-    timens_offsets: 'const char *',
-    loopback_up: 'int',
-    exec: 'const ocirun_finalize *',
-    console_fd: 'int',
-    console_rows: 'uint16_t',
-    console_cols: 'uint16_t',
-  });
-  lib = {
-    spawn: so.func('int ocirun_spawn(const ocirun_spawn *s)') as unknown as NativeLib['spawn'],
-    resolveInRoot: so.func('int resolve_in_root(int root_fd, const char *path, int create, int how)') as unknown as NativeLib['resolveInRoot'],
-  };
-  return lib;
+  koffi.struct('ocirun_spawn_exec', spawnFields(koffi, 'const ocirun_finalize *'));
+  spawnWithExec = (so as Library).func('int ocirun_spawn(const ocirun_spawn_exec *s)') as unknown as (req: object) => number;
+  return spawnWithExec;
 }
 
 /** Fork stage 1 (see ocirun.c); returns its pid, which the caller must reap. */
@@ -131,7 +161,8 @@ export function nativeSpawn(req: SpawnRequest): number {
   const fds = req.join.map((j) => j.fd);
   const types = req.join.map((j) => j.type);
   while (fds.length < MAX_JOIN) { fds.push(-1); types.push(0); }
-  const pid = loadNative().spawn({
+  const spawn = req.exec ? execSpawn() : loadNative().spawn;
+  const pid = spawn({
     sync_fd: req.syncFd,
     preserve_fds: req.preserveFds,
     join_count: req.join.length,
