@@ -245,7 +245,7 @@ function claimAndRecord(c: Creating): StoredState {
   // createContainer hook, create is undone and then the poststop hooks run.
   c.cleanup.onFailure('running the poststop hooks', (err) => {
     if (!c.hookFailed && !(err instanceof PeerError && err.hook)) return;
-    for (const w of c.lib.hooks.runHooksWarnOnly('poststop', loaded.spec.hooks?.poststop, hookStateJson(state, 'stopped', 0))) warn(w);
+    for (const w of c.lib.hooks.runHooksWarnOnly('poststop', loaded.spec.hooks?.poststop, () => hookStateJson(state, 'stopped', 0))) warn(w);
   });
   c.cleanup.onFailure('removing its state', () => store.bury(req.id));
   faultPoint('create:claimed');
@@ -334,7 +334,6 @@ function startInit(c: Creating, state: StoredState, cg: CgroupManager | null, la
       // The rest before the init runs anything (it unshares its cgroup namespace first).
       cg?.apply(pid, placed);
       trace('init placed in its cgroups');
-      plan.init.hookState = JSON.parse(hookStateJson(initNeedsState ? state : { ...state, annotations: {} }, 'created', pid)) as Record<string, unknown>;
       // Recorded once the plan is on its way (below): killed before that, the
       // init sees its socket close and exits; the cgroups the record names hold it meanwhile.
       const stat = readProcStat(pid);
@@ -348,13 +347,15 @@ function startInit(c: Creating, state: StoredState, cg: CgroupManager | null, la
       const cgroupLines = readCgroupLines(pid);
       if (early && sameCgroupLines(early.cgroupLines, cgroupLines)) return early.plan;
       if (early) trace('the init is not in the cgroups its early plan assumed: planned again');
+      // The hooks' state, with the pid now known (the init's own hooks and the seccomp agent).
+      plan.init.hookState = JSON.parse(hookStateJson(initNeedsState ? state : { ...state, annotations: {} }, 'created', pid)) as Record<string, unknown>;
       return c.lib.initops.initOperations(plan.init, c.lib.planner.readInitFacts(cgroupLines, plan.init.hookState));
     },
     runRuntimeHooks: () => {
       // In the runtime's namespaces, after the mounts and before pivot_root (as runc).
       setResources();
       // The runtime environment exists (lifecycle step 2 is over): runtime.md calls that "created".
-      const json = hookStateJson(state, 'created', launch.initPid);
+      const json = (): string => hookStateJson(state, 'created', launch.initPid);
       try {
         c.lib.hooks.runHooks('prestart', hooks?.prestart, json);
         c.lib.hooks.runHooks('createRuntime', hooks?.createRuntime, json);

@@ -40,7 +40,7 @@ export function startLocked(store: Store, s: StoredState): void {
   // runtime.md lifecycle step 9: a failing poststart hook is an error, and the
   // container is stopped; `delete` then destroys it and runs poststop (steps 12-13).
   try {
-    runHooks('poststart', s.hooks?.poststart, hookStateJson(s, 'running', s.pid));
+    runHooks('poststart', s.hooks?.poststart, () => hookStateJson(s, 'running', s.pid));
   } catch (err) {
     try { killAndWait(store, s); } catch (stop) { (err as Error).message += ` (and stopping the container failed: ${(stop as Error).message})`; }
     throw err;
@@ -135,7 +135,7 @@ export function deleteContainer(store: Store, id: string, force: boolean): void 
       if (s.hostRootfsMounts !== undefined) undoHostRootfs(s.rootfs, s.hostRootfsMounts);
       faultPoint('delete:cgroups-removed');
       store.bury(id);
-      for (const w of runHooksWarnOnly('poststop', s.hooks?.poststop, hookStateJson(s, 'stopped', 0))) warn(w);
+      for (const w of runHooksWarnOnly('poststop', s.hooks?.poststop, () => hookStateJson(s, 'stopped', 0))) warn(w);
     }, false);
   } catch (err) {
     if (!(err instanceof NotFoundError && force)) throw err;

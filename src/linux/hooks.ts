@@ -51,15 +51,24 @@ export function runHook(kind: HookName, index: number, hook: Hook, state: string
 }
 
 /** Run every hook of a kind in order; the first failure stops and throws. */
-export function runHooks(kind: HookName, hooks: readonly Hook[] | undefined, state: string): void {
-  (hooks ?? []).forEach((hook, i) => runHook(kind, i, hook, state));
+/** The state hooks get, made once and only when a hook runs (a config without hooks is the usual case). */
+export type HookState = string | (() => string);
+
+const stateText = (state: HookState): string => (typeof state === 'string' ? state : state());
+
+export function runHooks(kind: HookName, hooks: readonly Hook[] | undefined, state: HookState): void {
+  if (!hooks?.length) return;
+  const text = stateText(state);
+  hooks.forEach((hook, i) => runHook(kind, i, hook, text));
 }
 
 /** Run every hook of a kind; failures are returned as warnings, the rest still run. */
-export function runHooksWarnOnly(kind: HookName, hooks: readonly Hook[] | undefined, state: string): string[] {
+export function runHooksWarnOnly(kind: HookName, hooks: readonly Hook[] | undefined, state: HookState): string[] {
   const warnings: string[] = [];
-  (hooks ?? []).forEach((hook, i) => {
-    try { runHook(kind, i, hook, state); } catch (err) { warnings.push((err as Error).message); }
+  if (!hooks?.length) return warnings;
+  const text = stateText(state);
+  hooks.forEach((hook, i) => {
+    try { runHook(kind, i, hook, text); } catch (err) { warnings.push((err as Error).message); }
   });
   return warnings;
 }
