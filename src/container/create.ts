@@ -15,7 +15,7 @@ import { checkConsoleSocket } from '../linux/terminal.js';
 import { mapToHost } from '../linux/idmap.js';
 import { openIdmappedMounts } from '../linux/idmapmount.js';
 import { isNamespaceKind, type NamespacePlan, planNamespaces } from '../linux/namespaces.js';
-import { type CgroupLine, readCgroupLines, readProcStat } from '../linux/procfs.js';
+import { type CgroupLine, ownCgroupLinesOnce, ownMountinfoOnce, readCgroupLines, readProcStat } from '../linux/procfs.js';
 import { processExe } from '../linux/procexe.js';
 import { abortLaunch, completeLaunch, type Launch, launchInit, type ReadyPlan, sameNamespaces } from '../linux/spawn.js';
 import { encodePlan } from '../linux/initcode.js';
@@ -320,10 +320,9 @@ function startInit(c: Creating, state: StoredState, cg: CgroupManager | null, la
   let early: { cgroupLines: CgroupLine[]; plan: ReadyPlan } | null = null;
   const buildEarly = (): void => {
     if (c.lib.initops.opsNeedPid(plan.init)) return;
-    const facts = c.lib.planner.readInitFacts([], {});
-    const cgroupLines = placedCgroupLines(readCgroupLines('self'), cg?.paths ?? null, facts.mountinfo);
+    const cgroupLines = placedCgroupLines(ownCgroupLinesOnce(), cg?.paths ?? null, ownMountinfoOnce());
     if (!cgroupLines) return;
-    const ops = c.lib.initops.initOperations(plan.init, { ...facts, cgroupLines });
+    const ops = c.lib.initops.initOperations(plan.init, c.lib.planner.readInitFacts(cgroupLines, {}));
     early = { cgroupLines, plan: { ...ops, bytes: encodePlan(ops) } };
     trace('plan built while the init forks');
   };

@@ -186,3 +186,15 @@ export function parseCgroupLines(text: string): CgroupLine[] {
 export function readCgroupLines(pid: number | 'self' = 'self'): CgroupLine[] {
   return parseCgroupLines(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
 }
+
+let ownCgroups: CgroupLine[] | null = null;
+
+/**
+ * This process's own cgroup lines, read once: a command never moves itself
+ * (cgroups/warmup.ts writes our pid into the cgroup we are already in), and
+ * create asks three times (the warm-up, the container's paths, its plan).
+ */
+export function ownCgroupLinesOnce(): readonly CgroupLine[] {
+  ownCgroups ??= readCgroupLines('self');
+  return ownCgroups;
+}

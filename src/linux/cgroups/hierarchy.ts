@@ -2,8 +2,8 @@
 // filesystem magic of /sys/fs/cgroup, and where this process sits in each
 // (from /proc/self/cgroup). Pure parsers plus one reader, so unit tests can
 // feed any host's files.
-import { readFileSync, statfsSync } from 'node:fs';
-import { type MountInfo, ownMountinfoOnce, parseCgroupLines, parseMountinfo } from '../procfs.js';
+import { statfsSync } from 'node:fs';
+import { type CgroupLine, type MountInfo, ownCgroupLinesOnce, ownMountinfoOnce, parseCgroupLines, parseMountinfo } from '../procfs.js';
 
 /**
  * v1: one hierarchy per controller (or co-mounted group); v2: the unified
@@ -90,9 +90,13 @@ export interface OwnCgroups {
 
 /** /proc/<pid>/cgroup: v1 paths by controller, and the cgroup2 path ("0::path"). */
 export function parseProcCgroup(text: string): OwnCgroups {
+  return cgroupsOf(parseCgroupLines(text));
+}
+
+function cgroupsOf(lines: readonly CgroupLine[]): OwnCgroups {
   const v1 = new Map<string, string>();
   let unified: string | null = null;
-  for (const { hierarchy, controllers, path } of parseCgroupLines(text)) {
+  for (const { hierarchy, controllers, path } of lines) {
     if (hierarchy === 0 && controllers === '') unified = path;
     else for (const c of controllers.split(',')) if (c) v1.set(c, path);
   }
@@ -114,5 +118,5 @@ export function detectHierarchies(force?: CgroupMode): Hierarchies {
 }
 
 export function readOwnCgroups(): OwnCgroups {
-  return parseProcCgroup(readFileSync('/proc/self/cgroup', 'utf8'));
+  return cgroupsOf(ownCgroupLinesOnce());
 }
