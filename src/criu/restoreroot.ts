@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { MNT_DETACH, MS_BIND, MS_REC, O_CLOEXEC, O_RDONLY } from '../sys/constants.js';
 import { close, connectUnix, mount, open, umount } from '../sys/calls.js';
 import { sendWithFds } from '../sys/socket.js';
-import { resolveInRoot } from '../linux/pathsafe.js';
+import { openInRoot } from '../sys/native.js';
 
 /** CRIU's root: a fresh directory; bindRoot mounts the rootfs on it. */
 export function makeCriuRootDir(): string {
@@ -32,7 +32,7 @@ export function makeMountpoints(rootfs: string, points: { path: string; dir: boo
   if (!points.length) return;
   const rootFd = open(rootfs, O_RDONLY | O_CLOEXEC);
   try {
-    for (const p of points) close(resolveInRoot(rootFd, p.path, p.dir ? 'dir' : 'file'));
+    for (const p of points) close(openInRoot(rootFd, p.path, p.dir ? 'dir' : 'file'));
   } finally {
     close(rootFd);
   }

@@ -71,7 +71,7 @@ export function readInRoot(root: string, path: string): string | null {
   try {
     rootFd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     // One call where the kernel has openat2 (the TypeScript walk took ~10 system calls here).
-    fileFd = openInRoot(rootFd, path, process.env._OCIRUN_RESOLVE === 'walk');
+    fileFd = openInRoot(rootFd, path, 'none', process.env._OCIRUN_RESOLVE === 'walk');
     return readRegular(fdPath(fileFd));
   } catch {
     return null;

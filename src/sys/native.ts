@@ -214,14 +214,19 @@ function finalizeStruct(req: FinalizeRequest): object {
 }
 
 
+/** What openInRoot makes where the path is missing: nothing, directories, or directories and an empty file last. */
+export type InRootCreate = 'none' | 'dir' | 'file';
+const IN_ROOT_CREATE: Record<InRootCreate, number> = { none: 0, dir: 1, file: 2 }; // native/resolve.h
+
 /**
  * An O_PATH fd on `path` inside the root `rootFd` holds, resolved as the
- * init resolves its mount targets (native/resolve.c): one openat2 with
- * RESOLVE_IN_ROOT where the kernel has it, else the component walk (forced
- * with `walk`, for tests). Nothing is created.
+ * init resolves its mount targets (native/resolve.c): symlinks and ".."
+ * never lead out of the root. One openat2 with RESOLVE_IN_ROOT where the
+ * kernel has it, else (and to make what is missing) the component walk;
+ * `walk` forces the walk, for tests. The caller closes the fd.
  */
-export function openInRoot(rootFd: number, path: string, walk = false): number {
-  const fd = loadNative().resolveInRoot(rootFd, path, 0 /* RESOLVE_NONE */, walk ? 1 /* RESOLVE_WALK */ : 0 /* RESOLVE_AUTO */);
+export function openInRoot(rootFd: number, path: string, create: InRootCreate = 'none', walk = false): number {
+  const fd = loadNative().resolveInRoot(rootFd, path, IN_ROOT_CREATE[create], walk ? 1 /* RESOLVE_WALK */ : 0 /* RESOLVE_AUTO */);
   if (fd < 0) throw new SysError('resolve', -fd, path);
   return fd;
 }
