@@ -17,12 +17,18 @@ function mapsEverything(mapText: string): boolean {
 
 /** Root of a user namespace that is not the host's: rootless, though euid is 0. */
 export function inUserNamespace(): boolean {
-  try {
-    return !mapsEverything(readFileSync('/proc/self/uid_map', 'utf8'));
-  } catch {
-    return false;
+  // Read once a process: we never change our own user namespace (only the
+  // children the native step forks do), and create asked three times.
+  if (ownUserns === undefined) {
+    try {
+      ownUserns = !mapsEverything(readFileSync('/proc/self/uid_map', 'utf8'));
+    } catch {
+      ownUserns = false;
+    }
   }
+  return ownUserns;
 }
+let ownUserns: boolean | undefined;
 
 // The words Go's strconv.ParseBool takes, which runc's --rootless reads.
 const TRUE_WORDS = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
