@@ -295,9 +295,13 @@ function printTimes() {
       t.push(`≤ +${limit} ms  ${ok ? 'PASS' : 'FAIL'}`);
     }
     const ratioText = key === 'wait' ? '' : `${ratio.toFixed(2)}×`;
-    const overText = key === 'wait' || key === 'lifecycle' ? '' : `+${fmtMs(over)}`;
+    const overText = key === 'wait' || key === 'lifecycle' ? '' : `${over < 0 ? '-' : '+'}${fmtMs(Math.abs(over))}`;
     console.log(pad(label, W[0]) + pad(cell(o), W[1]) + pad(cell(r), W[2]) + lpad(ratioText, W[3]) + lpad(overText, W[4]) + '   ' + t.join(', '));
   }
+  // What no runtime on this Node can go below: the lifecycle is four processes, each a Node start.
+  const lifecycleRunc = stats(samples.runc.lifecycle).median;
+  console.log(`lifecycle floor: its four Node starts alone (4 × node -e 0) take ${fmtMs(4 * floor.median)} ms, ` +
+    `${(4 * floor.median / lifecycleRunc).toFixed(2)}× runc's lifecycle in this run`);
   return verdicts;
 }
 
