@@ -15,20 +15,25 @@ function mapsEverything(mapText: string): boolean {
   return lines.length === 1 && lines[0]![0] === 0 && lines[0]![1] === 0 && lines[0]![2] === 4294967295;
 }
 
-/** Root of a user namespace that is not the host's: rootless, though euid is 0. */
+let ownUserns: boolean | undefined;
+
+/**
+ * Root of a user namespace that is not the host's: rootless, though euid is 0.
+ * Read once a process, as procfs.ts keeps our mountinfo and cgroups: we never
+ * change our own user namespace (only the children the native step forks do).
+ */
 export function inUserNamespace(): boolean {
-  // Read once a process: we never change our own user namespace (only the
-  // children the native step forks do), and create asked three times.
-  if (ownUserns === undefined) {
-    try {
-      ownUserns = !mapsEverything(readFileSync('/proc/self/uid_map', 'utf8'));
-    } catch {
-      ownUserns = false;
-    }
-  }
+  ownUserns ??= readsAsUserns();
   return ownUserns;
 }
-let ownUserns: boolean | undefined;
+
+function readsAsUserns(): boolean {
+  try {
+    return !mapsEverything(readFileSync('/proc/self/uid_map', 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
 // The words Go's strconv.ParseBool takes, which runc's --rootless reads.
 const TRUE_WORDS = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
