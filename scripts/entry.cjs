@@ -167,7 +167,7 @@ if (cacheDir) {
   // `create --help`); the next successful run makes it instead.
   writeCaches = (code) => {
     const made = fresh.splice(0);
-    if (code !== 0) return;
+    if (code !== 0 || made.length === 0) return;
     const handedOn = bundleName !== 'ocirun.cjs' && Module._cache[p.join(__dirname, 'ocirun.cjs')] !== undefined;
     for (const { script, file, runs } of made) {
       if (handedOn && p.basename(file).startsWith(`${bundleName}-`)) continue;

@@ -16,10 +16,17 @@ export function nodeExitNeeded(): void {
   keepNodeExit = true;
 }
 
-/** Profilers and coverage write their files in Node's exit. */
+/** The Node flags whose profilers and reports write their files in Node's exit. */
+const WRITES_AT_EXIT = ['--cpu-prof', '--heap-prof', '--prof', '--diagnostic-dir', '--report-on'];
+
+/**
+ * Profilers and coverage write their files in Node's exit. Prefixes, not a
+ * regular expression: V8 compiles one on its first use (~0.15 ms), and
+ * this runs once, at the end of every command.
+ */
 function nodeWritesAtExit(): boolean {
   return Boolean(process.env.NODE_V8_COVERAGE) ||
-    process.execArgv.some((a) => /^--(cpu-prof|heap-prof|prof|diagnostic-dir|report-on)/.test(a));
+    process.execArgv.some((a) => WRITES_AT_EXIT.some((flag) => a.startsWith(flag)));
 }
 
 /**

