@@ -1,6 +1,6 @@
 // Typed wrappers over libc: each returns plainly or throws SysError naming
 // the call, the errno and the path. Raw numbers stay inside sys/.
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { AT_FDCWD, SYS, SOCK_CLOEXEC, AF_UNIX, SOCK_STREAM } from './constants.js';
 import { SysError } from './errors.js';
 import { check, lastErrno, libc, libcFunction } from './libc.js';
@@ -59,37 +59,12 @@ export function fcntl(fd: number, cmd: number, arg: number): number {
   return check(libc().fcntl(fd, cmd, arg), 'fcntl');
 }
 
-/** One read(2): at most `max` bytes; an empty buffer means end of file. */
-export function readSome(fd: number, max: number): Buffer {
-  const buf = Buffer.alloc(max);
-  for (;;) {
-    const n = Number(libc().read(fd, buf, max));
-    if (n >= 0) return buf.subarray(0, n);
-    const errno = lastErrno();
-    if (errno !== 4 /* EINTR */) throw new SysError('read', errno);
-  }
-}
-
-export function writeAll(fd: number, data: Buffer): void {
-  let off = 0;
-  while (off < data.length) {
-    const chunk = data.subarray(off);
-    const n = Number(libc().write(fd, chunk, chunk.length));
-    if (n < 0) {
-      const errno = lastErrno();
-      if (errno === 4) continue;
-      throw new SysError('write', errno);
-    }
-    off += n;
-  }
-}
-
 /**
- * open(2) and close(2) go through Node's fs, the same system calls: through
- * koffi each would be declared on its first call, which cost the commands
- * that take a container's lock (start, kill, delete) 0.1-0.3 ms apiece. Its
- * errors become SysError as koffi's do. libuv always adds O_CLOEXEC to open,
- * which every caller asks for anyway.
+ * open(2), close(2), read(2) and write(2) go through Node's fs, the same
+ * system calls: through koffi each would be declared on its first call,
+ * which cost the commands that take a container's lock (start, kill,
+ * delete) 0.1-0.3 ms apiece. Its errors become SysError as koffi's do.
+ * libuv always adds O_CLOEXEC to open, which every caller asks for anyway.
  */
 function throughNode<T>(syscall: string, path: string | undefined, call: () => T): T {
   try {
@@ -98,6 +73,30 @@ function throughNode<T>(syscall: string, path: string | undefined, call: () => T
     const errno = (err as NodeJS.ErrnoException).errno;
     if (typeof errno === 'number' && errno < 0) throw new SysError(syscall, -errno, path);
     throw err;
+  }
+}
+
+/** One read(2): at most `max` bytes; an empty buffer means end of file. */
+export function readSome(fd: number, max: number): Buffer {
+  const buf = Buffer.alloc(max);
+  for (;;) {
+    try {
+      // No position: libuv calls read(2), as koffi would, and does not retry EINTR itself.
+      return buf.subarray(0, throughNode('read', undefined, () => readSync(fd, buf, 0, max, null)));
+    } catch (err) {
+      if (!(err instanceof SysError && err.errno === 4 /* EINTR */)) throw err;
+    }
+  }
+}
+
+export function writeAll(fd: number, data: Buffer): void {
+  let off = 0;
+  while (off < data.length) {
+    try {
+      off += throughNode('write', undefined, () => writeSync(fd, data, off, data.length - off));
+    } catch (err) {
+      if (!(err instanceof SysError && err.errno === 4 /* EINTR */)) throw err;
+    }
   }
 }
 

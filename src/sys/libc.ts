@@ -13,7 +13,7 @@ type Fn = (...args: unknown[]) => number;
 export interface Bindings {
   koffi: Koffi;
   mount: Fn; umount2: Fn; unshare: Fn; setns: Fn; sethostname: Fn; setdomainname: Fn;
-  mknod: Fn; mkfifo: Fn; chroot: Fn; socketpair: Fn; fcntl: Fn; read: Fn; write: Fn;
+  mknod: Fn; mkfifo: Fn; chroot: Fn; socketpair: Fn; fcntl: Fn;
   openat: Fn; mkdirat: Fn; flock: Fn; waitpid: Fn; prctl: Fn; prlimit: Fn; poll: Fn;
   kill: Fn; setrlimit: Fn; syscall3: Fn; syscall5: Fn; syscallPaths: Fn; syscallSignal: Fn;
   fchown: Fn; fchmod: Fn; symlinkat: Fn; statfs: Fn; _exit: Fn; fchdir: Fn;
@@ -46,8 +46,6 @@ const CORE_TABLE = {
   chroot: 'int chroot(const char *path)',
   socketpair: 'int socketpair(int domain, int type, int protocol, _Out_ int *sv)',
   fcntl: 'int fcntl(int fd, int cmd, int arg)',
-  read: 'long read(int fd, _Out_ uint8_t *buf, size_t len)',
-  write: 'long write(int fd, const uint8_t *buf, size_t len)',
   openat: 'int openat(int dirfd, const char *path, int flags, uint32_t mode)',
   mkdirat: 'int mkdirat(int dirfd, const char *path, uint32_t mode)',
   symlinkat: 'int symlinkat(const char *target, int dirfd, const char *path)',
