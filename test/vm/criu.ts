@@ -5,7 +5,7 @@
 // ocirun and runc, and what each runtime did is compared at the end.
 // Prints TAP lines; the exit status is the number of failures (capped).
 import { type ChildProcess, spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { closeSync, constants, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, copyFileSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -345,6 +345,10 @@ async function lazyPages(rt: string, t: Trace, port: number): Promise<void> {
     await until(() => existsSync(join(img, 'lazy-pages.socket')) || daemon.exitCode !== null, 30_000);
     const id2 = 'lazy2';
     const bundle2 = makeBundle(rt, id2, COUNTER);
+    // The files the dumped process holds open must exist where it is restored, as
+    // on a real migration's target: a dump that caught the shell inside its
+    // `echo > /out/count` has that file open, and the copy's own /out starts empty.
+    copyFileSync(join(outDir(rt, id), 'count'), join(outDir(rt, id2), 'count'));
     const rs = await detached(rt, ['restore', '-d', '--lazy-pages', '--image-path', img, '--bundle', bundle2, id2]);
     t.lazyRestore = rs.code === 0 ? 'ok' : `failed: ${rs.stderr.trim()}`;
     ok(rs.code === 0, `${rt}: restore -d --lazy-pages`, `${rs.stderr} ${tail(join(img, 'restore.log'))} ${tail(join(img, 'lazy-pages.log'))}`);
