@@ -8,6 +8,7 @@
 //   BENCH_OCIRUN     ocirun executable           BENCH_RUNC   runc executable
 //   BENCH_NODE       the pinned Node ocirun runs on: the issue's targets count from its `node -e 0`,
 //                    and its bare start (bin/ocirun's flags, an empty script) is what no command can go below
+//   BENCH_NODE_FLAGS the Node flags bin/ocirun gives every command (for the bare start)
 //   BENCH_RUNS       timed iterations (default 50)
 //   BENCH_WARMUP     untimed iterations first (default 5)
 //   BENCH_RSS_RUNS   iterations under /usr/bin/time for peak RSS (default 3)
@@ -187,11 +188,12 @@ function timeNode(args) {
   if (r.status !== 0) throw new Error(`${nodeBin} ${args.join(' ')}: exit status ${r.status}`);
   return ms;
 }
-// A bare start: the flags bin/ocirun gives every command, and an empty script.
-// `node -e 0` costs ~8 ms more here: without --no-rehash-snapshot V8 rehashes
-// its snapshot for a fresh hash seed, and -e loads the eval machinery. The
-// issue's targets count from `node -e 0`; the bare start is the true floor.
-const OCIRUN_NODE_FLAGS = ['--no-rehash-snapshot', '--no-minor-gc-task', '--no-turbofan'];
+// A bare start: the flags bin/ocirun gives every command (bench/run reads them
+// from it), and an empty script. `node -e 0` costs ~8 ms more here: without
+// --no-rehash-snapshot V8 rehashes its snapshot for a fresh hash seed, and -e
+// loads the eval machinery. The issue's targets count from `node -e 0`; the
+// bare start is the true floor.
+const OCIRUN_NODE_FLAGS = need('BENCH_NODE_FLAGS').trim().split(/\s+/);
 const emptyScript = join(tmp, 'empty.js');
 writeFileSync(emptyScript, '');
 const nodeSamples = [];

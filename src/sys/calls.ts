@@ -63,28 +63,27 @@ export function fcntl(fd: number, cmd: number, arg: number): number {
  * open(2), close(2), read(2) and write(2) go through Node's fs, the same
  * system calls: through koffi each would be declared on its first call,
  * which cost the commands that take a container's lock (start, kill,
- * delete) 0.1-0.3 ms apiece. Its errors become SysError as koffi's do.
- * libuv always adds O_CLOEXEC to open, which every caller asks for anyway.
+ * delete) 0.1-0.3 ms apiece. libuv always adds O_CLOEXEC to open, which
+ * every caller asks for anyway. Node's error, as koffi's call would have
+ * thrown it.
  */
-function throughNode<T>(syscall: string, path: string | undefined, call: () => T): T {
-  try {
-    return call();
-  } catch (err) {
-    const errno = (err as NodeJS.ErrnoException).errno;
-    if (typeof errno === 'number' && errno < 0) throw new SysError(syscall, -errno, path);
-    throw err;
-  }
+function asSysError(err: unknown, syscall: string, path?: string): unknown {
+  const errno = (err as NodeJS.ErrnoException).errno;
+  return typeof errno === 'number' && errno < 0 ? new SysError(syscall, -errno, path) : err;
 }
+
+/** Node's error for an interrupted call (libuv retries EINTR for neither read nor write here). */
+const interrupted = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'EINTR';
 
 /** One read(2): at most `max` bytes; an empty buffer means end of file. */
 export function readSome(fd: number, max: number): Buffer {
   const buf = Buffer.alloc(max);
   for (;;) {
     try {
-      // No position: libuv calls read(2), as koffi would, and does not retry EINTR itself.
-      return buf.subarray(0, throughNode('read', undefined, () => readSync(fd, buf, 0, max, null)));
+      // No position: libuv calls read(2) itself.
+      return buf.subarray(0, readSync(fd, buf, 0, max, null));
     } catch (err) {
-      if (!(err instanceof SysError && err.errno === 4 /* EINTR */)) throw err;
+      if (!interrupted(err)) throw asSysError(err, 'read');
     }
   }
 }
@@ -93,19 +92,19 @@ export function writeAll(fd: number, data: Buffer): void {
   let off = 0;
   while (off < data.length) {
     try {
-      off += throughNode('write', undefined, () => writeSync(fd, data, off, data.length - off));
+      off += writeSync(fd, data, off, data.length - off);
     } catch (err) {
-      if (!(err instanceof SysError && err.errno === 4 /* EINTR */)) throw err;
+      if (!interrupted(err)) throw asSysError(err, 'write');
     }
   }
 }
 
 export function close(fd: number): void {
-  throughNode('close', undefined, () => closeSync(fd));
+  try { closeSync(fd); } catch (err) { throw asSysError(err, 'close'); }
 }
 
 export function open(path: string, flags: number, mode = 0): number {
-  return throughNode('open', path, () => openSync(path, flags, mode));
+  try { return openSync(path, flags, mode); } catch (err) { throw asSysError(err, 'open', path); }
 }
 
 export function openat(dirfd: number, path: string, flags: number, mode = 0): number {
