@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { OCIRUN, processGone, type Sandbox, until } from './helpers.js';
 import { parseCgroupMounts, parseProcCgroup } from '../src/linux/cgroups/hierarchy.js';
 
-export type FaultSignal = 'SIGKILL' | 'SIGTERM' | 'SIGINT';
+export type FaultSignal = 'SIGKILL' | 'SIGTERM' | 'SIGINT' | 'SIGUSR1' | 'SIGUSR2';
 
 export interface Outcome {
   /** exit code, or null when a signal ended it */

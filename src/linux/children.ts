@@ -3,7 +3,7 @@
 // what is left, and the shell's reading of a wait status.
 import { signalNumber } from './signals.js';
 import { PR_SET_CHILD_SUBREAPER, WNOHANG } from '../sys/constants.js';
-import { kill, prctl, waitpid } from '../sys/calls.js';
+import { kill, prctl, unblockSignal, waitpid } from '../sys/calls.js';
 
 /** The signals a foreground run or exec passes on to the process it waits for. */
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT'] as const;
@@ -79,6 +79,10 @@ function exitOf(pid: number): Promise<number> {
 export async function forwardSignalsUntilExit(pid: number, send: (sig: number) => void = (sig) => { try { kill(pid, sig); } catch { /* exited */ } }): Promise<number> {
   const handlers = FORWARDED.map((name) => [name, () => send(signalNumber(name))] as const);
   for (const [name, fn] of handlers) process.on(name, fn);
+  // bin/ocirun's --disable-sigusr1 leaves SIGUSR1 blocked (so that, until
+  // now, it could neither open Node's inspector nor end us): one sent
+  // meanwhile is passed on now, with those sent from here on.
+  try { unblockSignal(signalNumber('SIGUSR1')); } catch { /* left blocked: not passed on */ }
   try {
     return await exitOf(pid);
   } finally {

@@ -177,6 +177,17 @@ export function kill(pid: number, signal: number): void {
   check(libc().kill(pid, signal), 'kill', String(pid));
 }
 
+/** The kernel's sigset_t: 1024 bits, signal n at bit n - 1. */
+const SIGSET_BYTES = 128;
+const SIG_UNBLOCK = 1;
+
+/** Let the calling thread receive `signal` again (a pending one is delivered now). */
+export function unblockSignal(signal: number): void {
+  const set = Buffer.alloc(SIGSET_BYTES);
+  set[(signal - 1) >> 3] = 1 << ((signal - 1) & 7);
+  check(libc().sigprocmask(SIG_UNBLOCK, set, null), 'sigprocmask');
+}
+
 export function fchdir(fd: number, path?: string): void {
   check(libc().fchdir(fd), 'fchdir', path);
 }

@@ -17,7 +17,7 @@ export interface Bindings {
   openat: Fn; mkdirat: Fn; flock: Fn; waitpid: Fn; prctl: Fn; prlimit: Fn; poll: Fn;
   kill: Fn; setrlimit: Fn; syscall3: Fn; syscall5: Fn; syscallPaths: Fn; syscallSignal: Fn;
   fchown: Fn; fchmod: Fn; symlinkat: Fn; statfs: Fn; _exit: Fn; fchdir: Fn;
-  socket: Fn; connect: Fn; schedSetaffinity: Fn; personality: Fn; syscallPtr: Fn;
+  socket: Fn; connect: Fn; schedSetaffinity: Fn; personality: Fn; syscallPtr: Fn; sigprocmask: Fn;
 }
 
 type Prototype = [decl: string] | [name: string, result: string, args: string[]];
@@ -65,6 +65,7 @@ const CORE_TABLE = {
   connect: 'int connect(int fd, const uint8_t *addr, uint32_t len)',
   schedSetaffinity: 'int sched_setaffinity(int pid, size_t size, const uint8_t *mask)',
   personality: 'int personality(unsigned long persona)',
+  sigprocmask: 'int sigprocmask(int how, const uint8_t *set, uint8_t *old)',
   syscallPtr: ['syscall', 'long', ['long', 'int', 'void *', 'unsigned long']],
   syscall3: ['syscall', 'long', ['long', 'int', 'int', 'uint']],
   syscall5: ['syscall', 'long', ['long', 'int', 'const char *', 'uint', 'void *', 'size_t']],

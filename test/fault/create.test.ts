@@ -13,7 +13,7 @@ import { baseConfig, Sandbox, sharedRootfs, SKIP_NOT_ROOT } from '../helpers.js'
 import { cgroupDirsAt, type FaultSignal, interruptAt, settle } from '../fault-helpers.js';
 
 const skip = SKIP_NOT_ROOT;
-const SIGNO: Record<FaultSignal, number> = { SIGKILL: 9, SIGTERM: 15, SIGINT: 2 };
+const SIGNO: Record<FaultSignal, number> = { SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGUSR1: 10, SIGUSR2: 12 };
 
 const CREATE_STEPS = ['create:claim-dir', 'create:claimed', 'create:cgroups-made', 'create:init-pid', 'create:ready', 'create:written'];
 

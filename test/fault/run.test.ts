@@ -11,7 +11,7 @@ import { baseConfig, Sandbox, sharedRootfs, SKIP_NOT_ROOT } from '../helpers.js'
 import { type FaultSignal, interruptAt, settle, leftovers } from '../fault-helpers.js';
 
 const skip = SKIP_NOT_ROOT;
-const SIGNO: Record<FaultSignal, number> = { SIGKILL: 9, SIGTERM: 15, SIGINT: 2 };
+const SIGNO: Record<FaultSignal, number> = { SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGUSR1: 10, SIGUSR2: 12 };
 // A program that ends on SIGTERM/SIGINT (PID 1 of its namespace ignores what it does not handle).
 const WAITER = ['sh', '-c', 'trap "exit 7" TERM INT; sleep 100 & wait'];
 

@@ -1,0 +1,63 @@
+// SIGUSR1 and SIGUSR2 sent to ocirun while create or run makes the
+// container. They are meant for the container's program: runc's create
+// ignores them, and its run hands them to the program once it has started.
+// Neither may end ocirun half way (their default action), and SIGUSR1 must
+// not open Node's inspector (a debugger anyone on the host could connect to)
+// in the runtime's process.
+import t from 'tap';
+import { baseConfig, Sandbox, sharedRootfs, SKIP_NOT_ROOT } from '../helpers.js';
+import { interruptAt, settle } from '../fault-helpers.js';
+
+const skip = SKIP_NOT_ROOT;
+const USER_SIGNALS = ['SIGUSR1', 'SIGUSR2'] as const;
+// Ends with 10 on SIGUSR1, 12 on SIGUSR2 (PID 1 of its namespace ignores what it does not handle).
+const TRAPPER = ['sh', '-c', 'trap "exit 10" USR1; trap "exit 12" USR2; sleep 100 & wait'];
+const EXIT_ON = { SIGUSR1: 10, SIGUSR2: 12 } as const;
+const NO_INSPECTOR = /Debugger listening|inspector/i;
+
+t.test('create: ignored, the container is made', { skip }, async (t) => {
+  const box = new Sandbox(t, baseConfig(TRAPPER, sharedRootfs()));
+  for (const sig of USER_SIGNALS) {
+    for (const step of ['create:claimed', 'create:init-pid']) {
+      const id = box.id('cu');
+      const what = `create, ${sig} at ${step}`;
+      const r = await interruptAt(box, ['create', '--bundle', box.bundle, id], step, sig);
+      t.ok(r.paused, `${what}: the step was reached`);
+      t.equal(r.signal, null, `${what}: not ended by the signal`);
+      t.equal(r.code, 0, `${what}: create succeeds: ${r.stderr.trim()}`);
+      t.notMatch(r.stderr, NO_INSPECTOR, `${what}: no inspector`);
+      t.equal(await settle(t, box, id, what), 'created', `${what}: the container is created`);
+    }
+  }
+});
+
+t.test('run: held, then handed to the program it started', { skip }, async (t) => {
+  const box = new Sandbox(t, baseConfig(TRAPPER, sharedRootfs()));
+  for (const sig of USER_SIGNALS) {
+    // Paused once the program runs: by the time ocirun goes on (50 ms later),
+    // the shell has set its traps, so the signal ocirun held must end it.
+    const id = box.id('ru');
+    const what = `run, ${sig} once started`;
+    const r = await interruptAt(box, ['run', '--bundle', box.bundle, id], 'run:started', sig);
+    t.ok(r.paused, `${what}: the step was reached`);
+    t.equal(r.signal, null, `${what}: not ended by the signal`);
+    t.equal(r.code, EXIT_ON[sig], `${what}: the program got it and ended with its status`);
+    t.notMatch(r.stderr, NO_INSPECTOR, `${what}: no inspector`);
+    t.equal(await settle(t, box, id, what), null, `${what}: run left no container`);
+  }
+  // Held while the container is made: the program gets it right after its
+  // start, maybe before its shell has set the trap (then its namespace's init
+  // ignores it, as runc's forwarded signals fare too). Either way the run
+  // goes on to the program's own end: it is neither killed nor cancelled.
+  box.writeConfig(baseConfig(['sh', '-c', 'trap "exit 10" USR1; trap "exit 12" USR2; sleep 1; exit 3'], sharedRootfs()));
+  for (const sig of USER_SIGNALS) {
+    const id = box.id('rc');
+    const what = `run, ${sig} while creating`;
+    const r = await interruptAt(box, ['run', '--bundle', box.bundle, id], 'create:claimed', sig);
+    t.ok(r.paused, `${what}: the step was reached`);
+    t.equal(r.signal, null, `${what}: not ended by the signal`);
+    t.ok(r.code === 3 || r.code === EXIT_ON[sig], `${what}: the program ran to its end or got the signal (status ${r.code}): ${r.stderr.trim()}`);
+    t.notMatch(r.stderr, NO_INSPECTOR, `${what}: no inspector`);
+    t.equal(await settle(t, box, id, what), null, `${what}: run left no container`);
+  }
+});
