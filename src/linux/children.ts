@@ -26,6 +26,11 @@ export function killChild(pid: number): void {
   try { kill(pid, signalNumber('SIGKILL')); } catch { /* gone already */ }
 }
 
+/** Send `signal` to our own child (not yet reaped, so its pid is its own); never throws. */
+export function signalChild(pid: number, signal: number): void {
+  try { kill(pid, signal); } catch { /* exited */ }
+}
+
 /** Reap one child that has been killed (or is about to exit); never throws. */
 export function reapChild(pid: number): void {
   try { waitpid(pid, 0); } catch { /* not ours, or reaped */ }

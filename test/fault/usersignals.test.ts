@@ -1,6 +1,7 @@
 // SIGUSR1 and SIGUSR2 sent to ocirun while create or run makes the
-// container. They are meant for the container's program: runc's create
-// ignores them, and its run hands them to the program once it has started.
+// container, or before exec forwards signals. They are meant for the
+// container's program: runc's create ignores them, and its run and exec hand
+// them to the process once it has started.
 // Neither may end ocirun half way (their default action), and SIGUSR1 must
 // not open Node's inspector (a debugger anyone on the host could connect to)
 // in the runtime's process.
@@ -59,5 +60,23 @@ t.test('run: held, then handed to the program it started', { skip }, async (t) =
     t.ok(r.code === 3 || r.code === EXIT_ON[sig], `${what}: the program ran to its end or got the signal (status ${r.code}): ${r.stderr.trim()}`);
     t.notMatch(r.stderr, NO_INSPECTOR, `${what}: no inspector`);
     t.equal(await settle(t, box, id, what), null, `${what}: run left no container`);
+  }
+});
+
+t.test('exec: held until the process is waited for, then handed to it', { skip }, async (t) => {
+  const box = new Sandbox(t, baseConfig(['sleep', '1000'], sharedRootfs()));
+  const id = box.id('eu');
+  t.equal(box.create(id).code, 0, 'created');
+  t.equal(box.ocirun(['start', id]).code, 0, 'started');
+  t.teardown(() => { box.ocirun(['delete', '--force', id]); });
+  for (const sig of USER_SIGNALS) {
+    // Paused once the process runs, before signals are forwarded: 50 ms
+    // later, when ocirun goes on, the shell has set its traps.
+    const what = `exec, ${sig} before forwarding`;
+    const r = await interruptAt(box, ['exec', id, ...TRAPPER], 'exec:started', sig);
+    t.ok(r.paused, `${what}: the step was reached`);
+    t.equal(r.signal, null, `${what}: not ended by the signal`);
+    t.equal(r.code, EXIT_ON[sig], `${what}: the process got it and ended with its status: ${r.stderr.trim()}`);
+    t.notMatch(r.stderr, NO_INSPECTOR, `${what}: no inspector`);
   }
 });
