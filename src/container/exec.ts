@@ -6,8 +6,7 @@ import type { Process } from '../config/types.js';
 import { capabilityNumber } from '../config/names.js';
 import { closeQuietly, moveFdAbove } from '../linux/runtimefds.js';
 import { checkConsoleSocket, openOwnConsole, type OwnConsole, ownTerminalSize, proxyTerminal, receiveMaster } from '../linux/terminal.js';
-import { exitCodeOf, forwardSignalsUntilExit, signalChild } from '../linux/children.js';
-import { signalNumber } from '../linux/signals.js';
+import { exitCodeOf, forwardSignalsUntilExit, HeldSignals } from '../linux/children.js';
 import { faultPoint } from './faultpoint.js';
 import { programError } from '../linux/lookpath.js';
 import { type NamespaceKind, type NamespacePlan, PROC_NS_NAME } from '../linux/namespaces.js';
@@ -241,21 +240,16 @@ function friendlierExecError(err: unknown, name: string): unknown {
 
 /** exec, then (without --detach) wait for the process, joined to our terminal if it has one: its exit code. */
 export async function execAndWait(store: Store, req: ExecRequest): Promise<number> {
-  // A SIGUSR2 before the forwarding starts is the process's too, not a reason
-  // to die half way (runc's exec queues every signal from its start): held,
-  // then passed on (--detach: dropped). SIGUSR1 stays blocked until then (children.ts).
-  const held: NodeJS.Signals[] = [];
-  const hold = (sig: NodeJS.Signals): void => { held.push(sig); };
-  process.on('SIGUSR2', hold);
+  // SIGUSR1 and SIGUSR2 before the forwarding starts are the process's too (--detach: dropped).
+  const held = new HeldSignals();
   try {
     const { pid, master } = await execInContainer(store, req);
     faultPoint('exec:started');
     if (req.detach) return 0;
-    const exited = forwardSignalsUntilExit(pid);
-    for (const sig of held.splice(0)) signalChild(pid, signalNumber(sig));
+    const exited = forwardSignalsUntilExit(pid, undefined, held);
     if (master !== null) await proxyTerminal(master, exited);
     return exitCodeOf(await exited);
   } finally {
-    process.removeListener('SIGUSR2', hold);
+    held.stop();
   }
 }

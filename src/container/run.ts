@@ -67,9 +67,8 @@ export async function runContainer(store: Store, req: CreateRequest, detach: boo
     if (interrupts.received) signalProcess(state.pid, state.pidStartTime, signalNumber(interrupts.received));
     // The interrupts stay installed (and ignored) until the end: a signal after the program
     // exits must not stop us before we have deleted the container.
-    const exited = forwardSignalsUntilExit(state.pid, (sig) => { signalProcess(state.pid, state.pidStartTime, sig); });
-    // SIGUSR1 and SIGUSR2 sent while the container was made, in order, now that forwarding has taken over.
-    for (const sig of interrupts.takeHeld()) signalProcess(state.pid, state.pidStartTime, signalNumber(sig));
+    // With the SIGUSR1 and SIGUSR2 sent while the container was made first.
+    const exited = forwardSignalsUntilExit(state.pid, (sig) => { signalProcess(state.pid, state.pidStartTime, sig); }, interrupts.held);
     try {
       if (master >= 0) await proxyTerminal(master, exited);
       const status = await exited;

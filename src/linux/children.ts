@@ -26,9 +26,37 @@ export function killChild(pid: number): void {
   try { kill(pid, signalNumber('SIGKILL')); } catch { /* gone already */ }
 }
 
-/** Send `signal` to our own child (not yet reaped, so its pid is its own); never throws. */
-export function signalChild(pid: number, signal: number): void {
-  try { kill(pid, signal); } catch { /* exited */ }
+/** Signals meant for the program we start, not for us: their default action would end us half way. */
+const PROGRAM_SIGNALS = ['SIGUSR1', 'SIGUSR2'] as const;
+
+/**
+ * SIGUSR1 and SIGUSR2 held, from construction, until forwardSignalsUntilExit
+ * passes them on (runc queues every signal from its start). SIGUSR1 Node
+ * itself keeps blocked under bin/ocirun's --disable-sigusr1; listening to it
+ * here too replaces the inspector's handler of a Node without that flag.
+ * Caught until stop(), kept until passed on: one that comes after the program
+ * ended must not end us before its container is deleted.
+ */
+export class HeldSignals {
+  private pending: NodeJS.Signals[] | null = [];
+  private readonly hold = (sig: NodeJS.Signals): void => { this.pending?.push(sig); };
+
+  constructor() {
+    for (const sig of PROGRAM_SIGNALS) process.on(sig, this.hold);
+  }
+
+  /** The held signals in order; none are kept after (forwarding has taken over). */
+  take(): NodeJS.Signals[] {
+    const pending = this.pending ?? [];
+    this.pending = null;
+    return pending;
+  }
+
+  /** Stop catching them; what is still held is dropped (create: runc's create ignores them). */
+  stop(): void {
+    for (const sig of PROGRAM_SIGNALS) process.removeListener(sig, this.hold);
+    this.pending = null;
+  }
 }
 
 /** Reap one child that has been killed (or is about to exit); never throws. */
@@ -79,11 +107,13 @@ function exitOf(pid: number): Promise<number> {
 /**
  * Wait for our child `pid` to exit, passing on the signals a user sends us
  * (by default with kill(2); a container's init is better reached through
- * its pidfd, which the caller passes as `send`). Returns the raw wait status.
+ * its pidfd, which the caller passes as `send`), after those `held` for it
+ * meanwhile. Returns the raw wait status.
  */
-export async function forwardSignalsUntilExit(pid: number, send: (sig: number) => void = (sig) => { try { kill(pid, sig); } catch { /* exited */ } }): Promise<number> {
+export async function forwardSignalsUntilExit(pid: number, send: (sig: number) => void = (sig) => { try { kill(pid, sig); } catch { /* exited */ } }, held?: HeldSignals): Promise<number> {
   const handlers = FORWARDED.map((name) => [name, () => send(signalNumber(name))] as const);
   for (const [name, fn] of handlers) process.on(name, fn);
+  for (const sig of held?.take() ?? []) send(signalNumber(sig));
   // bin/ocirun's --disable-sigusr1 leaves SIGUSR1 blocked (so that, until
   // now, it could neither open Node's inspector nor end us): one sent
   // meanwhile is passed on now, with those sent from here on.

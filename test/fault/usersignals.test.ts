@@ -5,7 +5,7 @@
 // Neither may end ocirun half way (their default action), and SIGUSR1 must
 // not open Node's inspector (a debugger anyone on the host could connect to)
 // in the runtime's process.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { baseConfig, Sandbox, sharedRootfs, SKIP_NOT_ROOT } from '../helpers.js';
 import { interruptAt, settle } from '../fault-helpers.js';
 
@@ -16,6 +16,13 @@ const TRAPPER = ['sh', '-c', 'trap "exit 10" USR1; trap "exit 12" USR2; sleep 10
 const EXIT_ON = { SIGUSR1: 10, SIGUSR2: 12 } as const;
 const NO_INSPECTOR = /Debugger listening|inspector/i;
 
+/** What every case checks of ocirun itself: paused there, not ended by the signal, no inspector opened. */
+function unharmed(t: Test, r: Awaited<ReturnType<typeof interruptAt>>, what: string): void {
+  t.ok(r.paused, `${what}: the step was reached`);
+  t.equal(r.signal, null, `${what}: not ended by the signal`);
+  t.notMatch(r.stderr, NO_INSPECTOR, `${what}: no inspector`);
+}
+
 t.test('create: ignored, the container is made', { skip }, async (t) => {
   const box = new Sandbox(t, baseConfig(TRAPPER, sharedRootfs()));
   for (const sig of USER_SIGNALS) {
@@ -23,10 +30,8 @@ t.test('create: ignored, the container is made', { skip }, async (t) => {
       const id = box.id('cu');
       const what = `create, ${sig} at ${step}`;
       const r = await interruptAt(box, ['create', '--bundle', box.bundle, id], step, sig);
-      t.ok(r.paused, `${what}: the step was reached`);
-      t.equal(r.signal, null, `${what}: not ended by the signal`);
+      unharmed(t, r, what);
       t.equal(r.code, 0, `${what}: create succeeds: ${r.stderr.trim()}`);
-      t.notMatch(r.stderr, NO_INSPECTOR, `${what}: no inspector`);
       t.equal(await settle(t, box, id, what), 'created', `${what}: the container is created`);
     }
   }
@@ -40,10 +45,8 @@ t.test('run: held, then handed to the program it started', { skip }, async (t) =
     const id = box.id('ru');
     const what = `run, ${sig} once started`;
     const r = await interruptAt(box, ['run', '--bundle', box.bundle, id], 'run:started', sig);
-    t.ok(r.paused, `${what}: the step was reached`);
-    t.equal(r.signal, null, `${what}: not ended by the signal`);
+    unharmed(t, r, what);
     t.equal(r.code, EXIT_ON[sig], `${what}: the program got it and ended with its status`);
-    t.notMatch(r.stderr, NO_INSPECTOR, `${what}: no inspector`);
     t.equal(await settle(t, box, id, what), null, `${what}: run left no container`);
   }
   // Held while the container is made: the program gets it right after its
@@ -55,10 +58,8 @@ t.test('run: held, then handed to the program it started', { skip }, async (t) =
     const id = box.id('rc');
     const what = `run, ${sig} while creating`;
     const r = await interruptAt(box, ['run', '--bundle', box.bundle, id], 'create:claimed', sig);
-    t.ok(r.paused, `${what}: the step was reached`);
-    t.equal(r.signal, null, `${what}: not ended by the signal`);
+    unharmed(t, r, what);
     t.ok(r.code === 3 || r.code === EXIT_ON[sig], `${what}: the program ran to its end or got the signal (status ${r.code}): ${r.stderr.trim()}`);
-    t.notMatch(r.stderr, NO_INSPECTOR, `${what}: no inspector`);
     t.equal(await settle(t, box, id, what), null, `${what}: run left no container`);
   }
 });
@@ -74,9 +75,7 @@ t.test('exec: held until the process is waited for, then handed to it', { skip }
     // later, when ocirun goes on, the shell has set its traps.
     const what = `exec, ${sig} before forwarding`;
     const r = await interruptAt(box, ['exec', id, ...TRAPPER], 'exec:started', sig);
-    t.ok(r.paused, `${what}: the step was reached`);
-    t.equal(r.signal, null, `${what}: not ended by the signal`);
+    unharmed(t, r, what);
     t.equal(r.code, EXIT_ON[sig], `${what}: the process got it and ended with its status: ${r.stderr.trim()}`);
-    t.notMatch(r.stderr, NO_INSPECTOR, `${what}: no inspector`);
   }
 });
