@@ -21,23 +21,26 @@
 // cache under bin/ocirun's --no-rehash-snapshot); `module.constructor` is
 // the CommonJS loader it would give us.
 const p = require('node:path'), fs = require('node:fs');
+// bin/ocirun's NODE_COMPILE_CACHE is this process's: what it starts (a hook, a
+// re-executed ocirun under other flags) does not read or write it.
+delete process.env.NODE_COMPILE_CACHE;
 const Module = module.constructor;
 /** Whether path exists, belongs to our effective user and no one else may write it. */
-function ownedByUs(path) {
+const ownedByUs = (function ownedByUs(path) {
   try {
     const st = fs.statSync(path);
     return st.uid === process.geteuid() && (st.mode & 0o022) === 0;
   } catch {
     return false;
   }
-}
+});
 /** dir/<node version>-<arch>-<uid> when it is ours alone, made the first time; else undefined. One stat a command. */
-function cacheIn(dir) {
+const cacheIn = (function cacheIn(dir) {
   const own = p.join(dir, `${process.version}-${process.arch}-${process.geteuid()}`);
   if (ownedByUs(own)) return own;
   try { fs.mkdirSync(own, { recursive: true, mode: 0o700 }); } catch { return undefined; }
   return ownedByUs(own) ? own : undefined;
-}
+});
 let cacheDir;
 try {
   const e = process.env;
@@ -50,7 +53,7 @@ try {
 } catch {}
 const argv = process.argv.slice(2);
 const COMMANDS = new Set(['checkpoint', 'create', 'delete', 'events', 'exec', 'features', 'kill', 'list', 'pause', 'plan', 'ps', 'restore', 'resume', 'run', 'spec', 'start', 'state', 'update']);
-const command = argv.find((a) => COMMANDS.has(a)) ?? 'other';
+const command = argv.find((function (a) { return COMMANDS.has(a); })) ?? 'other';
 const hot = command === 'state' || command === 'start' || command === 'kill' || command === 'delete' || command === 'list';
 const launch = command === 'create' || command === 'run' || command === 'exec';
 const bundleName = hot ? 'hot.cjs' : launch ? 'launch.cjs' : 'ocirun.cjs';
@@ -66,15 +69,15 @@ const flags = (process.execArgv.includes('--no-rehash-snapshot') ? 'fixedseed' :
   (process.execArgv.includes('--no-minor-gc-task') ? '' : '-gctask') +
   (process.execArgv.includes('--no-turbofan') ? '' : '-turbofan') +
   (process.execArgv.includes('--no-sparkplug') ? '-nosparkplug' : '') +
-  (process.execArgv.some((a) => a.startsWith('--min-semi-space-size')) ? '-young' : '');
+  (process.execArgv.some((function (a) { return a.startsWith('--min-semi-space-size'); })) ? '-young' : '');
 
 // A bundle asks for node:fs or node:path once in each of its modules (55
 // times for launch.cjs): through the CommonJS loader that is ~9 us a call,
 // through process.getBuiltinModule (the same objects) under 1 us.
 const builtins = new Map();
-function bundleRequire(real) {
+const bundleRequire = (function bundleRequire(real) {
   if (typeof process.getBuiltinModule !== 'function') return real;
-  return Object.assign((id) => {
+  return Object.assign((function (id) {
     // node: ids first: nearly every call is one, and the regular expression
     // below is compiled on its first use (~0.1 ms a command when it came first).
     if (typeof id === 'string' && id.startsWith('node:')) {
@@ -84,8 +87,8 @@ function bundleRequire(real) {
     }
     if (typeof id === 'string' && /^\.\/[a-z]+\.cjs$/.test(id)) return loadBundle(id.slice(2));
     return real(id);
-  }, { resolve: real.resolve, cache: real.cache, main: real.main });
-}
+  }), { resolve: real.resolve, cache: real.cache, main: real.main });
+});
 // How a bundle is compiled with a cache and run. node:vm costs ~0.45 ms to
 // load (compiled from source under --no-rehash-snapshot, like every built-in
 // loaded after startup), and vm.Script is a thin layer over the contextify
@@ -94,7 +97,7 @@ function bundleRequire(real) {
 // (build.mjs writes its version below, test/integration/codecache.test.ts
 // checks both paths), and not where process.binding would print a warning.
 const PINNED_NODE = '__OCIRUN_PINNED_NODE__';
-function scriptCompiler() {
+const scriptCompiler = (function scriptCompiler() {
   const e = process.env;
   if (process.version === `v${PINNED_NODE}` && !e.NODE_PENDING_DEPRECATION && !process.execArgv.includes('--pending-deprecation') && !e._OCIRUN_VM) {
     try {
@@ -103,9 +106,9 @@ function scriptCompiler() {
         return {
           // (code, filename, line and column offsets, cache, produce no cache now, no parsing context, the id of
           // its host options: a symbol of its own, as vm.Script gives a script with no import() callback).
-          compile: (code, filename, cachedData) => new ContextifyScript(code, filename, 0, 0, cachedData, false, undefined, Symbol(filename)),
+          compile: (function (code, filename, cachedData) { return new ContextifyScript(code, filename, 0, 0, cachedData, false, undefined, Symbol(filename)); }),
           // (this context, no timeout, display errors, no break on SIGINT, no break on the first line)
-          run: (script) => script.runInContext(null, -1, true, false, false),
+          run: (function (script) { return script.runInContext(null, -1, true, false, false); }),
         };
       }
     } catch {}
@@ -115,7 +118,7 @@ function scriptCompiler() {
     compile: (code, filename, cachedData) => new vm.Script(code, { filename, cachedData }),
     run: (script) => script.runInThisContext({ displayErrors: true }),
   };
-}
+});
 // A cache file holds two bytes of ours, then V8's data: a mark, and how many
 // runs have made it. The first CACHE_RUNS successful runs each make it
 // again (V8 then writes what the cache held and what the run compiled
@@ -125,12 +128,12 @@ function scriptCompiler() {
 // (~2 ms each, measured interleaved). Then it is only read.
 const CACHE_MARK = 0x4f;
 const CACHE_RUNS = 4;
-let writeCaches = (_code) => {};
+let writeCaches = (_code) => false;
 if (cacheDir) {
   const scripts = scriptCompiler();
   const fresh = [];
   const compile = Module.prototype._compile;
-  Module.prototype._compile = function (content, filename, ...rest) {
+  Module.prototype._compile = (function (content, filename, ...rest) {
     if (p.dirname(filename) !== __dirname) return compile.call(this, content, filename, ...rest);
     const st = fs.statSync(filename);
     const file = p.join(cacheDir, `${p.basename(filename)}-${command}-${flags}-${st.size}-${Math.trunc(st.mtimeMs)}`);
@@ -157,7 +160,7 @@ if (cacheDir) {
     const wrapper = scripts.run(script);
     const require = bundleRequire(Module.createRequire(filename));
     return wrapper.call(this.exports, this.exports, require, this, filename, p.dirname(filename));
-  };
+  });
   // At exit, whatever the path to it: the caches this run had to make, with
   // all it compiled. A cache is made by the first few runs and then used
   // until a rebuild, so only a run that did the command's work makes one: one that failed (a
@@ -165,9 +168,9 @@ if (cacheDir) {
   // command line on to the whole CLI (--help) would leave out most of what
   // the command compiles (measured: creates ~10-16 ms slower after a first
   // `create --help`); the next successful run makes it instead.
-  writeCaches = (code) => {
+  writeCaches = (function (code) {
     const made = fresh.splice(0);
-    if (code !== 0 || made.length === 0) return;
+    if (code !== 0 || made.length === 0) return false;
     const handedOn = bundleName !== 'ocirun.cjs' && Module._cache[p.join(__dirname, 'ocirun.cjs')] !== undefined;
     for (const { script, file, runs } of made) {
       if (handedOn && p.basename(file).startsWith(`${bundleName}-`)) continue;
@@ -192,7 +195,8 @@ if (cacheDir) {
         }
       } catch {}
     }
-  };
+    return true;
+  });
   process.on('exit', writeCaches);
 }
 
@@ -200,7 +204,7 @@ if (cacheDir) {
 // would look for the file and its package.json scope (we know both) and
 // decode it as UTF-8; build.mjs keeps the bundles ASCII, which latin1 reads
 // as the same string without decoding (~0.2 ms for launch.cjs).
-function loadBundle(name) {
+const loadBundle = (function loadBundle(name) {
   const filename = p.join(__dirname, name);
   const known = Module._cache[filename];
   if (known) return known.exports;
@@ -215,19 +219,21 @@ function loadBundle(name) {
   }
   mod.loaded = true;
   return mod.exports;
-}
+});
 
 const bundle = loadBundle(bundleName);
 // The end: the caches first (also on any other path to exit), then the
 // bundle ends the process without Node's exit when nothing needs it (~1 ms,
 // src/linux/selfexit.ts); else, and for the whole CLI, process.exit.
 bundle.main(argv).then(
-  (code) => {
-    writeCaches(code);
+  (function (code) {
+    // A run that made our caches ends through Node's exit, which writes its
+    // compile cache (bin/ocirun's NODE_COMPILE_CACHE: this file's) as well.
+    const made = writeCaches(code);
     process.removeListener('exit', writeCaches);
-    bundle.exitNow?.(code);
+    if (!made) bundle.exitNow?.(code);
     process.exit(code);
-  },
+  }),
   (err) => {
     fs.writeSync(2, `ocirun: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
     process.exit(1);

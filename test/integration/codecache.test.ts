@@ -156,3 +156,24 @@ t.test('only a run that did its command\'s work makes a cache: not one that fail
   t.equal(ok.code, 0, ok.stderr);
   t.equal(hotList().length, 1, 'the first run that did the work makes it');
 });
+
+t.test("dist/cli.cjs compiles from Node's compile cache, kept in our directory; a caller's NODE_COMPILE_CACHE is not used", async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'ocirun-ncc-'));
+  const callers = join(root, 'callers-cache');
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  // Node's directories beside ours: <version>-<arch>-<V8's cache tag>-<uid>.
+  const nodeDirs = (): string[] => readdirSync(BASE).filter((d) => /^v\d+\.\d+\.\d+-[a-z0-9]+-[0-9a-f]+-\d+$/.test(d));
+  for (const d of nodeDirs()) rmSync(join(BASE, d), { recursive: true, force: true });
+  const list = (debug: boolean): { code: number | null; stderr: string } =>
+    run('env', ['-u', 'NODE_OPTIONS', `NODE_COMPILE_CACHE=${callers}`, ...(debug ? ['NODE_DEBUG_NATIVE=COMPILE_CACHE'] : []), OCIRUN, '--root', root, 'list']);
+  const first = list(false);
+  t.equal(first.code, 0, first.stderr);
+  t.throws(() => readdirSync(callers), "nothing was made in the caller's directory");
+  const made = nodeDirs().flatMap((d) => readdirSync(join(BASE, d)).map((f) => join(BASE, d, f)));
+  t.equal(made.length, 1, "one cache file in ours, Node's, for dist/cli.cjs");
+  t.equal(statSync(made[0] as string).mode & 0o077, 0, 'that only we may read');
+  const second = list(true);
+  t.equal(second.code, 0, second.stderr);
+  t.match(second.stderr, /cache for \S+dist\/cli\.cjs was accepted/, 'the next run compiles cli.cjs from it');
+  t.notMatch(second.stderr, /callers-cache/, "and never looks at the caller's");
+});
