@@ -229,9 +229,11 @@ bundle.main(argv).then(
   (function (code) {
     // A run that made our caches ends through Node's exit, which writes its
     // compile cache (bin/ocirun's NODE_COMPILE_CACHE: this file's) as well.
-    const made = writeCaches(code);
     process.removeListener('exit', writeCaches);
-    if (!made) bundle.exitNow?.(code);
+    // Asked before our caches are made, so that they hold what it runs.
+    const direct = bundle.canExitNow?.() === true;
+    const made = writeCaches(code);
+    if (direct && !made) bundle.exitNow(code);
     process.exit(code);
   }),
   (err) => {

@@ -7,4 +7,4 @@ import { subsetMain } from './subset.js';
 export const main = subsetMain(HOT_HANDLERS);
 
 /** dist/cli.cjs ends the process through this (without Node's exit when nothing needs it). */
-export { exitNow } from '../container/finish.js';
+export { canExitNow, exitNow } from '../container/finish.js';

@@ -15,4 +15,4 @@ const LAUNCH_HANDLERS: Record<string, HandlerLoader> = {
 export const main = subsetMain(LAUNCH_HANDLERS);
 
 /** dist/cli.cjs ends the process through this (without Node's exit when nothing needs it). */
-export { exitNow } from '../container/finish.js';
+export { canExitNow, exitNow } from '../container/finish.js';

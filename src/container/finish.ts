@@ -1,3 +1,3 @@
 // How a command's process ends, for the CLI: without Node's exit when
 // nothing needs it (linux/selfexit.ts says why and when).
-export { exitNow, nodeExitNeeded } from '../linux/selfexit.js';
+export { canExitNow, exitNow, nodeExitNeeded } from '../linux/selfexit.js';

@@ -7,7 +7,7 @@
 // flags and terminal modes they had, unless Node's own streams took them
 // over (the terminal proxy): then Node's exit restores them (ResetStdio),
 // and nodeExitNeeded() keeps it.
-import { exitIfLoaded } from '../sys/libc.js';
+import { exitIfLoaded, libcLoaded } from '../sys/libc.js';
 
 let keepNodeExit = false;
 
@@ -30,11 +30,16 @@ function nodeWritesAtExit(): boolean {
 }
 
 /**
- * End the process with `code` now, when nothing needs Node's exit: no
- * 'exit' listener left, no stdio stream of Node's, no profiler, koffi
- * loaded. Returns when it cannot; the caller then calls process.exit.
+ * Whether exitNow would end the process: nothing needs Node's exit (no
+ * 'exit' listener left, no stdio stream of Node's, no profiler) and koffi
+ * is loaded. dist/cli.cjs asks before it makes its code cache, so that the
+ * cache holds the functions this calls too (they were compiled at every exit).
  */
+export function canExitNow(): boolean {
+  return !keepNodeExit && process.listenerCount('exit') === 0 && !nodeWritesAtExit() && libcLoaded();
+}
+
+/** End the process with `code` now when canExitNow(); returns otherwise, and the caller calls process.exit. */
 export function exitNow(code: number): void {
-  if (keepNodeExit || process.listenerCount('exit') > 0 || nodeWritesAtExit()) return;
-  exitIfLoaded(code);
+  if (canExitNow()) exitIfLoaded(code);
 }

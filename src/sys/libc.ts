@@ -168,6 +168,11 @@ function coreBindings(koffi: Koffi, lib: ReturnType<Koffi['load']>): Bindings {
   }) as unknown as Bindings;
 }
 
+/** Whether koffi (and libc through it) has been loaded by this process. */
+export function libcLoaded(): boolean {
+  return bound !== undefined;
+}
+
 /**
  * _exit(2) when koffi is loaded already, without Node's exit; nothing (it
  * returns) when it is not: loading it only for this would cost more than it
