@@ -3,6 +3,7 @@
 // every call. Anything it does not fully understand returns null, and yargs
 // handles it with full help and error messages.
 import { type ArgValue, type CommandDef, commandDef, GLOBAL_OPTIONS, type OptionDef, type ParsedArgs } from './defs.js';
+import { allDigits, negativeNumber } from '../config/chars.js';
 
 function findOption(options: OptionDef[], token: string): OptionDef | undefined {
   if (token.startsWith('--')) return options.find((o) => o.name === token.slice(2));
@@ -33,7 +34,7 @@ function takeOption(options: OptionDef[], argv: string[], i: number, into: Recor
     i++;
   }
   if (def.type === 'number') {
-    if (!/^\d+$/.test(value)) return -1;
+    if (!allDigits(value)) return -1;
     into[def.name] = Number(value);
   } else if (def.type === 'strings') {
     const list = into[def.name];
@@ -69,7 +70,7 @@ export function fastParse(argv: string[]): ParsedArgs | null {
     if (token === '--') { words.push(...argv.slice(i + 1)); break; }
     // exec: after the container id, everything is the command line, flags included.
     if (variadic && words.length >= fixed) { words.push(...argv.slice(i)); break; }
-    if (token.startsWith('-') && token !== '-' && !/^-\d+$/.test(token)) {
+    if (token.startsWith('-') && token !== '-' && !negativeNumber(token)) {
       i = takeOption(command.options, argv, i, options);
       if (i < 0) return null;
     } else {

@@ -22,6 +22,7 @@ import { fstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { HASH_INPUT_LIMIT, NO_REHASH_FLAG, fixedHashSeed, recordIsDerived } from '../config/hashlimit.js';
 import type { ParsedArgs } from './defs.js';
+import { idCharacters } from '../config/chars.js';
 
 /** What the decision needs from the file system (a fake in the unit test). */
 export interface InputProbe {
@@ -43,7 +44,7 @@ const CREATORS = new Set(['create', 'run', 'restore']);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 /** runc's id rule (store.ts validateId): any other id is refused before a file is read. */
-const plainId = (id: string | undefined): id is string => id !== undefined && /^[\w+.-]+$/.test(id) && id !== '.' && id !== '..';
+const plainId = (id: string | undefined): id is string => id !== undefined && idCharacters(id) && id !== '.' && id !== '..';
 
 /**
  * Whether this command line will hash more than HASH_INPUT_LIMIT bytes of

@@ -1,12 +1,12 @@
 // JSON paths as messages show them: `linux.namespaces[2].type`,
 // `linux.sysctl["net.ipv4.ip_forward"]`.
 
-const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+import { plainIdentifier } from './chars.js';
 
 /** Append one step to a path: a property name or an array index. */
 export function jsonPathJoin(base: string, step: string | number): string {
   if (typeof step === 'number') return `${base}[${step}]`;
-  if (IDENTIFIER.test(step)) return base ? `${base}.${step}` : step;
+  if (plainIdentifier(step)) return base ? `${base}.${step}` : step;
   return `${base}[${JSON.stringify(step)}]`;
 }
 

@@ -21,6 +21,7 @@ import { chooseMapWriter, setgroupsAllowed } from '../linux/idmap.js';
 import { homeFor, withHome } from '../linux/home.js';
 import { OCI_VERSION } from './state.js';
 import { validateId } from './store.js';
+import { allDigits } from '../config/chars.js';
 
 export interface CreateOptions {
   id: string;
@@ -39,10 +40,11 @@ export interface ContainerPlan {
 
 /** bin/ocirun records "soft:hard" RLIMIT_NOFILE before Node raises its own soft limit. */
 function parseNofile(text: string | undefined): { soft: string; hard: string } | null {
-  const m = /^(\d+|unlimited):(\d+|unlimited)$/.exec(text ?? '');
-  if (!m) return null;
+  const [soft, hard, ...rest] = (text ?? '').split(':');
+  const limit = (s: string | undefined): s is string => s !== undefined && (s === 'unlimited' || allDigits(s));
+  if (rest.length || !limit(soft) || !limit(hard)) return null;
   const value = (s: string): string => (s === 'unlimited' ? '18446744073709551615' : s);
-  return { soft: value(m[1] as string), hard: value(m[2] as string) };
+  return { soft: value(soft), hard: value(hard) };
 }
 
 /** What the init's plan needs from the host at the moment it is built. */

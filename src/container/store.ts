@@ -19,6 +19,7 @@ import { replaceFile, unlinkIfPresent } from '../linux/files.js';
 import { lockExclusive, openDir, renameIfAbsent, tryLockDir, unlock } from '../linux/filelock.js';
 import type { StoredState } from './state.js';
 import { faultPoint } from './faultpoint.js';
+import { idCharacters } from '../config/chars.js';
 
 /**
  * Remove a container's state directory: its files, then itself. Node's
@@ -46,7 +47,7 @@ export function defaultRoot(): string {
 
 /** runc's rule: letters, digits, and _ + - . ; not "." or "..". */
 export function validateId(id: string): void {
-  if (!/^[\w+.-]+$/.test(id) || id === '.' || id === '..') throw new Error(`invalid container ID format: "${id}"`);
+  if (!idCharacters(id) || id === '.' || id === '..') throw new Error(`invalid container ID format: "${id}"`);
 }
 
 /** A record written to its temp file, put in place by commit (Store.prepareWrite). */

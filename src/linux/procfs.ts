@@ -1,5 +1,6 @@
 // Reading what the kernel says about a process from /proc.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { allDigits, allLowerHex } from '../config/chars.js';
 
 export interface ProcStat {
   /** one-letter state: R, S, D, Z, T, … */
@@ -48,7 +49,7 @@ export function namespaceId(pid: number | 'self', kind: string): string | null {
 export function pidsInNamespace(kind: string, nsId: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+    if (!allDigits(entry)) continue;
     if (namespaceId(Number(entry), kind) === nsId) pids.push(Number(entry));
   }
   return pids;
@@ -82,7 +83,7 @@ export function readStatusField(pid: number | 'self', name: string): string | nu
 /** The capability bounding set of this process, from /proc/self/status. */
 export function readBoundingSet(): bigint {
   const hex = readStatusField('self', 'CapBnd');
-  return hex && /^[0-9a-f]+$/.test(hex) ? BigInt(`0x${hex}`) : 0n;
+  return hex && allLowerHex(hex) ? BigInt(`0x${hex}`) : 0n;
 }
 
 /** /proc/sys/kernel/cap_last_cap: the highest capability this kernel knows. */

@@ -8,10 +8,11 @@
 // --systemd-cgroup such a root is rootless only when a user bus is there to
 // talk to (runc asks that bus who owns it; we take its presence).
 import { existsSync, readFileSync } from 'node:fs';
+import { fields } from '../config/chars.js';
 
 /** The whole 32-bit id range mapped 1:1, as in the initial user namespace. */
 function mapsEverything(mapText: string): boolean {
-  const lines = mapText.trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
+  const lines = mapText.trim().split('\n').map((l) => fields(l).map(Number));
   return lines.length === 1 && lines[0]![0] === 0 && lines[0]![1] === 0 && lines[0]![2] === 4294967295;
 }
 

@@ -1,5 +1,6 @@
 // Signal names and numbers as `kill` accepts them: "TERM", "SIGTERM", "15".
 import { SIGNALS, SIGRTMAX, SIGRTMIN } from '../sys/constants.js';
+import { allDigits } from '../config/chars.js';
 
 export { SIGKILL } from '../sys/constants.js';
 
@@ -11,7 +12,7 @@ export const SIGNAL_NUMBERS = byName;
 /** Parse a signal given by name (with or without SIG) or number; throws naming the bad value. */
 export function parseSignal(text: string): number {
   const trimmed = text.trim();
-  if (/^\d+$/.test(trimmed)) {
+  if (allDigits(trimmed)) {
     const n = Number(trimmed);
     if (n >= 1 && n <= SIGRTMAX) return n;
   } else {

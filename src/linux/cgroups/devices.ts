@@ -4,6 +4,7 @@
 // request decides, as successive writes to v1's devices.allow/devices.deny do.
 import type { Device, DeviceCgroup } from '../../config/types.js';
 import type { CgroupWrite } from './resources.js';
+import { onlyRwm } from '../../config/chars.js';
 
 export type DeviceType = 'a' | 'c' | 'b';
 
@@ -46,7 +47,7 @@ export function deviceRules(configured: DeviceCgroup[] | undefined, linuxDevices
     const type = d.type ?? 'a';
     if (type !== 'a' && type !== 'c' && type !== 'b') throw new Error(`${field}.type: "${String(type)}" is not one of a, c, b`);
     const access = d.access ?? '';
-    if (access === '' || !/^[rwm]+$/.test(access)) throw new Error(`${field}.access: "${access}" must be a non-empty combination of r, w and m`);
+    if (!onlyRwm(access)) throw new Error(`${field}.access: "${access}" must be a non-empty combination of r, w and m`);
     out.push({ allow: d.allow, type, major: d.major ?? -1, minor: d.minor ?? -1, access: [...new Set(access)].sort((a, b) => 'rwm'.indexOf(a) - 'rwm'.indexOf(b)).join('') });
   });
   const redefined = new Set((linuxDevices ?? []).map((d) => d.path));
