@@ -2,6 +2,7 @@
 // the init, and a pty master to an engine's console socket.
 import { lastErrno, libc, libcFunction } from './libc.js';
 import { SysError } from './errors.js';
+import { writeAll } from './calls.js';
 
 const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
@@ -47,7 +48,13 @@ export function sendWithFds(sock: number, data: Buffer, fds: readonly number[]):
   const msg = msghdr(iov, control);
   for (;;) {
     const n = Number(sendmsg(sock, msg, 0));
-    if (n >= 0) return;
+    // A stream socket may take part of it (a signal while sendmsg waited for
+    // room): the fds went with that part, the rest follows as plain bytes,
+    // or the peer would wait for it while we wait for its answer.
+    if (n >= 0) {
+      if (n < data.length) writeAll(sock, data.subarray(n));
+      return;
+    }
     const errno = lastErrno();
     if (errno !== 4) throw new SysError('sendmsg', errno);
   }
