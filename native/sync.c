@@ -41,10 +41,27 @@ static int read_all(int fd, void *buf, size_t len)
 int sync_send(int fd, uint32_t type, const void *payload, size_t len)
 {
 	uint32_t hdr[2] = { type, (uint32_t)len };	/* x86-64 and arm64: little-endian */
-	int err = write_all(fd, hdr, sizeof(hdr));
-	if (err == 0 && len > 0)
-		err = write_all(fd, payload, len);
-	return err;
+	/*
+	 * Header and payload in one call: the runtime may SIGKILL stage 1 at any
+	 * moment (a plan that failed to build), and a header written without its
+	 * payload would leave the runtime waiting for bytes nobody will send,
+	 * since the init holds this end of the socket open.
+	 */
+	struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)payload, len } };
+	ssize_t n;
+	do
+		n = writev(fd, iov, len > 0 ? 2 : 1);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	/* Only a signal while it waited for room takes part of it: the rest follows. */
+	size_t sent = (size_t)n;
+	if (sent < sizeof(hdr)) {
+		int err = write_all(fd, (char *)hdr + sent, sizeof(hdr) - sent);
+		return err == 0 && len > 0 ? write_all(fd, payload, len) : err;
+	}
+	sent -= sizeof(hdr);
+	return sent < len ? write_all(fd, (const char *)payload + sent, len - sent) : 0;
 }
 
 int sync_recv(int fd, uint32_t type, uint8_t **payload, size_t *len, int *fds, int *nfds)

@@ -15,9 +15,8 @@
 //   8     exec            runtime → exec process  its settings plan, or nothing (placed in cgroups: go on)
 //   9     error           native → runtime        i32 op index, i32 errno, i32 detail, step name + NUL
 //  10     cgroups         runtime → stage 1       u32 number of v1 `tasks` fds, u32 1: a cgroup2 dir fd follows; the fds
-import { pollOne, writeAll } from '../sys/calls.js';
+import { writeAll } from '../sys/calls.js';
 import { recvWithFds, sendWithFds } from '../sys/socket.js';
-import { POLLIN } from '../sys/constants.js';
 import { errnoName } from '../sys/errors.js';
 
 /** A failure the native step reported: which plan op (-1: none), errno, detail and step. */
@@ -173,11 +172,22 @@ export class SyncChannel {
     }
   }
 
-  /** A message that is already waiting, or null; never blocks. */
+  /**
+   * A message that is already here whole, or null; never blocks. (Part of
+   * one may be all there is: a stage 1 killed while it wrote, before the
+   * native step wrote each message in one call. Waiting for the rest would
+   * wait forever, since the init holds the other end open.)
+   */
   receiveIfReady(): SyncMessage | null {
-    if (this.buffered.length < HEADER && (pollOne(this.fd, POLLIN, 0) & POLLIN) === 0) return null;
     try {
-      return this.receive();
+      for (;;) {
+        const got = this.parse();
+        if (got) return got.msg;
+        const { data, fds, again } = recvWithFds(this.fd, 65536, true);
+        if (fds.length) this.pendingFds.push({ end: this.offset + this.buffered.length + data.length, fds });
+        if (again || data.length === 0) return null;
+        this.buffered = this.buffered.length ? Buffer.concat([this.buffered, data]) : data;
+      }
     } catch {
       return null;
     }

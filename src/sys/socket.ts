@@ -7,6 +7,8 @@ import { writeAll } from './calls.js';
 const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
 const MSG_CMSG_CLOEXEC = 0x40000000;
+const MSG_DONTWAIT = 0x40;
+const EAGAIN = 11;
 const CMSG_HDR = 16; // struct cmsghdr: size_t len; int level; int type
 
 const sendmsg = libcFunction('long sendmsg(int fd, const void *msg, int flags)');
@@ -60,17 +62,22 @@ export function sendWithFds(sock: number, data: Buffer, fds: readonly number[]):
   }
 }
 
-/** One recvmsg: the bytes read (empty at EOF) and any fds that came with them (close-on-exec). */
-export function recvWithFds(sock: number, max: number): { data: Buffer; fds: number[] } {
+/**
+ * One recvmsg: the bytes read (empty at EOF) and any fds that came with them
+ * (close-on-exec). With `now`, it does not wait: nothing there yet comes back
+ * as `again`.
+ */
+export function recvWithFds(sock: number, max: number, now = false): { data: Buffer; fds: number[]; again?: true } {
   const data = Buffer.alloc(max);
   const control = Buffer.alloc(CMSG_HDR + 4 * 16);
   const iov = iovec(data);
   const msg = msghdr(iov, control);
   let n: number;
   for (;;) {
-    n = Number(recvmsg(sock, msg, MSG_CMSG_CLOEXEC));
+    n = Number(recvmsg(sock, msg, MSG_CMSG_CLOEXEC | (now ? MSG_DONTWAIT : 0)));
     if (n >= 0) break;
     const errno = lastErrno();
+    if (now && errno === EAGAIN) return { data: Buffer.alloc(0), fds: [], again: true };
     if (errno !== 4) throw new SysError('recvmsg', errno);
   }
   const fds: number[] = [];

@@ -99,3 +99,19 @@ t.test('the end of the peer: receive throws, receiveOrEnd says null, receiveIfRe
   t.throws(() => b.receive(), { name: 'PeerError', message: 'the container init exited before it was ready' });
   t.ok(fstatSync(b.fd).isSocket());
 });
+
+t.test('receiveIfReady does not wait for the rest of a message whose writer died part way (the other end still open)', async (t) => {
+  const [a, b] = pair(t);
+  // An init-pid header announcing 12 bytes, and only 4 of them: what a stage 1 killed between writes left.
+  const head = Buffer.alloc(8);
+  head.writeUInt32LE(3, 0);
+  head.writeUInt32LE(12, 4);
+  writeAll(a.fd, Buffer.concat([head, Buffer.alloc(4)]));
+  t.equal(b.receiveIfReady(), null, 'a header alone: null, at once');
+  t.equal(b.receiveIfReady(), null, 'and again');
+  // Should the rest come after all, the message is whole and read.
+  const rest = Buffer.alloc(8);
+  rest.writeInt32LE(5, 0);
+  writeAll(a.fd, rest);
+  t.same(b.receiveIfReady(), { type: 'init-pid', pid: 0, tasksDone: 5, clonedInto: false }, 'the completed message');
+});
