@@ -56,12 +56,14 @@ int sync_send(int fd, uint32_t type, const void *payload, size_t len)
 		return -errno;
 	/* Only a signal while it waited for room takes part of it: the rest follows. */
 	size_t sent = (size_t)n;
-	if (sent < sizeof(hdr)) {
-		int err = write_all(fd, (char *)hdr + sent, sizeof(hdr) - sent);
-		return err == 0 && len > 0 ? write_all(fd, payload, len) : err;
+	for (int i = 0; i < 2; i++) {
+		size_t skip = sent < iov[i].iov_len ? sent : iov[i].iov_len;
+		sent -= skip;
+		int err = write_all(fd, (const char *)iov[i].iov_base + skip, iov[i].iov_len - skip);
+		if (err)
+			return err;
 	}
-	sent -= sizeof(hdr);
-	return sent < len ? write_all(fd, (const char *)payload + sent, len - sent) : 0;
+	return 0;
 }
 
 int sync_recv(int fd, uint32_t type, uint8_t **payload, size_t *len, int *fds, int *nfds)

@@ -147,10 +147,21 @@ export class SyncChannel {
 
   /** The next message and the fds that came with it; throws when the peer closed the socket first. */
   receiveWithFds(): { msg: SyncMessage; fds: number[] } {
+    return this.next(false);
+  }
+
+  /**
+   * The next whole message: waited for, or (`now`) only what is here already,
+   * else null. Throws when the peer closed the socket first.
+   */
+  private next(now: false): { msg: SyncMessage; fds: number[] };
+  private next(now: true): { msg: SyncMessage; fds: number[] } | null;
+  private next(now: boolean): { msg: SyncMessage; fds: number[] } | null {
     for (;;) {
       const got = this.parse();
       if (got) return got;
-      const { data, fds } = recvWithFds(this.fd, 65536);
+      const { data, fds, again } = recvWithFds(this.fd, 65536, now);
+      if (again) return null;
       if (fds.length) this.pendingFds.push({ end: this.offset + this.buffered.length + data.length, fds });
       if (data.length === 0) throw new PeerError('the container init exited before it was ready');
       this.buffered = this.buffered.length ? Buffer.concat([this.buffered, data]) : data;
@@ -180,14 +191,7 @@ export class SyncChannel {
    */
   receiveIfReady(): SyncMessage | null {
     try {
-      for (;;) {
-        const got = this.parse();
-        if (got) return got.msg;
-        const { data, fds, again } = recvWithFds(this.fd, 65536, true);
-        if (fds.length) this.pendingFds.push({ end: this.offset + this.buffered.length + data.length, fds });
-        if (again || data.length === 0) return null;
-        this.buffered = this.buffered.length ? Buffer.concat([this.buffered, data]) : data;
-      }
+      return this.next(true)?.msg ?? null;
     } catch {
       return null;
     }
