@@ -222,6 +222,8 @@ const loadBundle = (function loadBundle(name) {
 });
 
 const bundle = loadBundle(bundleName);
+// The bundles that compile seccomp filters keep them beside our code caches.
+if (cacheDir && typeof bundle.useCacheDir === 'function') bundle.useCacheDir(cacheDir);
 // The end: the caches first (also on any other path to exit), then the
 // bundle ends the process without Node's exit when nothing needs it (~1 ms,
 // src/linux/selfexit.ts); else, and for the whole CLI, process.exit.

@@ -16,3 +16,6 @@ export const main = subsetMain(LAUNCH_HANDLERS);
 
 /** dist/cli.cjs ends the process through this (without Node's exit when nothing needs it). */
 export { canExitNow, exitNow } from '../container/finish.js';
+
+/** dist/cli.cjs hands over the directory of its caches (seccomp filters are cached there too). */
+export { useCacheDir } from '../install/cachedir.js';

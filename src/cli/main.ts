@@ -45,3 +45,6 @@ export async function main(argv: string[]): Promise<number> {
   }
   return dispatch(args, HANDLERS[args.command]);
 }
+
+/** dist/cli.cjs hands over the directory of its caches (seccomp filters are cached there too). */
+export { useCacheDir } from '../install/cachedir.js';

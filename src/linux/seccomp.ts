@@ -2,14 +2,15 @@
 // libseccomp, and the few facts the native finalize needs to install it
 // (filter flags; the listener for SCMP_ACT_NOTIFY). Translating the config
 // into rules is pure (planSeccompRules, unit-tested); compiling is one call
-// into sys/libseccomp.
+// into sys/libseccomp, made once for a set of rules (seccompcache.ts).
 import type { Seccomp, SeccompAction, SeccompArg } from '../config/types.js';
 import { jsonPathJoin as at } from '../config/jsonpath.js';
 import {
-  type ArgCompare, compileFilter, nativeArch, resolveArch, resolveSyscall, SCMP_ACT_ALLOW, SCMP_ACT_KILL_PROCESS,
+  type ArgCompare, compileFilter, libseccompIdentity, nativeArch, resolveArch, resolveSyscall, SCMP_ACT_ALLOW, SCMP_ACT_KILL_PROCESS,
   SCMP_ACT_KILL_THREAD, SCMP_ACT_LOG, SCMP_ACT_NOTIFY, SCMP_ACT_TRAP, SCMP_CMP, scmpActErrno, scmpActTrace,
 } from '../sys/libseccomp.js';
 import * as C from '../sys/constants.js';
+import { cachedFilter } from './seccompcache.js';
 
 /** SECCOMP_FILTER_FLAG_* (linux/seccomp.h) that a config may ask for. */
 export const SECCOMP_FILTER_FLAGS: Readonly<Record<string, number>> = {
@@ -169,11 +170,13 @@ export function planSeccomp(config: Seccomp, noNewPrivileges: boolean): SeccompP
   if (rules.notify && !config.listenerPath) throw new Error('linux.seccomp.listenerPath: required when SCMP_ACT_NOTIFY is used');
   let bpf: Buffer;
   try {
-    bpf = compileFilter({
+    const request = {
       defaultAction: rules.defaultAction,
       arches: rules.arches.filter((a) => a !== nativeArch()),
       rules: rules.rules.map((r) => ({ syscall: resolveSyscall(r.name) as number, name: r.name, action: r.action, args: r.args })),
-    });
+    };
+    // The same rules compile to the same program: an engine's profile is compiled once, not by every create.
+    bpf = cachedFilter(request, libseccompIdentity, () => compileFilter(request));
   } catch (err) {
     throw new Error(`linux.seccomp: ${(err as Error).message}`, { cause: err });
   }

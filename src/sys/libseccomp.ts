@@ -6,7 +6,7 @@
 // (ld.so.cache, LD_LIBRARY_PATH); no headers are needed at build time, the
 // few prototypes and constants below are those of libseccomp's stable ABI
 // (seccomp.h, 2.5).
-import { fstatSync, readSync } from 'node:fs';
+import { fstatSync, readFileSync, readSync } from 'node:fs';
 import { SysError } from './errors.js';
 import { libc, libcFunction, loadOptionalLibrary } from './libc.js';
 
@@ -60,6 +60,23 @@ export function libseccompVersion(): string {
   return `${v.major}.${v.minor}.${v.micro}`;
 }
 
+/**
+ * Which libseccomp this process loaded: its version, and the device, inode
+ * and path of the file the loader mapped (/proc/self/maps), so that an
+ * upgraded or rebuilt library is a different one even under the same
+ * version. null when the mapping cannot be found.
+ */
+export function libseccompIdentity(): string | null {
+  const version = libseccompVersion();
+  for (const line of readFileSync('/proc/self/maps', 'latin1').split('\n')) {
+    if (!line.includes('/libseccomp.so')) continue;
+    // start-end perms offset major:minor inode path (only the path has a slash)
+    const fields = line.split(' ').filter((f) => f !== '');
+    return `${version} ${fields[3]} ${fields[4]} ${line.slice(line.indexOf('/'))}`;
+  }
+  return null;
+}
+
 // Action values (seccomp.h): the kernel's SECCOMP_RET_* with the data bits.
 export const SCMP_ACT_KILL_PROCESS = 0x80000000;
 export const SCMP_ACT_KILL_THREAD = 0x00000000;
@@ -86,9 +103,16 @@ export function nativeArch(): number {
 
 /** The native syscall number of a name; null when this libseccomp does not know it. */
 export function resolveSyscall(name: string): number | null {
-  const nr = load().resolveName(name) as number;
+  // A config names each syscall once, and its plan asks twice (checking the rules, then compiling them).
+  let nr = resolvedSyscalls.get(name);
+  if (nr === undefined) {
+    nr = load().resolveName(name) as number;
+    resolvedSyscalls.set(name, nr);
+  }
   return nr === -1 /* __NR_SCMP_ERROR */ ? null : nr;
 }
+
+const resolvedSyscalls = new Map<string, number>();
 
 export interface ArgCompare {
   index: number;
