@@ -4,7 +4,8 @@
 // the bundles and cleans up; see bench/README.md.
 //
 // Environment (set by bench/run):
-//   BENCH_TMP        scratch dir holding bundle-true/, bundle-sleep/ and the --root dirs
+//   BENCH_TMP        scratch dir holding bundle-true/, bundle-sleep/, bundle-seccomp/ (its config.json
+//                    only when bench/run had an engine's seccomp profile) and the --root dirs
 //   BENCH_OCIRUN     ocirun executable           BENCH_RUNC   runc executable
 //   BENCH_NODE       the pinned Node ocirun runs on: the issue's targets count from its `node -e 0`,
 //                    and its bare start (bin/ocirun's flags, an empty script) is what no command can go below
@@ -15,7 +16,7 @@
 //   BENCH_TIME       GNU time binary (default /usr/bin/time)
 //   BENCH_STRICT=1   exit status 2 when a target FAILs (default: report only, exit 0)
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const env = process.env;
@@ -32,6 +33,8 @@ const runtimes = [
 ];
 const bundleTrue = join(tmp, 'bundle-true');
 const bundleSleep = join(tmp, 'bundle-sleep');
+const bundleSeccomp = join(tmp, 'bundle-seccomp');
+const withSeccomp = existsSync(join(bundleSeccomp, 'config.json'));
 const errFile = join(tmp, 'stderr');
 const rssFile = join(tmp, 'rss');
 
@@ -157,6 +160,15 @@ function benchLifecycle(rt, opts) {
   return { create, start, kill, wait: { ms: wait }, delete: del };
 }
 
+/** `create` with an engine's default seccomp profile (what containerd and podman send), then `delete --force`, untimed. */
+function benchSeccompCreate(rt, opts) {
+  const id = newId('seccomp');
+  const pidFile = pidFileOf(rt, id);
+  const create = exec(rt, ['create', '--bundle', bundleSeccomp, '--pid-file', pidFile, id], opts);
+  deleteGone(rt, id, ['delete', '--force', id], opts);
+  return { createSeccomp: create };
+}
+
 /** `state` of the long-running container set up for it. */
 function benchState(rt, opts) {
   const state = exec(rt, ['state', rt.stateId], { ...opts, capture: true });
@@ -213,7 +225,8 @@ function iteration(i, keep) {
     const l = benchLifecycle(rt);
     l.lifecycle = { ms: l.create.ms + l.start.ms + l.kill.ms + l.wait.ms + l.delete.ms };
     const s = benchState(rt);
-    if (keep) record(rt, { ...r, ...l, ...s });
+    const c = withSeccomp ? benchSeccompCreate(rt) : {};
+    if (keep) record(rt, { ...r, ...l, ...s, ...c });
   }
 }
 
@@ -284,6 +297,7 @@ function printTimes() {
     ['wait', '  (wait for exit)', null],
     ['delete', '  delete', null],
     ['state', 'state (running)', 'state'],
+    ...(withSeccomp ? [['createSeccomp', 'create, seccomp', null]] : []),
   ];
   const W = [20, 26, 26, 8, 11, 11, 14];
   const floor = stats(nodeSamples);
