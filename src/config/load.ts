@@ -105,6 +105,21 @@ export function loadBundleConfig(bundleDir: string): LoadedBundle {
   return checkBundleConfig(readBundleConfig(bundleDir));
 }
 
+/**
+ * The process of `<bundleDir>/config.json`, for exec without --process:
+ * validated and checked as create does it (same messages, same paths), while
+ * the rest of the config, which the container was made from already, is not
+ * looked at: an engine's config carries hundreds of seccomp rules and mounts
+ * that exec never reads (runc's exec reads only the process too).
+ * undefined when the config has none.
+ */
+export function loadBundleProcess(bundleDir: string): Process | undefined {
+  const { configPath, doc } = readBundleConfig(bundleDir);
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return validateSpec(doc, configPath).process;
+  const { ociVersion, process } = doc as { ociVersion?: unknown; process?: unknown };
+  return validateSpec({ ociVersion, process }, configPath).process;
+}
+
 /** The second half of loadBundleConfig: validate what read.ts parsed and resolve the rootfs. */
 export function checkBundleConfig(read: ReadBundle): LoadedBundle {
   const { bundle, configPath, doc } = read;

@@ -64,9 +64,9 @@ export function parseUser(text: string): { uid: number; gid?: number } {
 
 /** The process to run: the --process file, or the container's own process with the flags applied. */
 export async function execProcessSpec(s: StoredState, req: ExecRequest): Promise<Process> {
-  const { loadBundleConfig, parseProcessFile } = await import('../config/load.js');
+  const { loadBundleProcess, parseProcessFile } = await import('../config/load.js');
   if (req.processFile) return parseProcessFile(req.processFile);
-  const base = loadBundleConfig(s.bundle).spec.process;
+  const base = loadBundleProcess(s.bundle);
   if (!base) throw new Error('the container\'s config has no process to start from');
   if (!req.args.length) throw new Error('exec: a command to run is required');
   const user = { ...(base.user ?? { uid: 0, gid: 0 }) };

@@ -1,6 +1,6 @@
 // exec: a new process inside a running container, as the kernel sees it.
 import t from 'tap';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { baseConfig, runningContainer, Sandbox, sharedRootfs, SKIP_NOT_ROOT, until } from '../helpers.js';
 
@@ -154,4 +154,36 @@ t.test('exec --cgroup puts the process in an existing sub-cgroup', { skip }, asy
   process.kill(execPid, 'SIGKILL');
   await until(() => !readFileSync(join(memDir, 'sub', 'cgroup.procs'), 'utf8').trim());
   rmdirSync(join(memDir, 'sub'));
+});
+
+t.test('exec without --process takes the config\'s process, checked as create checks it, and reads nothing else of the config', { skip }, async (t) => {
+  const { box, id } = runningContainer(t);
+  const configPath = join(box.bundle, 'config.json');
+  const config = JSON.parse(readFileSync(configPath, 'utf8'));
+  // Edited after create: a mount exec never reads, made invalid; the process' env, which exec starts from.
+  config.mounts.push({ destination: '', type: 42 });
+  config.process.env.push('FROM_CONFIG=yes');
+  writeFileSync(configPath, JSON.stringify(config));
+  const r = box.ocirun(['exec', id, 'sh', '-c', 'echo "$FROM_CONFIG"']);
+  t.equal(r.code, 0, `an invalid mount does not stop exec (stderr: ${r.stderr})`);
+  t.equal(r.stdout, 'yes\n', 'the process comes from the config as it is now');
+
+  config.process.cwd = 'relative';
+  writeFileSync(configPath, JSON.stringify(config));
+  const bad = box.ocirun(['exec', id, 'true']);
+  t.not(bad.code, 0, 'a relative cwd fails exec');
+  t.match(bad.stderr, new RegExp(`${configPath.replace(/[.]/g, '\\.')}: process\\.cwd: `), 'naming the file and process.cwd, as create would');
+  config.process.cwd = '/';
+  config.process.capabilities.bounding.push('CAP_NO_SUCH');
+  writeFileSync(configPath, JSON.stringify(config));
+  const caps = box.ocirun(['exec', id, 'true']);
+  t.not(caps.code, 0, 'an unknown capability fails exec');
+  t.match(caps.stderr, /process\.capabilities\.bounding\[\d+\]: /, 'naming where it is');
+  delete config.ociVersion;
+  writeFileSync(configPath, JSON.stringify(config));
+  const noVersion = box.ocirun(['exec', id, 'true']);
+  t.match(noVersion.stderr, /ociVersion: is required/, 'the config must still be one (ociVersion)');
+  writeFileSync(configPath, '[1]');
+  const notObject = box.ocirun(['exec', id, 'true']);
+  t.match(notObject.stderr, /config\.json: must be object/, 'and an object');
 });
