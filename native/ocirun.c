@@ -648,7 +648,12 @@ static int wait_for_start(const struct ocirun_start *st)
 	}
 	signal(SIGPIPE, SIG_DFL);
 	say(fifo, "0");
-	close(fifo);
+	/*
+	 * The fifo stays open until the program's execve closes it (O_CLOEXEC):
+	 * `start` waits for that end, so once it returns a signal sent to the
+	 * container finds the program (or the default dispositions it starts
+	 * with), never die_by_signal above.
+	 */
 	return 0;
 }
 
