@@ -57,7 +57,8 @@ export function releaseInit(path: string, initAlive: () => boolean, onReleased: 
       }
       if (answer === '0' && Date.now() - answeredAt >= AFTER_ANSWER_MS) break;
       if (!initAlive()) {
-        if (answer === '0') break;
+        // It answered and then exited (a startContainer hook failed, or the program's execve).
+        if (answer !== '') break;
         throw new Error('container init exited before it could start');
       }
     }

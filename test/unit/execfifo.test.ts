@@ -20,16 +20,18 @@ function scratch(t: { teardown(fn: () => void): void }): string {
 /**
  * A stand-in init: opens the fifo for writing and runs `then` with it on fd 3.
  * As with the real init, its end is open before start comes: a reader of
- * our own lets that open through, and is kept (unread) until the first byte
- * is there, so that releaseInit's unlink cannot come first.
+ * our own lets that open through, waits (unread) for the first byte, so that
+ * releaseInit's unlink cannot come first, and stays open until the test
+ * ends, so that what the stand-in wrote outlives its exit (a pipe with
+ * neither end open drops its contents).
  */
 function standIn(t: { teardown(fn: () => void): void }, fifo: string, then: string): ChildProcess {
   const early = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   const child = spawn('sh', ['-c', `exec 3>"$0"; ${then}`, fifo], { stdio: 'ignore' });
   t.teardown(() => { child.kill('SIGKILL'); });
   const until = Date.now() + 5000;
+  t.teardown(() => close(early));
   while (pollOne(early, POLLIN, 50) === 0 && Date.now() < until) { /* the init's first byte, or its end closing */ }
-  close(early);
   return child;
 }
 
@@ -74,6 +76,9 @@ t.test('the init\'s error, and an init gone before answering, are start\'s error
   const failing = join(dir, 'failing.fifo');
   makeExecFifo(failing, null);
   const hook = standIn(t, failing, 'printf "EstartContainer hook #0 (/bin/false): exit status 1" >&3; exit 127');
+  // Gone before start looks: start's own end then sees the answer but never its writer close.
+  const until = Date.now() + 5000;
+  while (alive(hook)() && Date.now() < until) pollOne(-1, 0, 10);
   t.throws(() => releaseInit(failing, alive(hook)), { message: 'startContainer hook #0 (/bin/false): exit status 1' });
   const gone = join(dir, 'gone.fifo');
   makeExecFifo(gone, null);
