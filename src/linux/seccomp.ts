@@ -33,6 +33,8 @@ const AFTER_FILTER_WITH_CAPS = ['capset', 'prctl', 'write'];
 
 export interface SeccompRule {
   name: string;
+  /** its number on this architecture, as the resolver gave it */
+  syscall: number;
   action: number;
   args: ArgCompare[];
 }
@@ -137,12 +139,13 @@ export function planSeccompRules(
     const indexes = args.map((a) => a.index);
     const repeated = new Set(indexes).size !== indexes.length;
     for (const name of sc.names) {
-      if (resolve.syscall(name) === null) {
+      const syscall = resolve.syscall(name);
+      if (syscall === null) {
         skipped.push(name);
         continue;
       }
-      if (repeated) for (const a of args) rules.push({ name, action, args: [a] });
-      else rules.push({ name, action, args });
+      if (repeated) for (const a of args) rules.push({ name, syscall, action, args: [a] });
+      else rules.push({ name, syscall, action, args });
     }
   });
   if (notify) {
@@ -173,7 +176,7 @@ export function planSeccomp(config: Seccomp, noNewPrivileges: boolean): SeccompP
     const request = {
       defaultAction: rules.defaultAction,
       arches: rules.arches.filter((a) => a !== nativeArch()),
-      rules: rules.rules.map((r) => ({ syscall: resolveSyscall(r.name) as number, name: r.name, action: r.action, args: r.args })),
+      rules: rules.rules,
     };
     // The same rules compile to the same program: an engine's profile is compiled once, not by every create.
     bpf = cachedFilter(request, libseccompIdentity, () => compileFilter(request));

@@ -14,7 +14,7 @@
 // our own that no one else may write, and when the key stored in it equals
 // this key byte for byte (the file name, a hash of the key, only says where
 // to look). Anything else is compiled afresh.
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { cacheDir } from '../install/cachedir.js';
 import { trace } from '../trace.js';
 import type { CompileRequest } from '../sys/libseccomp.js';
@@ -61,13 +61,7 @@ export function readEntry(path: string, key: string): Buffer | null {
   try {
     const st = fstatSync(fd);
     if (!st.isFile() || st.uid !== process.geteuid?.() || (st.mode & 0o022) !== 0 || st.size > MAX_ENTRY_BYTES) return null;
-    const raw = Buffer.allocUnsafe(st.size);
-    let off = 0;
-    while (off < raw.length) {
-      const n = readSync(fd, raw, off, raw.length - off, off);
-      if (n === 0) return null;
-      off += n;
-    }
+    const raw = readFileSync(fd);
     // The key (ASCII), a NUL, then the program: struct sock_filter, 8 bytes an instruction.
     const head = Buffer.from(`${key}\0`, 'latin1');
     const program = raw.subarray(head.length);
@@ -86,9 +80,7 @@ export function writeEntry(dir: string, name: string, key: string, program: Buff
   try {
     const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     try {
-      const data = Buffer.concat([Buffer.from(`${key}\0`, 'latin1'), program]);
-      let off = 0;
-      while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+      writeFileSync(fd, Buffer.concat([Buffer.from(`${key}\0`, 'latin1'), program]));
     } finally {
       closeSync(fd);
     }

@@ -103,16 +103,9 @@ export function nativeArch(): number {
 
 /** The native syscall number of a name; null when this libseccomp does not know it. */
 export function resolveSyscall(name: string): number | null {
-  // A config names each syscall once, and its plan asks twice (checking the rules, then compiling them).
-  let nr = resolvedSyscalls.get(name);
-  if (nr === undefined) {
-    nr = load().resolveName(name) as number;
-    resolvedSyscalls.set(name, nr);
-  }
+  const nr = load().resolveName(name) as number;
   return nr === -1 /* __NR_SCMP_ERROR */ ? null : nr;
 }
-
-const resolvedSyscalls = new Map<string, number>();
 
 export interface ArgCompare {
   index: number;
